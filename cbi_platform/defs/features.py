@@ -1,0 +1,138 @@
+"""Feature assets: each runs its SQL file under sql/features/ and checks the result."""
+
+
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import dagster as dg
+
+from cbi_platform.defs.checks import specs, to_result
+from cbi_platform.defs.ingest.common import WAREHOUSE_POOL
+from cbi_platform.defs.resources import Warehouse
+from cbi_platform.lib import quality
+
+HORIZONS = {"1w": 5, "1m": 21, "3m": 63, "6m": 126}
+WARMUP_ROWS = 130  # the longest rolling window (6m) plus a margin
+DAILY_CHECKS = [
+    ("no_inf", "No Inf or NaN anywhere: guarded divisions yield NULL", True),
+    ("primary_key_unique", "No duplicate dates", True),
+    ("covers_trading_days", "One row per ZL trading day", True),
+    ("history_long_enough", "More than 1000 rows to train on (WARN)", False),
+    ("null_share", "Each feature non-NULL on 90%+ of rows after warm-up (WARN lists offenders)", False),
+]
+
+
+def table_metadata(conn, table: str, docs: dict[str, str]) -> dict:
+    from cbi_platform.lib import features as feature_sql
+
+    schema = feature_sql.table_schema(conn, table)
+    rows = conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+    return {
+        "table": table,
+        "dagster/row_count": int(rows),
+        "dagster/column_schema": dg.TableSchema(
+            columns=[dg.TableColumn(r.column_name, r.data_type, description=docs.get(r.column_name))
+                     for r in schema.itertuples()]
+        ),
+    }
+
+
+def feature_asset(
+    name: str,
+    deps: Sequence[str],
+    description: str,
+    checks: Sequence[tuple[str, str, bool]] = (),
+    run_checks: Callable[[object], list[quality.CheckOutcome]] | None = None,
+    extra_tables: Sequence[str] = (),
+) -> dg.AssetsDefinition:
+    key = dg.AssetKey(["features", name])
+
+    @dg.asset(
+        key=key,
+        deps=[dg.AssetKey(d.split("/")) for d in deps],
+        description=description,
+        group_name="features",
+        kinds={"duckdb", "sql"},
+        owners=["team:quant-research"],
+        pool=WAREHOUSE_POOL,
+        check_specs=specs(key, checks),
+        metadata={"sql": f"sql/features/*_{name}.sql"},
+    )
+    def _asset(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
+        from cbi_platform.lib import features as feature_sql
+
+        sql_dir = warehouse.sql_dir
+
+        with warehouse.get_connection() as conn:
+            feature_sql.run_sql(conn, Path(sql_dir), name)
+            metadata = table_metadata(conn, f"features.{name}", feature_sql.column_docs(Path(sql_dir), name))
+            for extra in extra_tables:
+                metadata[f"{extra}_rows"] = conn.execute(f"SELECT count(*) FROM features.{extra}").fetchone()[0]
+            outcomes = run_checks(conn) if run_checks else []
+        return dg.MaterializeResult(metadata=metadata, check_results=[to_result(o) for o in outcomes])
+
+    return _asset
+
+
+def _daily_checks(table: str, extra: Callable[[object], list] | None = None, exclude: Sequence[str] = ()):
+    def run(conn):
+        outcomes = [
+            quality.no_inf(conn, table),
+            quality.primary_key_unique(conn, table, ["trade_date"]),
+            quality.covers_trading_days(conn, table),
+            quality.history_long_enough(conn, table),
+            quality.null_share(conn, table, WARMUP_ROWS, 0.10, exclude=exclude),
+        ]
+        return outcomes + (extra(conn) if extra else [])
+    return run
+
+
+futures_returns = feature_asset(
+    "futures_returns",
+    deps=["raw/futures_ohlcv_1d"],
+    description=(
+        "Roll-adjusted daily log returns of every root's continuous front month (a return across a roll "
+        "is one contract's return, using the second month's previous close), plus features.roll_calendar."
+    ),
+    checks=[("no_inf", "No Inf or NaN in returns", True),
+            ("primary_key_unique", "One row per root and day", True)],
+    run_checks=lambda conn: [quality.no_inf(conn, "features.futures_returns"),
+                             quality.primary_key_unique(conn, "features.futures_returns", ["root", "trade_date"])],
+    extra_tables=["roll_calendar"],
+)
+
+macro_pit = feature_asset(
+    "macro_pit",
+    deps=["raw/fred_observations", "raw/futures_ohlcv_1d"],
+    description=(
+        "Point-in-time FRED values on the ZL trading calendar: for each day, the latest observation "
+        "published by then at its newest vintage published by then (never a later revision)."
+    ),
+    checks=[("primary_key_unique", "One row per day and series", True)],
+    run_checks=lambda conn: [quality.primary_key_unique(conn, "features.macro_pit", ["trade_date", "series_id"])],
+)
+
+core_macro_fx = feature_asset(
+    "core_macro_fx",
+    deps=["features/futures_returns", "features/macro_pit"],
+    description="The ~50 base features every bucket inherits: FX, macro, ZL price/volume, cross-asset.",
+    checks=DAILY_CHECKS,
+    run_checks=_daily_checks("features.core_macro_fx"),
+)
+
+zl_daily_matrix = feature_asset(
+    "zl_daily_matrix",
+    deps=["features/core_macro_fx"],
+    description=(
+        "The ZL training matrix: one row per trading day, every feature, and forward log-return targets "
+        "at 1w/1m/3m/6m (5/21/63/126 trading days), NULL until the horizon has settled."
+    ),
+    checks=[*DAILY_CHECKS, ("targets_within_known_prices", "No target uses a price after the last known one", True)],
+    run_checks=_daily_checks(
+        "features.zl_daily_matrix",
+        extra=lambda conn: [quality.targets_within_known_prices(conn, "features.zl_daily_matrix", HORIZONS)],
+        exclude=[f"target_{h}" for h in HORIZONS] + [f"target_end_{h}" for h in HORIZONS],
+    ),
+)
+
+FEATURE_ASSETS = [futures_returns, macro_pit, core_macro_fx, zl_daily_matrix]

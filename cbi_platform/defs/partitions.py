@@ -1,0 +1,10 @@
+"""Partitions shared by every raw asset: one per publication day (UTC), from the configured
+start (default 2010-06-06, where Databento GLBX.MDP3 history begins) through today."""
+
+import dagster as dg
+
+from cbi_platform.lib.settings import Settings
+
+SETTINGS = Settings.from_env()
+
+daily_partitions = dg.DailyPartitionsDefinition(start_date=SETTINGS.start_date.isoformat(), end_offset=1)

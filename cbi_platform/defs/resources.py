@@ -1,0 +1,87 @@
+"""Dagster resources: thin wrappers that hand plain-Python objects to the asset code."""
+
+
+import datetime as dt
+from contextlib import contextmanager
+from pathlib import Path
+
+import dagster as dg
+from dagster_duckdb import DuckDBResource
+from pydantic import Field
+
+from cbi_platform.lib import warehouse
+from cbi_platform.lib.landing import LandingZone
+from cbi_platform.lib.sources.context import FetchContext
+from cbi_platform.lib.sources.base import RetryConfig
+
+
+class Warehouse(DuckDBResource):
+    """The DuckDB warehouse. Applies the numbered migrations once per process before first use;
+    `read_connection` opens read-only for steps that only read."""
+
+    sql_dir: str = Field(description="Directory holding schema/ and features/ SQL")
+
+    @contextmanager
+    def get_connection(self):
+        with warehouse.connection(self.database) as conn:
+            _migrate_once(self.database, self.sql_dir, conn)
+            yield conn
+
+    @contextmanager
+    def read_connection(self):
+        if self.database != ":memory:" and not Path(self.database).exists():
+            raise FileNotFoundError(f"warehouse {self.database} does not exist yet: materialise the raw assets first")
+        with warehouse.connection(self.database, read_only=True) as conn:
+            yield conn
+
+
+_MIGRATED: set[tuple[str, str]] = set()
+
+
+def _migrate_once(database: str, sql_dir: str, conn) -> None:
+    key = (database, sql_dir)
+    if key not in _MIGRATED or database == ":memory:":
+        warehouse.apply_migrations(conn, Path(sql_dir))
+        _MIGRATED.add(key)
+
+
+class SourceResource(dg.ConfigurableResource):
+    """Where raw bytes come from: `sample` (the simulated world behind the real APIs' URLs),
+    `live` (the real APIs; keys from the environment), `replay` (the landing zone) or `files`
+    (user-supplied exports). API keys are never part of this config."""
+
+    mode: str = Field(default="sample", description="sample | live | replay | files")
+    landing_dir: str
+    files_dir: str
+    config_dir: str
+    sample_seed: int = 7
+    sample_signal: float = Field(default=1.0, description="1.0: planted signal; 0.0: the null world")
+    max_attempts: int = 5
+    base_delay_seconds: float = 1.0
+
+    def fetch_context(self, today: dt.date | None = None) -> FetchContext:
+        today = today or dt.date.today()
+        transport = None
+        if self.mode == "sample":
+            from cbi_platform.lib.sample.transport import SampleWorldTransport
+            from cbi_platform.lib.sample.world import get_world
+
+            transport = SampleWorldTransport(get_world(self.sample_seed, self.sample_signal, Path(self.config_dir)), today)
+        return FetchContext(
+            mode=self.mode,
+            landing=LandingZone(Path(self.landing_dir)),
+            files_dir=Path(self.files_dir),
+            config_dir=Path(self.config_dir),
+            today=today,
+            transport=transport,
+            retry=RetryConfig(max_attempts=self.max_attempts, base_delay=self.base_delay_seconds),
+        )
+
+
+class ModelStore(dg.ConfigurableResource):
+    """Trained models live under `<root>/<asset>/<version>/<horizon>/`."""
+
+    root: str
+
+    def path(self, asset: str, version: str, horizon: str) -> Path:
+        return Path(self.root) / asset / version / horizon

@@ -1,0 +1,136 @@
+"""One model asset's work, in plain Python: walk-forward every horizon, save and register the
+final models, and collect out-of-fold predictions and the figures shown in the UI."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import numpy as np
+import pandas as pd
+
+from cbi_platform.lib import warehouse
+from cbi_platform.lib.ml import registry
+from cbi_platform.lib.ml.quantiles import QCOLS, coverage, pinball, sequential_calibration
+from cbi_platform.lib.ml.train import HorizonResult, TrainingConfig, data_fingerprint, train_horizon
+
+ModelFactory = Callable[[str, int, Path], Any]  # (label, horizon_days, path) -> model
+
+
+@dataclass
+class ModelRun:
+    model_asset: str
+    model_name: str
+    version: str
+    data_fingerprint: str
+    results: dict[str, HorizonResult]
+    oof: pd.DataFrame
+    registry_rows: list[dict]
+    metrics: dict[str, dict]
+    leaderboards: dict[str, pd.DataFrame] = field(default_factory=dict)
+    importances: dict[str, pd.DataFrame] = field(default_factory=dict)
+
+
+def horizon_metrics(oof: pd.DataFrame) -> dict:
+    if oof.empty:
+        return {"oof_rows": 0}
+    predicted = oof[list(QCOLS)].to_numpy()
+    calibrated = sequential_calibration(oof)
+    later = calibrated[calibrated["fold"] > calibrated["fold"].min()]
+    return {
+        "oof_rows": int(len(oof)),
+        "oof_start": str(pd.Timestamp(oof["as_of_date"].min()).date()),
+        "oof_pinball": float(pinball(oof["realised"], predicted).mean()),
+        "coverage_p10_p90_raw": coverage(oof["realised"], oof["q10"], oof["q90"]),
+        "coverage_p10_p90_calibrated": coverage(later["realised"], later["q10"], later["q90"]) if len(later) else None,
+    }
+
+
+def model_version(matrix: pd.DataFrame, model_name: str, features: list[str], config: TrainingConfig) -> tuple[str, str]:
+    """(version, data fingerprint): the same data, features and training config give the same
+    version, so an unchanged model is recognised and not retrained."""
+    columns = ["trade_date", *features, *[c for c in matrix.columns if c.startswith("target")]]
+    fingerprint = data_fingerprint(matrix[columns])
+    version = hashlib.sha256(f"{model_name}|{fingerprint}|{config.fingerprint()}|{sorted(features)}".encode()).hexdigest()[:12]
+    return version, fingerprint
+
+
+def already_trained(conn: duckdb.DuckDBPyConnection, model_asset: str, version: str, horizons) -> bool:
+    rows = conn.execute("SELECT horizon, path FROM training.model_registry WHERE model_asset = ? AND version = ?",
+                        [model_asset, version]).fetchall()
+    stored = {h for h, p in rows if (Path(p) / registry.MANIFEST).exists()}
+    oof = conn.execute("SELECT count(*) FROM training.oof_predictions WHERE model_version = ?", [version]).fetchone()[0]
+    return stored >= set(horizons) and oof > 0
+
+
+def fit_model(
+    matrix: pd.DataFrame,
+    *,
+    model_name: str,
+    model_asset: str,
+    features: list[str],
+    make_model: ModelFactory,
+    config: TrainingConfig,
+    store_root: Path,
+    data_mode: str,
+    explain: bool = True,
+) -> ModelRun:
+    version, fingerprint = model_version(matrix, model_name, features, config)
+    results, oof_parts, registry_rows, metrics = {}, [], [], {}
+    leaderboards, importances = {}, {}
+    for horizon, days in config.horizons.items():
+        path = store_root / model_asset.split("/", 1)[1] / version / horizon
+        result = train_horizon(matrix, horizon, config, lambda label, p: make_model(label, days, p), path)
+        results[horizon] = result
+        oof = result.oof.assign(model=model_name, horizon=horizon, model_version=version)
+        oof_parts.append(oof)
+        metrics[horizon] = horizon_metrics(result.oof)
+        registry.save(result.model, path, {"model_asset": model_asset, "version": version, "horizon": horizon,
+                                            "horizon_days": days, "profile": config.profile, "data_fingerprint": fingerprint})
+        if explain and result.model.kind == "autogluon":
+            leaderboards[horizon] = result.model.leaderboard(result.tune)
+            importances[horizon] = result.model.feature_importance(result.tune)
+        registry_rows.append(
+            {
+                "model_asset": model_asset,
+                "version": version,
+                "horizon": horizon,
+                "trained_at": registry.now(),
+                "autogluon_version": registry.installed_autogluon_version() if result.model.kind == "autogluon" else None,
+                "profile": config.profile,
+                "data_fingerprint": fingerprint,
+                "train_rows": result.train_rows,
+                "train_end": result.train_end,
+                "path": str(path),
+                "data_mode": data_mode,
+                "metrics": {**metrics[horizon], "folds": result.folds},
+            }
+        )
+    oof_all = pd.concat(oof_parts, ignore_index=True)
+    return ModelRun(model_asset, model_name, version, fingerprint, results, oof_all, registry_rows, metrics,
+                    leaderboards, importances)
+
+
+def store(conn: duckdb.DuckDBPyConnection, run: ModelRun) -> None:
+    """Replace the model's out-of-fold rows and register its version."""
+    oof = run.oof[["model", "horizon", "as_of_date", "fold", *QCOLS, "realised", "model_version"]]
+    warehouse.replace_rows(conn, "training.oof_predictions", oof, "model = ?", [run.model_name])
+    registry.register(conn, run.registry_rows)
+
+
+def skill(model_pinball: float, reference_pinball: float) -> float:
+    """1 - loss/reference: positive means better than the reference."""
+    return float(1.0 - model_pinball / reference_pinball) if reference_pinball > 0 else float("nan")
+
+
+def oof_loss(conn: duckdb.DuckDBPyConnection, model: str, horizon: str, dates: pd.Series | None = None) -> float:
+    frame = conn.execute("SELECT * FROM training.oof_predictions WHERE model = ? AND horizon = ?", [model, horizon]).df()
+    if dates is not None:
+        frame = frame[frame["as_of_date"].isin(dates)]
+    if frame.empty:
+        return float("nan")
+    return float(np.mean(pinball(frame["realised"], frame[list(QCOLS)].to_numpy())))

@@ -1,0 +1,98 @@
+"""The model store and registry: every trained model version is saved under
+`<root>/<asset>/<version>/<horizon>/` with a `model.json` describing it, and registered in
+`training.model_registry`. Loading checks the AutoGluon version the model was trained with."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pandas as pd
+
+from cbi_platform.lib import warehouse
+from cbi_platform.lib.ml.models import AutoGluonQuantile, Climatology, VolScaledClimatology
+
+MANIFEST = "model.json"
+BASELINES = {"climatology": Climatology, "vol_climatology": VolScaledClimatology}
+
+
+class ModelVersionError(RuntimeError):
+    pass
+
+
+def installed_autogluon_version() -> str:
+    from importlib.metadata import version
+
+    return version("autogluon.tabular")
+
+
+@dataclass(frozen=True)
+class RegisteredModel:
+    model_asset: str
+    version: str
+    horizon: str
+    path: Path
+    manifest: dict[str, Any]
+
+
+def save(model: Any, path: Path, manifest: dict[str, Any]) -> None:
+    """Write the manifest (and a baseline's parameters; AutoGluon saved itself under `path`)."""
+    path.mkdir(parents=True, exist_ok=True)
+    body = dict(manifest)
+    body["kind"] = model.kind
+    body["label"] = model.label
+    if model.kind == "autogluon":
+        body["autogluon_version"] = installed_autogluon_version()
+        body["features"] = model.features
+    else:
+        body["baseline"] = next(name for name, cls in BASELINES.items() if isinstance(model, cls))
+        body["horizon_days"] = model.horizon_days
+        body["state"] = model.state()
+    (path / MANIFEST).write_text(json.dumps(body, indent=1, default=str))
+
+
+def load(path: Path) -> Any:
+    manifest = json.loads((Path(path) / MANIFEST).read_text())
+    if manifest["kind"] == "autogluon":
+        trained, installed = manifest.get("autogluon_version"), installed_autogluon_version()
+        if trained != installed:
+            raise ModelVersionError(
+                f"{path}: trained with AutoGluon {trained}, this environment has {installed}; retrain the model"
+            )
+        from autogluon.tabular import TabularPredictor
+
+        model = AutoGluonQuantile(manifest["label"], manifest["features"], {}, Path(path))
+        model.predictor = TabularPredictor.load(str(path), require_version_match=True)
+        return model
+    model = BASELINES[manifest["baseline"]](manifest["label"], int(manifest["horizon_days"]))
+    model.load_state(manifest["state"])
+    return model
+
+
+def register(conn: duckdb.DuckDBPyConnection, rows: list[dict[str, Any]]) -> None:
+    frame = pd.DataFrame(rows)
+    frame["metrics"] = frame["metrics"].map(lambda m: json.dumps(m, default=str))
+    for (asset, version), part in frame.groupby(["model_asset", "version"]):
+        warehouse.replace_rows(conn, "training.model_registry", part, "model_asset = ? AND version = ?", [asset, version])
+
+
+def latest(conn: duckdb.DuckDBPyConnection, model_asset: str) -> list[RegisteredModel]:
+    """The most recently trained version of a model asset, one entry per horizon."""
+    rows = conn.execute(
+        """SELECT model_asset, version, horizon, path FROM training.model_registry
+           WHERE model_asset = ? AND version = (
+               SELECT version FROM training.model_registry WHERE model_asset = ? ORDER BY trained_at DESC LIMIT 1)
+           ORDER BY horizon""",
+        [model_asset, model_asset],
+    ).fetchall()
+    if not rows:
+        raise ModelVersionError(f"no registered version of {model_asset}: materialise it first")
+    return [RegisteredModel(a, v, h, Path(p), json.loads((Path(p) / MANIFEST).read_text())) for a, v, h, p in rows]
+
+
+def now() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)

@@ -1,0 +1,175 @@
+"""Data-quality checks as plain functions over the warehouse. Each returns a `CheckOutcome`;
+the Dagster layer turns outcomes into asset check results (blocking where downstream must not
+run on bad data). Every check here can fail: tests feed each one data that makes it fail."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from typing import TYPE_CHECKING
+
+from cbi_platform.lib.sources.base import Window
+from cbi_platform.lib.warehouse import checked_column, checked_table
+
+if TYPE_CHECKING:  # heavy imports stay out of definition load
+    import duckdb
+    import pandas as pd
+
+
+@dataclass
+class CheckOutcome:
+    name: str
+    passed: bool
+    description: str
+    severity: str = "ERROR"  # ERROR blocks downstream (for blocking checks); WARN informs
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+
+def _window_clause(window: Window | None, column: str = "as_of_date") -> tuple[str, list]:
+    if window is None:
+        return "TRUE", []
+    column = checked_column(column)
+    if window.include_history:
+        return f"{column} < ?", [window.end]
+    return f"{column} >= ? AND {column} < ?", [window.start, window.end]
+
+
+def primary_key_unique(conn: duckdb.DuckDBPyConnection, table: str, key: Sequence[str], window: Window | None = None) -> CheckOutcome:
+    table = checked_table(table)
+    cols = ", ".join(checked_column(c) for c in key)
+    where, params = _window_clause(window)
+    dupes = conn.execute(
+        f"SELECT count(*) FROM (SELECT {cols} FROM {table} WHERE {where} GROUP BY {cols} HAVING count(*) > 1)", params
+    ).fetchone()[0]
+    return CheckOutcome("primary_key_unique", dupes == 0, f"no duplicate ({cols}) rows", metadata={"duplicate_keys": int(dupes)})
+
+
+def no_future_as_of(conn: duckdb.DuckDBPyConnection, table: str, today: dt.date) -> CheckOutcome:
+    table = checked_table(table)
+    count, latest = conn.execute(f"SELECT count(*) FILTER (as_of_date > ?), max(as_of_date) FROM {table}", [today]).fetchone()
+    return CheckOutcome(
+        "no_future_as_of", count == 0, f"no row published after today ({today})",
+        metadata={"rows_from_the_future": int(count), "latest_as_of_date": str(latest)},
+    )
+
+
+def rows_present(conn: duckdb.DuckDBPyConnection, table: str, window: Window, expected: bool) -> CheckOutcome:
+    """Rows exist for the window whenever the source should have published in it."""
+    table = checked_table(table)
+    where, params = _window_clause(window)
+    count = conn.execute(f"SELECT count(*) FROM {table} WHERE {where}", params).fetchone()[0]
+    passed = count > 0 or not expected
+    return CheckOutcome("rows_present", passed, "the window holds rows when the source publishes in it",
+                        metadata={"rows": int(count), "publication_expected": expected})
+
+
+def ohlc_consistent(conn: duckdb.DuckDBPyConnection, table: str, window: Window | None = None) -> CheckOutcome:
+    table = checked_table(table)
+    where, params = _window_clause(window)
+    bad, negative_volume, non_positive = conn.execute(
+        f"""SELECT count(*) FILTER (high < low OR open > high OR open < low OR close > high OR close < low),
+                   count(*) FILTER (volume < 0),
+                   count(*) FILTER (close <= 0 OR open <= 0 OR low <= 0)
+            FROM {table} WHERE {where}""",
+        params,
+    ).fetchone()
+    return CheckOutcome(
+        "ohlc_consistent", bad == 0 and negative_volume == 0 and non_positive == 0,
+        "high >= low, open and close inside [low, high], prices > 0, volume >= 0",
+        metadata={"inconsistent_bars": int(bad), "negative_volume": int(negative_volume), "non_positive_prices": int(non_positive)},
+    )
+
+
+def finite_values(conn: duckdb.DuckDBPyConnection, table: str, columns: Sequence[str], window: Window | None = None,
+                  name: str = "finite_values") -> CheckOutcome:
+    table = checked_table(table)
+    where, params = _window_clause(window)
+    parts = ", ".join(f"count(*) FILTER (isinf({checked_column(c)}) OR isnan({c}))" for c in columns)
+    counts = conn.execute(f"SELECT {parts} FROM {table} WHERE {where}", params).fetchone()
+    offenders = {c: int(n) for c, n in zip(columns, counts) if n}
+    return CheckOutcome(name, not offenders, "no Inf or NaN (missing is NULL)", metadata={"columns_with_inf_or_nan": offenders or "none"})
+
+
+def gaps(expected_missing: list[str], what: str) -> CheckOutcome:
+    """WARN: keys (symbols, series) that should have published but returned nothing."""
+    return CheckOutcome(
+        "no_gaps", not expected_missing, f"every expected {what} returned rows", severity="WARN",
+        metadata={f"missing_{what}": ", ".join(expected_missing) if expected_missing else "none", "count": len(expected_missing)},
+    )
+
+
+def quantiles_ordered(frame: pd.DataFrame, columns: Sequence[str]) -> CheckOutcome:
+    import numpy as np
+
+    values = frame[list(columns)].to_numpy(dtype=float)
+    crossing = int(np.sum(np.any(np.diff(values, axis=1) < 0, axis=1))) if len(values) else 0
+    non_finite = int(np.sum(~np.isfinite(values)))
+    return CheckOutcome("quantiles_ordered", crossing == 0 and non_finite == 0, f"{' <= '.join(columns)} on every row, all finite",
+                        metadata={"crossing_rows": crossing, "non_finite_values": non_finite, "rows": int(len(values))})
+
+
+def numeric_columns(conn: duckdb.DuckDBPyConnection, table: str) -> list[str]:
+    schema, name = checked_table(table).split(".")
+    rows = conn.execute(
+        "SELECT column_name FROM information_schema.columns WHERE table_schema = ? AND table_name = ? "
+        "AND data_type IN ('DOUBLE', 'FLOAT', 'REAL') ORDER BY ordinal_position",
+        [schema, name],
+    ).fetchall()
+    return [r[0] for r in rows]
+
+
+def no_inf(conn: duckdb.DuckDBPyConnection, table: str) -> CheckOutcome:
+    outcome = finite_values(conn, table, numeric_columns(conn, table), name="no_inf")
+    outcome.description = "no Inf or NaN in any numeric column (guarded divisions give NULL)"
+    return outcome
+
+
+def covers_trading_days(conn: duckdb.DuckDBPyConnection, table: str, root: str = "ZL") -> CheckOutcome:
+    """One row per trading day of `root`: no day lost or duplicated by the joins."""
+    table = checked_table(table)
+    rows, days = conn.execute(
+        f"SELECT (SELECT count(*) FROM {table}), "
+        "(SELECT count(DISTINCT trade_date) FROM raw.futures_ohlcv_1d WHERE root = ? AND rank = 0)",
+        [root],
+    ).fetchone()
+    return CheckOutcome("covers_trading_days", rows == days and rows > 0, f"one row per {root} trading day",
+                        metadata={"rows": int(rows), f"{root.lower()}_trading_days": int(days)})
+
+
+def history_long_enough(conn: duckdb.DuckDBPyConnection, table: str, minimum: int = 1000) -> CheckOutcome:
+    rows = conn.execute(f"SELECT count(*) FROM {checked_table(table)}").fetchone()[0]
+    return CheckOutcome("history_long_enough", rows > minimum, f"more than {minimum} rows of history to train on",
+                        severity="WARN", metadata={"rows": int(rows), "minimum": minimum})
+
+
+def null_share(conn: duckdb.DuckDBPyConnection, table: str, warmup_rows: int, max_share: float,
+               exclude: Sequence[str] = ()) -> CheckOutcome:
+    """WARN listing every feature whose NULL share after the warm-up exceeds `max_share`."""
+    import pandas as pd
+
+    table = checked_table(table)
+    frame = conn.execute(f"SELECT * FROM {table} ORDER BY trade_date").df().iloc[warmup_rows:]
+    columns = [c for c in frame.columns if c not in set(exclude) and c != "trade_date"]
+    shares = frame[columns].isna().mean() if len(frame) else pd.Series(1.0, index=columns)
+    offenders = {c: round(float(v), 4) for c, v in shares.items() if v > max_share}
+    return CheckOutcome("null_share", not offenders, f"every feature is non-NULL on at least {1 - max_share:.0%} of rows after warm-up",
+                        severity="WARN", metadata={"features_over_limit": offenders or "none", "rows_checked": int(len(frame))})
+
+
+def targets_within_known_prices(conn: duckdb.DuckDBPyConnection, table: str, horizons: dict[str, int]) -> CheckOutcome:
+    """A target is present only if its whole horizon has settled, and ends on a known trading day."""
+    table = checked_table(table)
+    last = conn.execute("SELECT max(trade_date) FROM raw.futures_ohlcv_1d WHERE root = 'ZL' AND rank = 0").fetchone()[0]
+    offenders = {}
+    for horizon in horizons:
+        target, end = checked_column(f"target_{horizon}"), checked_column(f"target_end_{horizon}")
+        bad = conn.execute(
+            f"SELECT count(*) FROM {table} WHERE {target} IS NOT NULL AND ({end} IS NULL OR {end} > ?)", [last]
+        ).fetchone()[0]
+        if bad:
+            offenders[horizon] = int(bad)
+    return CheckOutcome("targets_within_known_prices", not offenders, "no target uses a price after the last known one",
+                        metadata={"offending_rows": offenders or "none", "last_known_price": str(last)})

@@ -1,0 +1,69 @@
+"""Runtime settings, read from the environment once per process.
+
+Everything a deployment changes is an environment variable (`.env.example` lists them); secrets
+(API keys) are *not* settings: sources read them from the environment at fetch time, in `live`
+mode only, so they never reach resource config, logs or metadata.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+MODES = ("sample", "live", "replay", "files")
+
+
+def _env(name: str, default: str) -> str:
+    value = os.environ.get(name, "").strip()
+    return value or default
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path
+    warehouse_path: str
+    source_mode: str
+    sample_seed: int
+    sample_signal: float
+    start_date: dt.date
+    files_dir: Path
+    profile: str
+    config_dir: Path = field(default=PROJECT_ROOT / "config")
+    sql_dir: Path = field(default=PROJECT_ROOT / "sql")
+
+    @property
+    def landing_dir(self) -> Path:
+        return self.data_dir / "landing"
+
+    @property
+    def model_dir(self) -> Path:
+        return self.data_dir / "models"
+
+    @property
+    def report_dir(self) -> Path:
+        return self.data_dir / "reports"
+
+    def with_overrides(self, **changes) -> "Settings":
+        return replace(self, **changes)
+
+    @classmethod
+    def from_env(cls) -> "Settings":
+        data_dir = Path(_env("CBI_DATA_DIR", str(PROJECT_ROOT / "data"))).resolve()
+        mode = _env("CBI_SOURCE_MODE", "sample").lower()
+        if mode not in MODES:
+            raise ValueError(f"CBI_SOURCE_MODE must be one of {', '.join(MODES)}, got {mode!r}")
+        return cls(
+            data_dir=data_dir,
+            warehouse_path=_env("CBI_WAREHOUSE", str(data_dir / "cbi.duckdb")),
+            source_mode=mode,
+            sample_seed=int(_env("CBI_SAMPLE_SEED", "7")),
+            sample_signal=float(_env("CBI_SAMPLE_SIGNAL", "1.0")),
+            start_date=dt.date.fromisoformat(_env("CBI_START_DATE", "2010-06-06")),
+            files_dir=Path(_env("CBI_FILES_DIR", str(data_dir / "files"))).resolve(),
+            profile=_env("CBI_PROFILE", "fast"),
+            config_dir=Path(_env("CBI_CONFIG_DIR", str(PROJECT_ROOT / "config"))).resolve(),
+            sql_dir=Path(_env("CBI_SQL_DIR", str(PROJECT_ROOT / "sql"))).resolve(),
+        )

@@ -1,0 +1,115 @@
+"""The source seam: every source fetches raw bytes (in one of four modes) and parses bytes.
+
+`fetch` differs by mode; `parse` is pure and identical in every mode. Errors always name the
+source and the partition window so an operator can tell what to re-run.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from dataclasses import dataclass, field
+from typing import Any
+
+MODES = ("sample", "live", "replay", "files")
+
+
+class SourceError(RuntimeError):
+    """A source could not deliver a window: names the source and the partition.
+
+    `retryable` marks transient failures (the source kept answering 429/5xx or the network
+    failed after every retry): worth another attempt later. Everything else (a 4xx, a payload
+    that does not parse, a missing key) fails the same way on retry."""
+
+    def __init__(self, source: str, window: "Window | str | None", detail: str, retryable: bool = False):
+        self.source = source
+        self.partition = window.label if isinstance(window, Window) else (window or "-")
+        self.detail = detail
+        self.retryable = retryable
+        super().__init__(f"{source} [{self.partition}]: {detail}")
+
+
+class ParseError(SourceError):
+    """Bytes that do not match the source's wire format (HTML error page, truncation, ...)."""
+
+
+class MissingCredential(SourceError):
+    """A live fetch needs an API key the environment does not provide."""
+
+
+@dataclass(frozen=True)
+class RetryConfig:
+    """Retries of one HTTP request: attempts, exponential backoff base and cap, timeout."""
+
+    max_attempts: int = 5
+    base_delay: float = 1.0
+    max_delay: float = 60.0
+    timeout: float = 30.0
+
+
+@dataclass(frozen=True)
+class Window:
+    """A half-open date window [start, end) of publication dates (`as_of_date`).
+
+    `include_history` marks the first partition of an asset: it also carries what was published
+    before `start` (FRED history, reference tables), so the warehouse is complete from day one.
+    """
+
+    start: dt.date
+    end: dt.date
+    include_history: bool = False
+
+    def __post_init__(self):
+        if self.end <= self.start:
+            raise ValueError(f"empty window {self.start}..{self.end}")
+
+    @property
+    def label(self) -> str:
+        last = self.end - dt.timedelta(days=1)
+        label = self.start.isoformat() if last == self.start else f"{self.start}_{last}"
+        return f"{label}+history" if self.include_history else label
+
+    @property
+    def last_day(self) -> dt.date:
+        return self.end - dt.timedelta(days=1)
+
+    def contains(self, day: dt.date) -> bool:
+        return (self.include_history or day >= self.start) and day < self.end
+
+    def overlaps(self, other: "Window") -> bool:
+        starts_before_other_ends = self.start < other.end or self.include_history
+        return starts_before_other_ends and (other.start < self.end or other.include_history)
+
+    def clipped(self, today: dt.date) -> "Window | None":
+        """The part of the window that is not in the future (nothing is published after today)."""
+        end = min(self.end, today + dt.timedelta(days=1))
+        if end <= self.start:
+            return None
+        return Window(self.start, end, self.include_history)
+
+    def days(self) -> list[dt.date]:
+        return [self.start + dt.timedelta(days=i) for i in range((self.end - self.start).days)]
+
+
+@dataclass(frozen=True)
+class Payload:
+    """Raw bytes as received, plus what is needed to parse and to audit them."""
+
+    source: str
+    name: str  # file name in the landing zone, e.g. "DGS10.json"
+    format: str  # wire format the parser dispatches on, e.g. "fred_json", "dbn"
+    body: bytes
+    request: str  # what was asked for, secrets already redacted
+    window: Window
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def sha256(self) -> str:
+        return hashlib.sha256(self.body).hexdigest()
+
+
+def parse_date(value: str, source: str, what: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(value[:10])
+    except (TypeError, ValueError) as exc:
+        raise ParseError(source, None, f"bad {what} {value!r}") from exc

@@ -1,0 +1,208 @@
+"""Databento historical API: GLBX.MDP3 OHLCV (daily and hourly), continuous symbology.
+
+Daily bars are fetched for the front (`ROOT.c.0`) and second (`ROOT.c.1`) month: at a roll the
+front's instrument id changes and the return across the roll is the new front's close over its
+own previous close, which is the previous day's second month. Hourly bars: front month only.
+
+Decoding is `databento.DBNStore` (DBN v1, v2 and v3). A truncated stream is an error, not a
+warning: nothing from a damaged payload is written.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import warnings
+
+import numpy as np
+import pandas as pd
+
+from cbi_platform.lib.config import SymbolSpec, load_sources
+from cbi_platform.lib.sources.base import ParseError, Payload, SourceError, Window
+from cbi_platform.lib.sources.context import FetchContext
+
+SOURCE = "databento"
+API = "https://hist.databento.com/v0/timeseries.get_range"
+KEY_ENV = "DATABENTO_API_KEY"
+DATASET = "GLBX.MDP3"
+TABLES = {"ohlcv-1d": "raw.futures_ohlcv_1d", "ohlcv-1h": "raw.futures_ohlcv_1h"}
+DAILY_COLUMNS = ["symbol", "root", "rank", "trade_date", "instrument_id", "open", "high", "low", "close",
+                 "settle", "change", "volume", "prev_day_open_interest", "as_of_date"]
+HOURLY_COLUMNS = ["symbol", "root", "rank", "ts_event", "trade_date", "instrument_id", "open", "high", "low",
+                  "close", "volume", "as_of_date"]
+_RAW_SYMBOL = re.compile(r"^([A-Z0-9]+?)[FGHJKMNQUVXZ]\d{1,2}$")
+_SESSION_SHIFT = pd.Timedelta(hours=7)  # Globex trade date D opens 17:00 CT on the evening before
+
+
+def _symbols(ctx: FetchContext) -> tuple[SymbolSpec, ...]:
+    return load_sources(ctx.config_dir).symbols
+
+
+def requested_symbols(ctx: FetchContext, schema: str) -> list[str]:
+    ranks = (0, 1) if schema == "ohlcv-1d" else (0,)
+    return [spec.continuous[r] for spec in _symbols(ctx) for r in ranks]
+
+
+def expected_keys(ctx: FetchContext, window: Window, schema: str) -> list[str]:
+    """Symbols that should have bars in the window: listed before its last weekday."""
+    weekdays = [d for d in window.days() if d.weekday() < 5]
+    if not weekdays:
+        return []
+    listed = {spec.root: spec.listed for spec in _symbols(ctx)}
+    return [s for s in requested_symbols(ctx, schema) if listed[s.split(".")[0]] <= weekdays[-1]]
+
+
+def fetch(window: Window, ctx: FetchContext, schema: str) -> list[Payload]:
+    if ctx.mode == "files":
+        if schema != "ohlcv-1d":
+            return []
+        return _fetch_files(window, ctx)
+    key = ctx.secret(SOURCE, window, KEY_ENV)
+    form = {
+        "dataset": DATASET,
+        "schema": schema,
+        "symbols": ",".join(requested_symbols(ctx, schema)),
+        "stype_in": "continuous",
+        "stype_out": "instrument_id",
+        "start": window.start.isoformat(),
+        "end": window.end.isoformat(),
+        "encoding": "dbn",
+        "compression": "zstd",
+    }
+    with ctx.http(SOURCE, window, secrets=[key]) as client:
+        result = client.post(API, data=form, auth=(key, ""))
+    return [Payload(SOURCE, f"{DATASET}.{schema}.dbn.zst", "dbn", result.body, f"POST {result.url} schema={schema}",
+                    window, {"schema": schema})]
+
+
+def decode(payload: Payload) -> tuple[pd.DataFrame, object]:
+    """DBN bytes -> (records frame, metadata). Raises ParseError on anything malformed."""
+    import databento as db  # heavy import, kept out of definition load
+
+    if not payload.body:
+        raise ParseError(SOURCE, payload.window, f"{payload.name}: empty body")
+    if payload.body.lstrip()[:1] in (b"<", b"{"):
+        raise ParseError(SOURCE, payload.window, f"{payload.name}: got HTML/JSON instead of DBN ({payload.body[:60]!r})")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # databento only *warns* on a truncated stream
+            store = db.DBNStore.from_bytes(payload.body)
+            frame = store.to_df(price_type="float", pretty_ts=True, map_symbols=True)
+    except Exception as exc:  # the decoder raises several types: all mean "not valid DBN"
+        raise ParseError(SOURCE, payload.window, f"{payload.name}: invalid DBN ({type(exc).__name__}: {exc})") from None
+    return frame.reset_index(), store.metadata
+
+
+def _roots_and_ranks(symbols: pd.Series) -> tuple[pd.Series, pd.Series]:
+    parts = symbols.str.split(".", expand=True)
+    if parts.shape[1] == 3:
+        continuous = parts[1] == "c"
+        root = parts[0].where(continuous, symbols.str.extract(_RAW_SYMBOL)[0])
+        rank = pd.to_numeric(parts[2].where(continuous), errors="coerce")
+    else:  # raw contract symbols (ESH1): root from the symbol, no rank
+        root = symbols.str.extract(_RAW_SYMBOL)[0]
+        rank = pd.Series(np.nan, index=symbols.index)
+    return root.fillna(symbols), rank.astype("Int8")
+
+
+def parse(payload: Payload) -> dict[str, pd.DataFrame]:
+    if payload.format == "settle_csv":
+        return {TABLES["ohlcv-1d"]: parse_settle_csv(payload)}
+    if payload.format != "dbn":
+        raise ParseError(SOURCE, payload.window, f"{payload.name}: unknown format {payload.format!r}")
+    frame, metadata = decode(payload)
+    schema = str(metadata.schema) if metadata.schema is not None else payload.meta.get("schema")
+    schema = schema.replace("_", "-").lower().replace("ohlcv1", "ohlcv-1")
+    if schema not in TABLES:
+        raise ParseError(SOURCE, payload.window, f"{payload.name}: unsupported schema {schema!r}")
+    if metadata.dataset != DATASET:
+        raise ParseError(SOURCE, payload.window, f"{payload.name}: dataset {metadata.dataset!r}, expected {DATASET}")
+    columns = DAILY_COLUMNS if schema == "ohlcv-1d" else HOURLY_COLUMNS
+    if frame.empty:
+        return {TABLES[schema]: pd.DataFrame(columns=columns)}
+    if frame["symbol"].isna().any():
+        raise ParseError(SOURCE, payload.window, f"{payload.name}: records whose instrument id has no symbol mapping")
+    root, rank = _roots_and_ranks(frame["symbol"].astype(str))
+    ts = pd.to_datetime(frame["ts_event"], utc=True)
+    out = pd.DataFrame(
+        {
+            "symbol": frame["symbol"].astype(str),
+            "root": root,
+            "rank": rank,
+            "instrument_id": frame["instrument_id"].astype("int64"),
+            "open": frame["open"].astype(float),
+            "high": frame["high"].astype(float),
+            "low": frame["low"].astype(float),
+            "close": frame["close"].astype(float),
+            "volume": frame["volume"].astype("int64"),
+        }
+    )
+    if schema == "ohlcv-1d":
+        out["trade_date"] = ts.dt.date
+        out["as_of_date"] = out["trade_date"]
+        out["settle"] = np.nan
+        out["change"] = np.nan
+        out["prev_day_open_interest"] = np.nan
+    else:
+        out["ts_event"] = ts.dt.tz_localize(None)
+        out["trade_date"] = (ts.dt.tz_convert("America/Chicago") + _SESSION_SHIFT).dt.date
+        out["as_of_date"] = ts.dt.date
+    return {TABLES[schema]: out[columns]}
+
+
+# ---------------------------------------------------------------------------- files mode
+SETTLE_HEADER = ["Date", "Open", "High", "Low", "Last", "Change", "Settle", "Volume", "Previous Day Open Interest"]
+
+
+def _fetch_files(window: Window, ctx: FetchContext) -> list[Payload]:
+    payloads = []
+    for spec in _symbols(ctx):
+        for path in sorted(ctx.files_dir.glob(f"{spec.root}_*.csv")) + sorted(ctx.files_dir.glob(f"{spec.root}.csv")):
+            payloads.append(Payload(SOURCE, path.name, "settle_csv", path.read_bytes(), str(path), window, {"root": spec.root}))
+    if not payloads:
+        raise SourceError(SOURCE, window, f"files mode: no <ROOT>_*.csv settle files in {ctx.files_dir}")
+    return payloads
+
+
+def parse_settle_csv(payload: Payload) -> pd.DataFrame:
+    """Vendor daily settle CSV (`Date,Open,High,Low,Last,Change,Settle,Volume,Previous Day Open
+    Interest`), a continuous front month without roll adjustment and without instrument ids."""
+    import io
+
+    root = payload.meta.get("root")
+    if not root:
+        raise ParseError(SOURCE, payload.window, f"{payload.name}: payload does not name its root")
+    if not payload.body.strip():
+        raise ParseError(SOURCE, payload.window, f"{payload.name}: empty file")
+    try:
+        frame = pd.read_csv(io.BytesIO(payload.body), encoding="utf-8-sig")
+    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
+        raise ParseError(SOURCE, payload.window, f"{payload.name}: not a CSV ({exc})") from None
+    if list(frame.columns) != SETTLE_HEADER:
+        raise ParseError(SOURCE, payload.window, f"{payload.name}: header {list(frame.columns)}, expected {SETTLE_HEADER}")
+    try:
+        trade_date = pd.to_datetime(frame["Date"], format="%Y-%m-%d").dt.date
+        numbers = {c: pd.to_numeric(frame[c], errors="raise") for c in SETTLE_HEADER[1:]}
+    except (ValueError, TypeError) as exc:
+        raise ParseError(SOURCE, payload.window, f"{payload.name}: bad row ({exc})") from None
+    settle = numbers["Settle"].astype(float)
+    out = pd.DataFrame(
+        {
+            "symbol": f"{root}.c.0",
+            "root": root,
+            "rank": 0,
+            "trade_date": trade_date,
+            "instrument_id": pd.array([pd.NA] * len(frame), dtype="Int64"),
+            "open": numbers["Open"].astype(float),
+            "high": numbers["High"].astype(float),
+            "low": numbers["Low"].astype(float),
+            "close": settle.where(settle.notna(), numbers["Last"].astype(float)),
+            "settle": settle,
+            "change": numbers["Change"].astype(float),
+            "volume": numbers["Volume"].fillna(0).round().astype("int64"),
+            "prev_day_open_interest": numbers["Previous Day Open Interest"].astype(float),
+            "as_of_date": trade_date,
+        }
+    )
+    out["rank"] = out["rank"].astype("Int8")
+    return out[DAILY_COLUMNS]

@@ -1,0 +1,202 @@
+"""FRED and ALFRED (api.stlouisfed.org): observations with every vintage, and series metadata.
+
+httpx rather than `fredapi`: fredapi parses XML straight into pandas (no raw bytes for the
+landing zone), has no retry or Retry-After handling, and its errors carry the request URL with
+the API key. Here every request goes through the shared client (retries, redaction) and the
+exact response bytes are kept.
+
+Vintage windows: FRED clips each row's real-time period to the one requested, so a value first
+published before the window would look new. We request from the day *before* the window and
+keep rows whose realtime_start falls inside it: exactly the values published or revised in
+the window. The first partition asks for the whole history (realtime_start 1776-07-04).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import json
+
+import pandas as pd
+
+from cbi_platform.lib.config import SeriesSpec, load_sources
+from cbi_platform.lib.release import period_end, release_date
+from cbi_platform.lib.sources.base import ParseError, Payload, SourceError, Window
+from cbi_platform.lib.sources.context import FetchContext
+
+SOURCE = "fred"
+API = "https://api.stlouisfed.org/fred"
+KEY_ENV = "FRED_API_KEY"
+ALFRED_BEGINNING = "1776-07-04"
+HISTORY_OBSERVATION_START = dt.date(2000, 1, 1)
+PAGE_LIMIT = 100000
+TABLE = "raw.fred_observations"
+COLUMNS = ["series_id", "observation_date", "realtime_start", "realtime_end", "value", "vintage_source", "as_of_date"]
+
+
+def _series(ctx: FetchContext) -> tuple[SeriesSpec, ...]:
+    return load_sources(ctx.config_dir).series
+
+
+def fetch(window: Window, ctx: FetchContext) -> list[Payload]:
+    if ctx.mode == "files":
+        return _fetch_files(window, ctx)
+    key = ctx.secret(SOURCE, window, KEY_ENV)
+    lookback = load_sources(ctx.config_dir).observation_lookback_days
+    payloads = []
+    with ctx.http(SOURCE, window, secrets=[key]) as client:
+        for spec in _series(ctx):
+            if window.include_history:
+                realtime_start, observation_start = ALFRED_BEGINNING, HISTORY_OBSERVATION_START
+            else:
+                realtime_start = (window.start - dt.timedelta(days=1)).isoformat()
+                observation_start = window.start - dt.timedelta(days=int(lookback.get(spec.frequency, 800)))
+            params = {
+                "series_id": spec.series_id,
+                "api_key": key,
+                "file_type": "json",
+                "realtime_start": realtime_start,
+                "realtime_end": window.last_day.isoformat(),
+                "observation_start": observation_start.isoformat(),
+                "limit": str(PAGE_LIMIT),
+            }
+            offset, page = 0, 0
+            while True:
+                result = client.get(f"{API}/series/observations", params={**params, "offset": str(offset)})
+                payloads.append(
+                    Payload(SOURCE, f"{spec.series_id}.p{page}.json", "fred_json", result.body, result.url, window,
+                            {"series_id": spec.series_id})
+                )
+                count = _count(result.body, spec.series_id, window)
+                offset += PAGE_LIMIT
+                page += 1
+                if offset >= count:
+                    break
+    return payloads
+
+
+def _load_json(payload_body: bytes, source: str, window, what: str) -> dict:
+    text = payload_body.lstrip()
+    if not text:
+        raise ParseError(source, window, f"{what}: empty body")
+    if text[:1] == b"<":
+        raise ParseError(source, window, f"{what}: got HTML/XML instead of JSON ({text[:60]!r})")
+    try:
+        document = json.loads(payload_body)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ParseError(source, window, f"{what}: malformed JSON ({exc.msg if hasattr(exc, 'msg') else exc})") from None
+    if not isinstance(document, dict):
+        raise ParseError(source, window, f"{what}: expected a JSON object")
+    if "error_code" in document:
+        raise SourceError(source, window, f"{what}: FRED error {document.get('error_code')}: {document.get('error_message')}")
+    return document
+
+
+def _count(body: bytes, series_id: str, window: Window) -> int:
+    document = _load_json(body, SOURCE, window, series_id)
+    try:
+        return int(document["count"])
+    except (KeyError, TypeError, ValueError):
+        raise ParseError(SOURCE, window, f"{series_id}: response has no valid 'count'") from None
+
+
+def parse(payload: Payload) -> dict[str, pd.DataFrame]:
+    if payload.format == "fred_json":
+        return {TABLE: parse_observations(payload)}
+    if payload.format == "fred_csv":
+        return {TABLE: parse_csv(payload)}
+    raise ParseError(SOURCE, payload.window, f"{payload.name}: unknown format {payload.format!r}")
+
+
+def parse_observations(payload: Payload) -> pd.DataFrame:
+    series_id = payload.meta.get("series_id")
+    if not series_id:
+        raise ParseError(SOURCE, payload.window, f"{payload.name}: payload does not name its series")
+    document = _load_json(payload.body, SOURCE, payload.window, payload.name)
+    observations = document.get("observations")
+    if not isinstance(observations, list):
+        raise ParseError(SOURCE, payload.window, f"{payload.name}: no 'observations' list")
+    if not observations:
+        return pd.DataFrame(columns=COLUMNS)
+    frame = pd.DataFrame(observations)
+    missing = {"date", "realtime_start", "realtime_end", "value"} - set(frame.columns)
+    if missing:
+        raise ParseError(SOURCE, payload.window, f"{payload.name}: observations lack {sorted(missing)}")
+    try:
+        out = pd.DataFrame(
+            {
+                "series_id": series_id,
+                "observation_date": pd.to_datetime(frame["date"], format="%Y-%m-%d").dt.date,
+                "realtime_start": pd.to_datetime(frame["realtime_start"], format="%Y-%m-%d").dt.date,
+                "realtime_end": pd.to_datetime(frame["realtime_end"], format="%Y-%m-%d", errors="coerce").dt.date,
+                # "." is FRED's missing marker; anything else that is not a number is an error
+                "value": pd.to_numeric(frame["value"].where(frame["value"] != ".", None), errors="raise"),
+            }
+        )
+    except (ValueError, TypeError) as exc:
+        raise ParseError(SOURCE, payload.window, f"{payload.name}: bad observation ({exc})") from None
+    # 9999-12-31 does not fit pandas timestamps: coerce gives NaT, which means "still current"
+    out["realtime_end"] = out["realtime_end"].where(out["realtime_end"].notna(), dt.date(9999, 12, 31))
+    out["vintage_source"] = "alfred"
+    out["as_of_date"] = out["realtime_start"]
+    return out[COLUMNS]
+
+
+# ---------------------------------------------------------------------------- files mode
+def _fetch_files(window: Window, ctx: FetchContext) -> list[Payload]:
+    payloads = []
+    for spec in _series(ctx):
+        path = ctx.files_dir / f"{spec.series_id}.csv"
+        if path.exists():
+            payloads.append(Payload(SOURCE, path.name, "fred_csv", path.read_bytes(), str(path), window,
+                                    {"series_id": spec.series_id, "frequency": spec.frequency, "release": spec.release}))
+    if not payloads:
+        raise SourceError(SOURCE, window, f"files mode: no <SERIES_ID>.csv for any configured series in {ctx.files_dir}")
+    return payloads
+
+
+def parse_csv(payload: Payload) -> pd.DataFrame:
+    """A FRED CSV download, either header style: `DATE,<ID>` with "." for missing (before 2024)
+    or `observation_date,<ID>` with empty fields. A CSV has no vintages: the publication date is
+    estimated from the series' release rule (vintage_source='estimated')."""
+    text = payload.body.decode("utf-8-sig", errors="strict") if payload.body else ""
+    if not text.strip():
+        raise ParseError(SOURCE, payload.window, f"{payload.name}: empty file")
+    try:
+        frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False)
+    except pd.errors.ParserError as exc:
+        raise ParseError(SOURCE, payload.window, f"{payload.name}: not a CSV ({exc})") from None
+    if frame.shape[1] != 2 or frame.columns[0] not in {"DATE", "observation_date"}:
+        raise ParseError(SOURCE, payload.window, f"{payload.name}: expected a FRED CSV header, got {list(frame.columns)}")
+    series_id = frame.columns[1]
+    raw = frame[series_id].str.strip()
+    try:
+        values = pd.to_numeric(raw.where(~raw.isin([".", ""]), None), errors="raise")
+        dates = pd.to_datetime(frame[frame.columns[0]], format="%Y-%m-%d").dt.date
+    except (ValueError, TypeError) as exc:
+        raise ParseError(SOURCE, payload.window, f"{payload.name}: bad row ({exc})") from None
+    if payload.meta.get("series_id") not in (None, series_id):
+        raise ParseError(SOURCE, payload.window, f"{payload.name}: holds {series_id}, expected {payload.meta['series_id']}")
+    frequency = payload.meta.get("frequency", "d")
+    rule = payload.meta.get("release", {"lag_days": 1})
+    published = [release_date(period_end(d, frequency), rule) for d in dates]
+    return pd.DataFrame(
+        {
+            "series_id": series_id,
+            "observation_date": dates,
+            "realtime_start": published,
+            "realtime_end": dt.date(9999, 12, 31),
+            "value": values.astype(float),
+            "vintage_source": "estimated",
+            "as_of_date": published,
+        }
+    )[COLUMNS]
+
+
+def expected_keys(ctx: FetchContext, window: Window) -> list[str]:
+    """Series that must publish at least one vintage in a window this long (a daily series
+    every weekday, a weekly one every 7 days, ...): a miss is a gap worth a warning."""
+    days = (window.end - window.start).days
+    weekdays = sum(1 for d in window.days() if d.weekday() < 5)
+    need = {"d": 5 if weekdays >= 5 else 10**9, "w": 14, "m": 62, "q": 185}
+    return [s.series_id for s in _series(ctx) if window.include_history or days >= need[s.frequency]]

@@ -1,0 +1,190 @@
+"""The DuckDB warehouse: connections, numbered idempotent migrations, atomic partition writes.
+
+DuckDB allows one writing process at a time; Dagster serialises writers with the
+`duckdb_writer` pool and every reader that can, opens read-only.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import re
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+
+from typing import TYPE_CHECKING
+
+import duckdb
+
+from cbi_platform.lib.sources.base import Window
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+SCHEMAS = ("raw", "features", "training", "forecasts", "ops")
+_TABLE = re.compile(r"^(raw|features|training|forecasts|ops)\.[a-z][a-z0-9_]{0,62}$")
+_COLUMN = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
+
+
+class WarehouseError(RuntimeError):
+    pass
+
+
+def connect(path: str | Path, read_only: bool = False, attempts: int = 10) -> duckdb.DuckDBPyConnection:
+    """Open the warehouse. DuckDB lets one process write at a time; another process holding the
+    file lock is waited for (exponential backoff) rather than failed on."""
+    if str(path) != ":memory:" and not read_only:
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+    delay = 0.2
+    for attempt in range(attempts):
+        try:
+            return duckdb.connect(str(path), read_only=read_only)
+        except duckdb.IOException as exc:
+            if "lock" not in str(exc).lower() or attempt + 1 == attempts:
+                raise
+            time.sleep(delay)
+            delay = min(delay * 2, 5.0)
+    raise AssertionError("unreachable")
+
+
+@contextmanager
+def connection(path: str | Path, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
+    conn = connect(path, read_only=read_only)
+    try:
+        yield conn
+    finally:
+        conn.close()
+
+
+def checked_table(name: str) -> str:
+    if not _TABLE.match(name):
+        raise WarehouseError(f"not a warehouse table name: {name!r}")
+    return name
+
+
+def checked_column(name: str) -> str:
+    if not _COLUMN.match(name):
+        raise WarehouseError(f"not a column name: {name!r}")
+    return name
+
+
+def migration_files(sql_dir: Path) -> list[Path]:
+    files = sorted((Path(sql_dir) / "schema").glob("[0-9][0-9][0-9]_*.sql"))
+    versions = [f.name[:3] for f in files]
+    if len(set(versions)) != len(versions):
+        raise WarehouseError(f"duplicate migration numbers in {sql_dir}/schema: {versions}")
+    return files
+
+
+def apply_migrations(conn: duckdb.DuckDBPyConnection, sql_dir: Path) -> list[str]:
+    """Apply `sql/schema/NNN_*.sql` in order, once each. Returns the names applied now.
+
+    A migration that was applied with different content is an error: migrations are append-only.
+    """
+    conn.execute("CREATE SCHEMA IF NOT EXISTS ops")
+    conn.execute(
+        """CREATE TABLE IF NOT EXISTS ops.schema_migrations (
+               version VARCHAR PRIMARY KEY, name VARCHAR NOT NULL, checksum VARCHAR NOT NULL,
+               applied_at TIMESTAMP NOT NULL)"""
+    )
+    applied = {row[0]: row[1] for row in conn.execute("SELECT version, checksum FROM ops.schema_migrations").fetchall()}
+    done = []
+    for path in migration_files(sql_dir):
+        version, text = path.name[:3], path.read_text()
+        checksum = hashlib.sha256(text.encode()).hexdigest()
+        if version in applied:
+            if applied[version] != checksum:
+                raise WarehouseError(f"migration {path.name} changed after it was applied; add a new numbered file instead")
+            continue
+        conn.execute("BEGIN TRANSACTION")
+        try:
+            conn.execute(text)
+            conn.execute(
+                "INSERT INTO ops.schema_migrations VALUES (?, ?, ?, ?)",
+                [version, path.name, checksum, dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)],
+            )
+            conn.execute("COMMIT")
+        except Exception:
+            conn.execute("ROLLBACK")
+            raise
+        done.append(path.name)
+    return done
+
+
+def table_columns(conn: duckdb.DuckDBPyConnection, table: str) -> list[str]:
+    schema, name = checked_table(table).split(".")
+    rows = conn.execute(
+        "SELECT column_name FROM information_schema.columns WHERE table_schema = ? AND table_name = ? ORDER BY ordinal_position",
+        [schema, name],
+    ).fetchall()
+    if not rows:
+        raise WarehouseError(f"table {table} does not exist; run the migrations")
+    return [r[0] for r in rows]
+
+
+def _insert(conn: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame, columns: list[str]) -> None:
+    if not len(frame):
+        return
+    column_list = ", ".join(c for c in columns if c in frame.columns)
+    conn.register("_incoming", frame[[c for c in columns if c in frame.columns]])
+    try:
+        conn.execute(f"INSERT INTO {table} ({column_list}) SELECT {column_list} FROM _incoming")
+    finally:
+        conn.unregister("_incoming")
+
+
+def _checked_frame_columns(conn: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame) -> list[str]:
+    columns = table_columns(conn, table)
+    unknown = set(frame.columns) - set(columns)
+    if unknown:
+        raise WarehouseError(f"{table}: frame has columns the table lacks: {sorted(unknown)}")
+    return columns
+
+
+def _delete_and_insert(conn, table: str, frame: pd.DataFrame, columns: list[str], delete_sql: str, params: Sequence) -> int:
+    conn.execute("BEGIN TRANSACTION")
+    try:
+        conn.execute(delete_sql, list(params))
+        _insert(conn, table, frame, columns)
+        conn.execute("COMMIT")
+    except Exception:
+        conn.execute("ROLLBACK")
+        raise
+    return len(frame)
+
+
+def replace_window(
+    conn: duckdb.DuckDBPyConnection,
+    table: str,
+    frame: pd.DataFrame,
+    window: Window,
+    date_column: str = "as_of_date",
+) -> int:
+    """Delete the window's rows and insert `frame`, in one transaction. Returns rows inserted.
+
+    Re-running the same window with the same data leaves the table unchanged (idempotent); a
+    failure anywhere rolls back, so the table never holds half a partition.
+    """
+    import pandas as pd
+
+    columns = _checked_frame_columns(conn, table, frame)
+    date_column = checked_column(date_column)
+    if len(frame):
+        dates = pd.to_datetime(frame[date_column]).dt.date
+        outside = int((~dates.map(window.contains)).sum())
+        if outside:
+            raise WarehouseError(f"{table}: {outside} rows fall outside window {window.label} on {date_column}")
+    if window.include_history:
+        return _delete_and_insert(conn, table, frame, columns, f"DELETE FROM {table} WHERE {date_column} < ?", [window.end])
+    return _delete_and_insert(
+        conn, table, frame, columns,
+        f"DELETE FROM {table} WHERE {date_column} >= ? AND {date_column} < ?", [window.start, window.end],
+    )
+
+
+def replace_rows(conn: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame, where: str = "TRUE", params: Sequence = ()) -> int:
+    """Replace the rows matching `where` (a fixed clause with `?` parameters) in one transaction."""
+    columns = _checked_frame_columns(conn, checked_table(table), frame)
+    return _delete_and_insert(conn, table, frame, columns, f"DELETE FROM {table} WHERE {where}", params)

@@ -1,0 +1,67 @@
+import json
+import subprocess
+import sys
+
+import dagster as dg
+
+from cbi_platform.lib.settings import PROJECT_ROOT
+
+SNAPSHOT = {
+    "raw/fred_observations": {"group": "ingest_macro", "partitioned": True,
+                              "checks": ["finite_values", "no_future_as_of", "no_gaps", "primary_key_unique", "rows_present"]},
+    "raw/futures_ohlcv_1d": {"group": "ingest_market", "partitioned": True,
+                             "checks": ["finite_values", "no_future_as_of", "no_gaps", "ohlc_consistent", "primary_key_unique", "rows_present"]},
+    "raw/futures_ohlcv_1h": {"group": "ingest_market", "partitioned": True,
+                             "checks": ["finite_values", "no_future_as_of", "no_gaps", "ohlc_consistent", "primary_key_unique", "rows_present"]},
+    "features/futures_returns": {"group": "features", "partitioned": False, "checks": ["no_inf", "primary_key_unique"]},
+    "features/macro_pit": {"group": "features", "partitioned": False, "checks": ["primary_key_unique"]},
+    "features/core_macro_fx": {"group": "features", "partitioned": False,
+                               "checks": ["covers_trading_days", "history_long_enough", "no_inf", "null_share", "primary_key_unique"]},
+    "features/zl_daily_matrix": {"group": "features", "partitioned": False,
+                                 "checks": ["covers_trading_days", "history_long_enough", "no_inf", "null_share", "primary_key_unique",
+                                            "targets_within_known_prices"]},
+    "models/zl_baselines": {"group": "models", "partitioned": False, "checks": ["quantiles_ordered"]},
+    "models/zl_main": {"group": "models", "partitioned": False, "checks": ["quantiles_ordered"]},
+    "forecasts/zl_predictions": {"group": "forecasts", "partitioned": False, "checks": ["latest_forecast_present", "quantiles_ordered"]},
+    "forecasts/monte_carlo_scenarios": {"group": "risk", "partitioned": False, "checks": []},
+    "forecasts/risk_metrics": {"group": "risk", "partitioned": False, "checks": ["scenarios_match_quantiles", "var_ordered"]},
+}
+
+
+def test_loading_definitions_imports_neither_autogluon_nor_torch():
+    code = ("import sys, cbi_platform.definitions as d; d.defs.resolve_asset_graph(); "
+            "print(sorted(m for m in ('autogluon', 'torch', 'lightgbm', 'databento') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=PROJECT_ROOT, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+def test_asset_specs_snapshot():
+    from cbi_platform.definitions import defs
+
+    graph = defs.resolve_asset_graph()
+    actual = {}
+    for key in graph.get_all_asset_keys():
+        node = graph.get(key)
+        checks = sorted(c.name for c in graph.get_check_keys_for_assets([key]))
+        actual[key.to_user_string()] = {"group": node.group_name, "partitioned": node.partitions_def is not None, "checks": checks}
+    assert actual == SNAPSHOT, json.dumps(actual, indent=1)
+
+
+def test_every_asset_is_documented_and_owned():
+    from cbi_platform.definitions import defs
+
+    graph = defs.resolve_asset_graph()
+    for key in graph.get_all_asset_keys():
+        spec = graph.get(key)
+        assert spec.description and len(spec.description) > 40, key
+        assert spec.owners, key
+        assert spec.kinds, key
+
+
+def test_raw_assets_backfill_in_ranged_runs_with_retries_and_the_warehouse_pool():
+    from cbi_platform import definitions as cbi
+
+    for asset in cbi.RAW_ASSETS:
+        assert asset.backfill_policy == dg.BackfillPolicy.single_run()
+        assert asset.op.pool == "warehouse"
+        assert asset.op.retry_policy.backoff == dg.Backoff.EXPONENTIAL and asset.op.retry_policy.jitter is not None

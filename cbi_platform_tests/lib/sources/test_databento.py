@@ -1,0 +1,151 @@
+import datetime as dt
+
+import databento_dbn as dbn
+import numpy as np
+import pandas as pd
+import pytest
+import zstandard
+
+from cbi_platform.lib.sample.render_dbn import OHLCV_DTYPE, DbnRenderer
+from cbi_platform.lib.sample.world import get_world
+from cbi_platform.lib.sources import databento
+from cbi_platform.lib.sources.base import ParseError, Payload, Window
+from cbi_platform_tests.conftest import CONFIG_DIR, TODAY, shared_file
+
+WINDOW = Window(dt.date(2020, 12, 28), dt.date(2020, 12, 29))
+
+
+def dbn_payload(body: bytes, name="x.dbn.zst") -> Payload:
+    return Payload("databento", name, "dbn", body, "POST timeseries.get_range", WINDOW, {})
+
+
+def fixture_bytes(schema: str) -> bytes:
+    return shared_file("fixtures", "databento", f"GLBX.MDP3_ESH1_2020-12-28.{schema}.dbn.zst").read_bytes()
+
+
+def test_daily_fixture_real_bar():
+    frame = databento.parse(dbn_payload(fixture_bytes("ohlcv-1d")))[databento.TABLES["ohlcv-1d"]]
+    assert len(frame) == 1
+    bar = frame.iloc[0]
+    assert (bar["symbol"], bar["root"], bar["instrument_id"]) == ("ESH1", "ES", 5482)
+    assert pd.isna(bar["rank"])  # a raw contract symbol, not a continuous rank
+    assert bar["trade_date"] == dt.date(2020, 12, 28) == bar["as_of_date"]
+    assert [bar["open"], bar["high"], bar["low"], bar["close"]] == [3702.75, 3735.0, 3697.25, 3735.0]
+    assert bar["volume"] == 718174
+
+
+def test_hourly_fixture_real_bars():
+    frame = databento.parse(dbn_payload(fixture_bytes("ohlcv-1h")))[databento.TABLES["ohlcv-1h"]]
+    assert list(frame["ts_event"].dt.hour) == [0, 1, 2, 3]
+    assert list(frame["close"]) == [3705.75, 3711.75, 3715.25, 3717.75]
+    assert list(frame["volume"]) == [11891, 14364, 10784, 8651]
+    assert frame.iloc[2][["open", "high", "low"]].tolist() == [3711.50, 3717.00, 3710.50]
+    # 00:00 UTC on Monday 28 Dec is 18:00 CT on Sunday: the Globex session of trade date 28 Dec
+    assert set(frame["trade_date"]) == {dt.date(2020, 12, 28)}
+
+
+def _raw(body: bytes) -> bytes:
+    return zstandard.ZstdDecompressor().decompress(body, max_output_size=10**7)
+
+
+@pytest.mark.parametrize("cut", [1, 20, 55])
+def test_truncated_dbn_is_an_error_not_a_warning(cut):
+    raw = _raw(fixture_bytes("ohlcv-1h"))
+    with pytest.raises(ParseError, match="invalid DBN"):
+        databento.parse(dbn_payload(raw[:-cut]))
+
+
+@pytest.mark.parametrize("body, message", [
+    (b"", "empty body"),
+    (b"<html><head><title>503</title></head></html>", "HTML/JSON instead of DBN"),
+    (b'{"detail": "Authentication failed."}', "HTML/JSON instead of DBN"),
+    (b"DBN\x03garbage", "invalid DBN"),
+])
+def test_malformed_dbn(body, message):
+    with pytest.raises(ParseError, match=message) as error:
+        databento.parse(dbn_payload(body))
+    assert str(error.value).startswith("databento [2020-12-28]")
+
+
+def test_vectorised_records_are_byte_identical_to_databento_dbn():
+    record = np.zeros(1, dtype=OHLCV_DTYPE)
+    record["length"], record["rtype"], record["publisher_id"], record["instrument_id"] = 14, 0x23, 1, 5482
+    record["ts_event"] = 1609113600000000000
+    record["open"], record["high"], record["low"], record["close"] = 3702750000000, 3735000000000, 3697250000000, 3735000000000
+    record["volume"] = 718174
+    reference = bytes(dbn.OHLCVMsg(rtype=0x23, publisher_id=1, instrument_id=5482, ts_event=1609113600000000000,
+                                   open=3702750000000, high=3735000000000, low=3697250000000, close=3735000000000,
+                                   volume=718174))
+    assert record.tobytes() == reference
+    assert _raw(fixture_bytes("ohlcv-1d")).endswith(reference)
+
+
+@pytest.fixture(scope="module")
+def renderer():
+    return DbnRenderer(get_world(7, 1.0, CONFIG_DIR))
+
+
+def test_sample_daily_roundtrip_with_rolls(renderer):
+    body = renderer.render(["ZL.c.0", "ZL.c.1", "MES.c.0", "XX.c.0"], "ohlcv-1d", dt.date(2018, 1, 1), dt.date(2020, 1, 1), TODAY)
+    frame = databento.parse(dbn_payload(body))[databento.TABLES["ohlcv-1d"]]
+    front = frame[frame["symbol"] == "ZL.c.0"].sort_values("trade_date")
+    second = frame[frame["symbol"] == "ZL.c.1"].set_index("trade_date")
+    # ZL lists 8 months a year: about 16 rolls in two years, and every day's second month
+    # is the next day's front at a roll
+    rolls = front[front["instrument_id"].diff().fillna(0) != 0]
+    assert 14 <= len(rolls) <= 17
+    for _, row in rolls.iterrows():
+        previous = front[front["trade_date"] < row["trade_date"]].iloc[-1]
+        assert second.loc[previous["trade_date"], "instrument_id"] == row["instrument_id"]
+    # MES lists in 2019-05: only part of the window; the unknown root is not found
+    import databento as db
+    metadata = db.DBNStore.from_bytes(body).metadata
+    assert "XX.c.0" in metadata.not_found and "MES.c.0" in metadata.partial
+    assert frame[frame["symbol"] == "MES.c.0"]["trade_date"].min() >= dt.date(2019, 5, 6)
+    assert ((frame["high"] >= frame[["open", "close"]].max(axis=1)) & (frame["low"] <= frame[["open", "close"]].min(axis=1))).all()
+
+
+def test_sample_prices_sit_on_the_tick_grid(renderer):
+    body = renderer.render(["ZL.c.0", "ES.c.0"], "ohlcv-1d", dt.date(2024, 1, 1), dt.date(2024, 3, 1), TODAY)
+    frame = databento.parse(dbn_payload(body))[databento.TABLES["ohlcv-1d"]]
+    for root, tick in (("ZL", 0.01), ("ES", 0.25)):
+        prices = frame[frame["root"] == root][["open", "high", "low", "close"]].to_numpy()
+        assert np.allclose(np.round(prices / tick) * tick, prices, atol=1e-9)
+
+
+def test_sample_hourly_bars_aggregate_to_the_daily_bar(renderer):
+    start, end = dt.date(2024, 3, 4), dt.date(2024, 3, 9)
+    daily = databento.parse(dbn_payload(renderer.render(["ES.c.0", "ZL.c.0"], "ohlcv-1d", start, end, TODAY)))[databento.TABLES["ohlcv-1d"]]
+    hourly = databento.parse(dbn_payload(renderer.render(["ES.c.0", "ZL.c.0"], "ohlcv-1h", start - dt.timedelta(days=1), end, TODAY)))[databento.TABLES["ohlcv-1h"]]
+    grouped = hourly.groupby(["symbol", "trade_date"]).agg(high=("high", "max"), low=("low", "min"), volume=("volume", "sum"),
+                                                           close=("close", "last"), bars=("close", "size"))
+    merged = daily.set_index(["symbol", "trade_date"]).join(grouped, rsuffix="_h", how="inner")
+    assert len(merged) == 10
+    assert np.allclose(merged["high"], merged["high_h"]) and np.allclose(merged["low"], merged["low_h"])
+    assert np.allclose(merged["close"], merged["close_h"])
+    assert (merged["volume"] == merged["volume_h"]).all()
+    # Globex hours: 23 bars for ES, grains trade 19:00-07:45 and 08:30-13:20 CT: 19 hourly bars
+    assert set(merged.loc["ES.c.0", "bars"]) == {23} and set(merged.loc["ZL.c.0", "bars"]) == {19}
+
+
+def test_settle_csv_real_file():
+    body = shared_file("real", "ZL_front_daily_1990-2009.csv").read_bytes()
+    payload = Payload("databento", "ZL_front_daily.csv", "settle_csv", body, "file", WINDOW, {"root": "ZL"})
+    frame = databento.parse(payload)[databento.TABLES["ohlcv-1d"]]
+    assert len(frame) == 5037
+    first = frame.iloc[0]
+    assert first["trade_date"] == dt.date(1990, 1, 2)
+    assert [first["open"], first["high"], first["low"], first["close"], first["volume"]] == [19.2, 19.2, 18.86, 18.87, 11926]
+    assert first["prev_day_open_interest"] == 38563.0 and first["symbol"] == "ZL.c.0"
+    assert frame["instrument_id"].isna().all() and frame["change"].isna().all()
+
+
+@pytest.mark.parametrize("body, message", [
+    (b"", "empty file"),
+    (b"Date,Open,Close\n1990-01-02,1,2\n", "expected"),
+    (b"Date,Open,High,Low,Last,Change,Settle,Volume,Previous Day Open Interest\n1990-01-02,x,1,1,1,,1,1,1\n", "bad row"),
+])
+def test_malformed_settle_csv(body, message):
+    payload = Payload("databento", "ZL.csv", "settle_csv", body, "file", WINDOW, {"root": "ZL"})
+    with pytest.raises(ParseError, match=message):
+        databento.parse(payload)

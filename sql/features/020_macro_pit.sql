@@ -1,0 +1,37 @@
+-- features.macro_pit: for every ZL trading day D and FRED series, the value known at the end of
+-- D: the latest observation first published on or before D, at its newest vintage published on
+-- or before D. Never a later revision, never an observation published after D.
+-- value_12m_ago: the observation one year before that one, as known at D (for YoY changes).
+CREATE OR REPLACE TABLE features.macro_pit AS
+WITH first_published AS (
+    SELECT series_id, observation_date, min(realtime_start) AS published
+    FROM raw.fred_observations
+    WHERE value IS NOT NULL
+    GROUP BY ALL
+), per_day AS (
+    SELECT series_id, published, max(observation_date) AS newest_observation
+    FROM first_published GROUP BY ALL
+), latest_known AS (
+    SELECT series_id, published,
+           max(newest_observation) OVER (PARTITION BY series_id ORDER BY published
+                                         ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS latest_observation
+    FROM per_day
+), grid AS (
+    SELECT d.trade_date, s.series_id
+    FROM (SELECT DISTINCT trade_date FROM raw.futures_ohlcv_1d WHERE root = 'ZL' AND rank = 0) d
+    CROSS JOIN (SELECT DISTINCT series_id FROM first_published) s
+), located AS (
+    SELECT g.trade_date, g.series_id, k.latest_observation
+    FROM grid g ASOF LEFT JOIN latest_known k
+      ON g.series_id = k.series_id AND g.trade_date >= k.published
+), valued AS (
+    SELECT l.*, v.value, v.realtime_start AS vintage
+    FROM located l ASOF LEFT JOIN raw.fred_observations v
+      ON l.series_id = v.series_id AND l.latest_observation = v.observation_date AND l.trade_date >= v.realtime_start
+)
+SELECT x.trade_date, x.series_id, x.latest_observation AS observation_date, x.value, x.vintage,
+       y.value AS value_12m_ago
+FROM valued x ASOF LEFT JOIN raw.fred_observations y
+  ON x.series_id = y.series_id
+ AND (x.latest_observation - INTERVAL 12 MONTH)::DATE = y.observation_date
+ AND x.trade_date >= y.realtime_start;

@@ -1,0 +1,29 @@
+-- features.zl_daily_matrix: one row per ZL trading day: every feature and the targets.
+-- Targets are forward log returns of the roll-adjusted ZL front month over 5, 21, 63 and 126
+-- trading days (1w, 1m, 3m, 6m), NULL until the whole horizon has settled. target_end_*: the
+-- trading day each horizon ends on (purging uses it: a training row whose target ends after
+-- validation starts has seen the validation period).
+CREATE OR REPLACE TABLE features.zl_daily_matrix AS
+WITH r AS (
+    SELECT trade_date, log_return FROM features.futures_returns WHERE root = 'ZL'
+), targets AS (
+    SELECT trade_date,
+        CASE WHEN count(log_return) OVER h1w = 5 THEN sum(log_return) OVER h1w END AS target_1w,
+        CASE WHEN count(log_return) OVER h1m = 21 THEN sum(log_return) OVER h1m END AS target_1m,
+        CASE WHEN count(log_return) OVER h3m = 63 THEN sum(log_return) OVER h3m END AS target_3m,
+        CASE WHEN count(log_return) OVER h6m = 126 THEN sum(log_return) OVER h6m END AS target_6m,
+        lead(trade_date, 5) OVER w AS target_end_1w,
+        lead(trade_date, 21) OVER w AS target_end_1m,
+        lead(trade_date, 63) OVER w AS target_end_3m,
+        lead(trade_date, 126) OVER w AS target_end_6m
+    FROM r
+    WINDOW w AS (ORDER BY trade_date),
+           h1w AS (ORDER BY trade_date ROWS BETWEEN 1 FOLLOWING AND 5 FOLLOWING),
+           h1m AS (ORDER BY trade_date ROWS BETWEEN 1 FOLLOWING AND 21 FOLLOWING),
+           h3m AS (ORDER BY trade_date ROWS BETWEEN 1 FOLLOWING AND 63 FOLLOWING),
+           h6m AS (ORDER BY trade_date ROWS BETWEEN 1 FOLLOWING AND 126 FOLLOWING)
+)
+SELECT c.*, t.* EXCLUDE (trade_date)
+FROM features.core_macro_fx c
+JOIN targets t USING (trade_date)
+ORDER BY trade_date;
