@@ -54,8 +54,9 @@ class SourceResource(dg.ConfigurableResource):
     landing_dir: str
     files_dir: str
     config_dir: str
-    sample_seed: int = 7
+    sample_seed: int = 1
     sample_signal: float = Field(default=1.0, description="1.0: planted signal; 0.0: the null world")
+    history_start: str = Field(default="2010-06-06", description="how far back the first partition reaches (futures)")
     max_attempts: int = 5
     base_delay_seconds: float = 1.0
 
@@ -75,6 +76,7 @@ class SourceResource(dg.ConfigurableResource):
             today=today,
             transport=transport,
             retry=RetryConfig(max_attempts=self.max_attempts, base_delay=self.base_delay_seconds),
+            history_start=dt.date.fromisoformat(self.history_start),
         )
 
 
@@ -85,3 +87,9 @@ class ModelStore(dg.ConfigurableResource):
 
     def path(self, asset: str, version: str, horizon: str) -> Path:
         return Path(self.root) / asset / version / horizon
+
+
+class ReportStore(dg.ConfigurableResource):
+    """Where the HTML report and its PNGs are written."""
+
+    root: str

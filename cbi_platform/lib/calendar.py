@@ -1,11 +1,17 @@
-"""The CME Globex trading calendar (exchange_calendars "CMES"), for session arithmetic."""
+"""The CME Globex trading calendar (exchange_calendars "CMES") and trading hours.
+
+Hourly bars follow each root's Globex hours in Chicago time (daylight saving included), so a
+bar's UTC hour shifts with the seasons as it does on CME.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 from functools import lru_cache
+from zoneinfo import ZoneInfo
 
 import numpy as np
+import pandas as pd
 
 CALENDAR_START = dt.date(2005, 1, 3)
 CALENDAR_END = dt.date(2030, 12, 31)
@@ -27,3 +33,48 @@ def trading_day_after(day: dt.date, n: int) -> dt.date:
     if position >= len(s):
         raise ValueError(f"{day} + {n} sessions is beyond the calendar ({CALENDAR_END})")
     return s[position].astype(object)
+
+
+CHICAGO = ZoneInfo("America/Chicago")
+
+# Trading hours per session template, in Chicago local time, as (start, end) minute offsets
+# from midnight of the trade date; negative offsets start on the previous evening.
+SESSION_HOURS: dict[str, tuple[tuple[int, int], ...]] = {
+    "globex": ((-7 * 60, 16 * 60),),  # 17:00 previous day .. 16:00
+    "grains": ((-5 * 60, 7 * 60 + 45), (8 * 60 + 30, 13 * 60 + 20)),  # 19:00..07:45, 08:30..13:20
+    "day": ((8 * 60 + 30, 13 * 60 + 5),),  # livestock and other day-only markets
+}
+
+
+def session_dates() -> list[dt.date]:
+    return [d.astype(object) for d in sessions()]
+
+
+def index_of(day: dt.date) -> int:
+    """Index of the first session on or after `day`."""
+    return int(np.searchsorted(sessions(), np.datetime64(day, "D"), side="left"))
+
+
+def session_range(start: dt.date, end: dt.date) -> slice:
+    """Slice of session indices with start <= session < end."""
+    s = sessions()
+    lo = np.searchsorted(s, np.datetime64(start, "D"), side="left")
+    hi = np.searchsorted(s, np.datetime64(end, "D"), side="left")
+    return slice(int(lo), int(hi))
+
+
+@lru_cache(maxsize=4096)
+def bar_hours(trade_date: dt.date, template: str) -> list[pd.Timestamp]:
+    """UTC start times of the hourly bars of one trade date under a session template."""
+    midnight = dt.datetime.combine(trade_date, dt.time(0, 0))
+    starts: list[pd.Timestamp] = []
+    for begin, end in SESSION_HOURS[template]:
+        local_begin = midnight + dt.timedelta(minutes=begin)
+        local_end = midnight + dt.timedelta(minutes=end)
+        first = pd.Timestamp(local_begin, tz=CHICAGO).tz_convert("UTC")
+        last = pd.Timestamp(local_end, tz=CHICAGO).tz_convert("UTC")
+        hour = first.floor("h")
+        while hour < last:
+            starts.append(hour)
+            hour += pd.Timedelta(hours=1)
+    return starts

@@ -55,6 +55,7 @@ class SymbolSpec:
     listed: dt.date
     cftc_code: str | None
     session: str = "globex"
+    options: bool = False
     sample: dict[str, Any] = field(default_factory=dict, hash=False, compare=False)
 
     @property
@@ -121,6 +122,7 @@ def _parse_symbols(data: dict[str, Any]) -> tuple[SymbolSpec, ...]:
                 listed=dt.date.fromisoformat(str(merged["listed"])),
                 cftc_code=str(merged["cftc_code"]) if merged.get("cftc_code") else None,
                 session=str(merged.get("session", "globex")),
+                options=bool(merged.get("options", False)),
                 sample=dict(merged.get("sample", {})),
             )
         )

@@ -173,3 +173,40 @@ def targets_within_known_prices(conn: duckdb.DuckDBPyConnection, table: str, hor
             offenders[horizon] = int(bad)
     return CheckOutcome("targets_within_known_prices", not offenders, "no target uses a price after the last known one",
                         metadata={"offending_rows": offenders or "none", "last_known_price": str(last)})
+
+
+def fresh(conn: duckdb.DuckDBPyConnection, table: str, today: dt.date, max_age_days: int) -> CheckOutcome:
+    """WARN when the newest publication in the table is older than the source's cadence allows
+    (a stalled feed; expected while backfilling old history)."""
+    latest = conn.execute(f"SELECT max(as_of_date) FROM {checked_table(table)}").fetchone()[0]
+    age = (today - latest).days if latest else None
+    passed = age is not None and age <= max_age_days
+    return CheckOutcome("fresh", passed, f"latest publication at most {max_age_days} days old", severity="WARN",
+                        metadata={"latest_as_of_date": str(latest), "age_days": age, "max_age_days": max_age_days})
+
+
+def non_negative(conn: duckdb.DuckDBPyConnection, table: str, non_negative_columns: Sequence[str],
+                 positive_columns: Sequence[str], window: Window | None = None) -> CheckOutcome:
+    table = checked_table(table)
+    where, params = _window_clause(window)
+    parts = [f"count(*) FILTER ({checked_column(c)} < 0)" for c in non_negative_columns]
+    parts += [f"count(*) FILTER ({checked_column(c)} <= 0)" for c in positive_columns]
+    counts = conn.execute(f"SELECT {', '.join(parts)} FROM {table} WHERE {where}", params).fetchone()
+    names = [f"{c} < 0" for c in non_negative_columns] + [f"{c} <= 0" for c in positive_columns]
+    offenders = {n: int(v) for n, v in zip(names, counts) if v}
+    return CheckOutcome("non_negative", not offenders, "quantities >= 0 and prices > 0",
+                        metadata={"offending_rows": offenders or "none"})
+
+
+def bucket_readiness(conn: duckdb.DuckDBPyConnection, table: str, columns: Sequence[str], warmup_rows: int) -> CheckOutcome:
+    """WARN naming bucket features with no data after warm-up: the bucket still builds, but a
+    source behind it is empty (the readiness table, measured instead of guessed)."""
+    table = checked_table(table)
+    parts = ", ".join(f"count({checked_column(c)})" for c in columns)
+    frame_rows = conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+    counts = conn.execute(f"SELECT {parts} FROM (SELECT * FROM {table} ORDER BY trade_date OFFSET ?)", [warmup_rows]).fetchone()
+    usable = max(frame_rows - warmup_rows, 1)
+    coverage = {c: round(n / usable, 3) for c, n in zip(columns, counts)}
+    empty = [c for c, share in coverage.items() if share == 0]
+    return CheckOutcome("bucket_ready", not empty, "every bucket feature has data after the warm-up", severity="WARN",
+                        metadata={"coverage": coverage, "empty_features": ", ".join(empty) or "none"})

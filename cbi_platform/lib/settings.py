@@ -29,6 +29,7 @@ class Settings:
     sample_seed: int
     sample_signal: float
     start_date: dt.date
+    history_start: dt.date
     files_dir: Path
     profile: str
     config_dir: Path = field(default=PROJECT_ROOT / "config")
@@ -59,9 +60,10 @@ class Settings:
             data_dir=data_dir,
             warehouse_path=_env("CBI_WAREHOUSE", str(data_dir / "cbi.duckdb")),
             source_mode=mode,
-            sample_seed=int(_env("CBI_SAMPLE_SEED", "7")),
+            sample_seed=int(_env("CBI_SAMPLE_SEED", "1")),
             sample_signal=float(_env("CBI_SAMPLE_SIGNAL", "1.0")),
             start_date=dt.date.fromisoformat(_env("CBI_START_DATE", "2010-06-06")),
+            history_start=dt.date.fromisoformat(_env("CBI_HISTORY_START", "2010-06-06")),
             files_dir=Path(_env("CBI_FILES_DIR", str(data_dir / "files"))).resolve(),
             profile=_env("CBI_PROFILE", "fast"),
             config_dir=Path(_env("CBI_CONFIG_DIR", str(PROJECT_ROOT / "config"))).resolve(),

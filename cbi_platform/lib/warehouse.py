@@ -188,3 +188,15 @@ def replace_rows(conn: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFram
     """Replace the rows matching `where` (a fixed clause with `?` parameters) in one transaction."""
     columns = _checked_frame_columns(conn, checked_table(table), frame)
     return _delete_and_insert(conn, table, frame, columns, f"DELETE FROM {table} WHERE {where}", params)
+
+
+def upsert(conn: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame, key: Sequence[str]) -> int:
+    """Insert rows, replacing those with the same key, in one transaction."""
+    columns = _checked_frame_columns(conn, checked_table(table), frame)
+    matches = " AND ".join(f"t.{checked_column(c)} = k.{c}" for c in key)
+    conn.register("_keys", frame[list(key)])
+    try:
+        return _delete_and_insert(conn, table, frame, columns,
+                                  f"DELETE FROM {table} t WHERE EXISTS (SELECT 1 FROM _keys k WHERE {matches})", [])
+    finally:
+        conn.unregister("_keys")

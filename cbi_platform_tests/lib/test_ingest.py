@@ -4,17 +4,17 @@ import httpx
 import pandas as pd
 import pytest
 
-from cbi_platform.lib.ingest import SourceSpec, TableSpec, ingest
+from cbi_platform.lib.ingest import SourceSpec, ingest
 from cbi_platform.lib.sources import databento, fred
 from cbi_platform.lib.sources.base import ParseError, SourceError, Window
 from cbi_platform.lib.sources.context import FetchContext
 from cbi_platform_tests.conftest import sample_context
 
-FRED = SourceSpec("fred", fred.fetch, fred.parse,
-                  (TableSpec(fred.TABLE, ("series_id", "observation_date", "realtime_start"), "series_id"),), fred.expected_keys)
-DAILY = SourceSpec("databento", lambda w, c: databento.fetch(w, c, "ohlcv-1d"), databento.parse,
-                   (TableSpec("raw.futures_ohlcv_1d", ("symbol", "trade_date"), "symbol"),),
-                   lambda c, w: databento.expected_keys(c, w, "ohlcv-1d"))
+from cbi_platform.defs.ingest import databento as databento_assets
+from cbi_platform.defs.ingest import fred as fred_assets
+
+FRED = fred_assets.source()
+DAILY = databento_assets.source_for("ohlcv-1d", {"raw.futures_ohlcv_1d": ("symbol", "trade_date")})()
 
 
 def table(conn, name, order):

@@ -1,14 +1,15 @@
-"""The one way raw assets are built: a daily-partitioned asset around `lib.ingest.ingest`.
+"""The one way raw assets are built: a daily-partitioned multi-asset around `lib.ingest.ingest`,
+one asset per warehouse table the source fills.
 
 Ranged backfills run as one fetch (`BackfillPolicy.single_run()`); retries back off
 exponentially with jitter; every warehouse writer shares the `warehouse` pool (DuckDB allows
 one writing process). Checks run on what was written and are emitted with the materialisation.
 """
 
-
 import datetime as dt
 import json
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 
 import dagster as dg
 
@@ -24,10 +25,31 @@ BASE_CHECKS = [
     ("primary_key_unique", "No two rows share a primary key in the window", True),
     ("no_future_as_of", "No row claims to have been published after today", True),
     ("rows_present", "Rows exist whenever the source publishes in the window", True),
-    ("no_gaps", "Every expected symbol or series returned rows (WARN lists the ones that did not)", False),
+    ("fresh", "The latest publication is no older than the source's cadence allows (WARN)", False),
 ]
+GAP_CHECK = ("no_gaps", "Every expected symbol or series returned rows (WARN lists the ones that did not)", False)
 
-ExtraChecks = Callable[[object, Window, object], list[quality.CheckOutcome]]
+
+def weekdays_in(window: Window) -> bool:
+    return any(d.weekday() < 5 for d in window.days())
+
+
+@dataclass(frozen=True)
+class RawTable:
+    """One warehouse table a source fills, and how to check it."""
+
+    table: str
+    description: str
+    primary_key: tuple[str, ...]
+    max_age_days: int  # freshness: the oldest acceptable latest publication, in days
+    checks: Sequence[tuple[str, str, bool]] = ()
+    run_checks: Callable[[object, Window], list[quality.CheckOutcome]] | None = None
+    publication_expected: Callable[[Window], bool] = weekdays_in
+    metadata: dict = field(default_factory=dict)
+
+    @property
+    def key(self) -> dg.AssetKey:
+        return dg.AssetKey(self.table.split("."))
 
 
 def partition_window(context: dg.AssetExecutionContext) -> Window:
@@ -37,48 +59,50 @@ def partition_window(context: dg.AssetExecutionContext) -> Window:
     return Window(start, end, include_history=start <= first)
 
 
-def report_metadata(report, mode: str) -> dict:
+def report_metadata(report, table: str, mode: str) -> dict:
     return {
         "window": report.window.label,
         "mode": mode,
-        "rows": dg.MetadataValue.json(report.rows),
-        "dagster/row_count": sum(report.rows.values()),
+        "dagster/row_count": int(report.rows.get(table, 0)),
         "payloads": report.payloads,
         "payload_bytes": report.payload_bytes,
         "gaps": dg.MetadataValue.md(", ".join(report.gaps) if report.gaps else "none"),
-        "rows_by_key": dg.MetadataValue.json(json.loads(json.dumps(report.keys))),
+        "rows_by_key": dg.MetadataValue.json(json.loads(json.dumps(report.keys.get(table, {})))),
         "requests": dg.MetadataValue.json(report.requests),
     }
 
 
-def ingest_asset(
+def ingest_assets(
     *,
-    source: Callable[[], object],  # returns the lib.ingest.SourceSpec (built at run time)
-    table: str,
-    description: str,
+    name: str,
+    source: Callable[[], object],  # returns the lib.ingest.SourceSpec (built at run time: no parser imports at load)
+    tables: Sequence[RawTable],
     group: str,
     kinds: set[str],
-    primary_key: Sequence[str],
-    extra_checks: Sequence[tuple[str, str, bool]] = (),
-    run_extra_checks: ExtraChecks | None = None,
-    publication_expected: Callable[[Window], bool] = lambda window: any(d.weekday() < 5 for d in window.days()),
 ) -> dg.AssetsDefinition:
-    key = dg.AssetKey(table.split("."))
+    check_specs = []
+    for index, table in enumerate(tables):
+        extra = [GAP_CHECK] if index == 0 else []
+        check_specs += specs(table.key, [*BASE_CHECKS, *extra, *table.checks])
+    asset_specs = [
+        dg.AssetSpec(t.key, description=t.description, group_name=group, kinds=kinds | {"duckdb"},
+                     owners=["team:data-platform"], partitions_def=daily_partitions,
+                     freshness_policy=dg.FreshnessPolicy.time_window(fail_window=dt.timedelta(days=t.max_age_days)),
+                     metadata={"table": t.table, "primary_key": ", ".join(t.primary_key),
+                               "freshness_max_age_days": t.max_age_days, **t.metadata})
+        for t in tables
+    ]
 
-    @dg.asset(
-        key=key,
-        description=description,
-        group_name=group,
-        kinds=kinds | {"duckdb"},
-        owners=["team:data-platform"],
+    @dg.multi_asset(
+        name=name,
+        specs=asset_specs,
+        check_specs=check_specs,
         partitions_def=daily_partitions,
         backfill_policy=dg.BackfillPolicy.single_run(),
         retry_policy=NETWORK_RETRY,
         pool=WAREHOUSE_POOL,
-        check_specs=specs(key, [*BASE_CHECKS, *extra_checks]),
-        metadata={"table": table, "primary_key": ", ".join(primary_key)},
     )
-    def _asset(context: dg.AssetExecutionContext, warehouse: Warehouse, sources: SourceResource) -> dg.MaterializeResult:
+    def _ingest(context: dg.AssetExecutionContext, warehouse: Warehouse, sources: SourceResource):
         from cbi_platform.lib.ingest import ingest  # parsers and pandas load when a run needs them
 
         spec = source()
@@ -90,19 +114,25 @@ def ingest_asset(
             except SourceError as exc:
                 # only transient failures are worth the retry policy's next attempt
                 raise dg.Failure(description=str(exc), allow_retries=exc.retryable) from None
-            outcomes = [
-                quality.primary_key_unique(conn, table, primary_key, window),
-                quality.no_future_as_of(conn, table, fetch_context.today),
-                quality.rows_present(conn, table, window, publication_expected(window)),
-                quality.gaps(report.gaps, "keys"),
-            ]
-            if run_extra_checks:
-                outcomes += run_extra_checks(conn, window, report)
+            results = []
+            for index, table in enumerate(tables):
+                outcomes = [
+                    quality.primary_key_unique(conn, table.table, table.primary_key, window),
+                    quality.no_future_as_of(conn, table.table, fetch_context.today),
+                    quality.rows_present(conn, table.table, window, table.publication_expected(window)),
+                    quality.fresh(conn, table.table, fetch_context.today, table.max_age_days),
+                ]
+                if index == 0:
+                    outcomes.append(quality.gaps(report.gaps, "keys"))
+                if table.run_checks:
+                    outcomes += table.run_checks(conn, window)
+                results.append(dg.MaterializeResult(
+                    asset_key=table.key,
+                    metadata=report_metadata(report, table.table, sources.mode),
+                    check_results=[to_result(o, table.key) for o in outcomes],
+                ))
         if report.gaps:
             context.log.warning(f"{spec.name} [{window.label}]: no rows for {', '.join(report.gaps)}")
-        return dg.MaterializeResult(
-            metadata=report_metadata(report, sources.mode),
-            check_results=[to_result(o) for o in outcomes],
-        )
+        yield from results
 
-    return _asset
+    return _ingest

@@ -1,16 +1,13 @@
-"""raw/futures_ohlcv_1d and raw/futures_ohlcv_1h: Databento GLBX.MDP3 bars, continuous symbology."""
+"""Databento GLBX.MDP3: futures bars (daily, hourly), session statistics, options on futures."""
 
-from cbi_platform.defs.ingest.common import ingest_asset
+from cbi_platform.defs.ingest.common import RawTable, ingest_assets
 from cbi_platform.lib import quality
 
-DAILY, HOURLY = "raw.futures_ohlcv_1d", "raw.futures_ohlcv_1h"
-DAILY_KEY = ("symbol", "trade_date")
-HOURLY_KEY = ("symbol", "ts_event")
 OHLC_CHECK = ("ohlc_consistent", "high >= low, open/close inside the bar, prices > 0, volume >= 0", True)
 PRICE_CHECK = ("finite_values", "Prices are finite", True)
 
 
-def _source(schema: str, table: str, key):
+def source_for(schema: str, tables: dict[str, tuple[str, ...]], key_column: str = "symbol"):
     def build():
         from cbi_platform.lib.ingest import SourceSpec, TableSpec
         from cbi_platform.lib.sources import databento
@@ -19,44 +16,83 @@ def _source(schema: str, table: str, key):
             name=databento.SOURCE,
             fetch=lambda window, ctx: databento.fetch(window, ctx, schema),
             parse=databento.parse,
-            tables=(TableSpec(table, key, "symbol"),),
+            tables=tuple(TableSpec(t, k, key_column if i == 0 else None) for i, (t, k) in enumerate(tables.items())),
             expected_keys=lambda ctx, window: databento.expected_keys(ctx, window, schema),
         )
     return build
 
 
-def _bar_checks(table):
-    def run(conn, window, report):
-        return [quality.ohlc_consistent(conn, table, window),
-                quality.finite_values(conn, table, ["open", "high", "low", "close"], window)]
-    return run
+def _bar_checks(table: str, columns=("open", "high", "low", "close")):
+    return lambda conn, window: [quality.ohlc_consistent(conn, table, window),
+                                 quality.finite_values(conn, table, list(columns), window)]
 
 
-futures_ohlcv_1d = ingest_asset(
-    source=_source("ohlcv-1d", DAILY, DAILY_KEY),
-    table=DAILY,
-    description=(
-        "Daily OHLCV of 60+ futures roots from Databento GLBX.MDP3, front (ROOT.c.0) and second "
-        "(ROOT.c.1) month by calendar roll. instrument_id changes at each roll; the second month "
-        "lets features adjust returns across rolls."
-    ),
+futures_daily = ingest_assets(
+    name="databento_ohlcv_1d",
+    source=source_for("ohlcv-1d", {"raw.futures_ohlcv_1d": ("symbol", "trade_date")}),
     group="ingest_market",
     kinds={"python", "databento"},
-    primary_key=DAILY_KEY,
-    extra_checks=[OHLC_CHECK, PRICE_CHECK],
-    run_extra_checks=_bar_checks(DAILY),
+    tables=[RawTable(
+        "raw.futures_ohlcv_1d",
+        "Daily OHLCV of 60+ futures roots from Databento GLBX.MDP3, front (ROOT.c.0) and second (ROOT.c.1) month "
+        "by calendar roll. instrument_id changes at each roll; the second month lets features adjust returns "
+        "across rolls.",
+        ("symbol", "trade_date"), max_age_days=4, checks=[OHLC_CHECK, PRICE_CHECK],
+        run_checks=_bar_checks("raw.futures_ohlcv_1d"),
+    )],
 )
 
-futures_ohlcv_1h = ingest_asset(
-    source=_source("ohlcv-1h", HOURLY, HOURLY_KEY),
-    table=HOURLY,
-    description=(
-        "Hourly OHLCV bars of the front month (ROOT.c.0) for every root, from Databento GLBX.MDP3, "
-        "partitioned by the UTC date of the bar; trade_date is the Globex session."
-    ),
+futures_hourly = ingest_assets(
+    name="databento_ohlcv_1h",
+    source=source_for("ohlcv-1h", {"raw.futures_ohlcv_1h": ("symbol", "ts_event")}),
     group="ingest_market",
     kinds={"python", "databento"},
-    primary_key=HOURLY_KEY,
-    extra_checks=[OHLC_CHECK, PRICE_CHECK],
-    run_extra_checks=_bar_checks(HOURLY),
+    tables=[RawTable(
+        "raw.futures_ohlcv_1h",
+        "Hourly OHLCV bars of the front month (ROOT.c.0) for every root, from Databento GLBX.MDP3, partitioned by "
+        "the UTC date of the bar; trade_date is the Globex session it belongs to.",
+        ("symbol", "ts_event"), max_age_days=4, checks=[OHLC_CHECK, PRICE_CHECK],
+        run_checks=_bar_checks("raw.futures_ohlcv_1h"),
+    )],
 )
+
+futures_statistics = ingest_assets(
+    name="databento_statistics",
+    source=source_for("statistics", {"raw.futures_statistics_1d": ("symbol", "trade_date")}),
+    group="ingest_market",
+    kinds={"python", "databento"},
+    tables=[RawTable(
+        "raw.futures_statistics_1d",
+        "Each session's settlement price, cleared volume and open interest (Databento statistics schema), front "
+        "and second month, published the next morning: as_of_date is the publication, trade_date the session.",
+        ("symbol", "trade_date"), max_age_days=4,
+        checks=[("non_negative", "Open interest and cleared volume are >= 0; settlement prices > 0", True)],
+        run_checks=lambda conn, window: [quality.non_negative(conn, "raw.futures_statistics_1d",
+                                                              ["open_interest", "cleared_volume"], ["settlement_price"], window)],
+    )],
+)
+
+options = ingest_assets(
+    name="databento_options",
+    source=source_for("options", {"raw.options_ohlcv_1d": ("instrument_id", "trade_date"),
+                               "raw.options_definitions": ("instrument_id", "as_of_date")}, key_column="parent"),
+    group="ingest_market",
+    kinds={"python", "databento"},
+    tables=[
+        RawTable(
+            "raw.options_ohlcv_1d",
+            "Daily OHLCV of options on futures for the roots flagged `options` in symbols.yaml (ZL), by Databento "
+            "parent symbology (ZL.OPT); premiums in the futures' price units.",
+            ("instrument_id", "trade_date"), max_age_days=4, checks=[OHLC_CHECK],
+            run_checks=lambda conn, window: [quality.ohlc_consistent(conn, "raw.options_ohlcv_1d", window)],
+        ),
+        RawTable(
+            "raw.options_definitions",
+            "Instrument definitions of those options: raw symbol, underlying futures contract, call/put, strike and "
+            "expiration; what gives each option bar its meaning.",
+            ("instrument_id", "as_of_date"), max_age_days=4,
+        ),
+    ],
+)
+
+DATABENTO_ASSETS = [futures_daily, futures_hourly, futures_statistics, options]

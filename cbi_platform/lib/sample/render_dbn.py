@@ -18,7 +18,7 @@ import pandas as pd
 import zstandard
 
 from cbi_platform.lib.sample import calendar
-from cbi_platform.lib.sample.world import World
+from cbi_platform.lib.sample.world import MONTH_CODES, World
 
 DATASET = "GLBX.MDP3"
 PUBLISHER_ID = 1  # GLBX.MDP3 on Databento
@@ -247,3 +247,247 @@ def _split_integer(total: int, weights: np.ndarray) -> np.ndarray:
     if remainder:
         parts[np.argsort(raw - parts)[::-1][:remainder]] += 1
     return parts
+
+
+# ---------------------------------------------------------------------------- statistics
+STAT_DTYPE = np.dtype(
+    [
+        ("length", "u1"), ("rtype", "u1"), ("publisher_id", "<u2"), ("instrument_id", "<u4"), ("ts_event", "<u8"),
+        ("ts_recv", "<u8"), ("ts_ref", "<u8"), ("price", "<i8"), ("quantity", "<i8"), ("sequence", "<u4"),
+        ("ts_in_delta", "<i4"), ("stat_type", "<u2"), ("channel_id", "<u2"), ("update_action", "u1"),
+        ("stat_flags", "u1"), ("reserved", "V18"),
+    ]
+)
+assert STAT_DTYPE.itemsize == 80
+STAT_RTYPE = 0x18
+STAT_SETTLEMENT, STAT_CLEARED_VOLUME, STAT_OPEN_INTEREST = 3, 6, 9
+UNDEF_PRICE = np.iinfo(np.int64).max
+PUBLISH_HOUR_UTC = 11  # CME publishes the previous session's final settlement, volume and OI overnight
+
+
+def open_interest(world: World, root: str, expiry_index: np.ndarray, day: np.ndarray, base_volume: float) -> np.ndarray:
+    """Open interest of a contract by days to expiry: builds while it is the next contract,
+    peaks about a month before expiry, collapses in the roll (deterministic noise by day)."""
+    to_expiry = (expiry_index - day).astype(float)
+    shape = np.exp(-((to_expiry - 35.0) / 70.0) ** 2) * np.clip(to_expiry / 8.0, 0.02, 1.0)
+    wobble = 1.0 + 0.03 * np.sin(day * 0.7 + len(root))
+    return np.maximum(1, np.round(3.0 * base_volume * shape * wobble)).astype(np.int64)
+
+
+class StatisticsRenderer(DbnRenderer):
+    """The `statistics` schema: settlement price, cleared volume and open interest of each
+    session, published the next morning (ts_ref = the session they describe)."""
+
+    def render_statistics(self, symbols: list[str], start: dt.date, end: dt.date, today: dt.date) -> bytes:
+        world = self.world
+        end = min(end, today + dt.timedelta(days=1))
+        span = calendar.session_range(start, end) if end > start else slice(0, 0)
+        publish = np.arange(span.start, span.stop)
+        publish = publish[publish > 1]
+        blocks, mappings, not_found = [], [], []
+        for symbol in symbols:
+            parsed = _parse_symbol(symbol)
+            if parsed is None or parsed[0] not in world.root_index or parsed[1] > 1:
+                not_found.append(symbol)
+                continue
+            root, rank = parsed
+            days = publish[publish - 1 >= world.listed_from(root)]
+            if len(days) == 0:
+                not_found.append(symbol)
+                continue
+            ref = days - 1
+            # the instrument this continuous symbol maps to on the publication date
+            contracts = world.contracts[root]
+            chosen = world.front[root][days] + rank
+            ids = np.array([c.instrument_id for c in contracts])[chosen]
+            expiry = np.array([c.expiry_index for c in contracts])[chosen]
+            j = world.root_index[root]
+            spec = world.symbols[j]
+            settle = np.exp(world.log_spot[ref, j] + world.basis[ref, j] * (expiry - ref) / 252.0)
+            base_volume = float(spec.sample.get("volume", 1000))
+            oi = open_interest(world, root, expiry, ref, base_volume)
+            volume = self._base_volume(root, rank, ref, expiry - ref)
+            ts_event = (world.sessions[days].astype("datetime64[ns]") + np.timedelta64(PUBLISH_HOUR_UTC, "h")).astype(np.int64)
+            ts_ref = world.sessions[ref].astype("datetime64[ns]").astype(np.int64)
+            for stat, price, quantity in (
+                (STAT_SETTLEMENT, _to_ticks(settle, spec.tick_size), np.full(len(days), np.iinfo(np.int64).max)),
+                (STAT_CLEARED_VOLUME, np.full(len(days), UNDEF_PRICE), volume),
+                (STAT_OPEN_INTEREST, np.full(len(days), UNDEF_PRICE), oi),
+            ):
+                block = np.zeros(len(days), dtype=STAT_DTYPE)
+                block["length"], block["rtype"], block["publisher_id"] = 20, STAT_RTYPE, PUBLISHER_ID
+                block["instrument_id"], block["ts_event"], block["ts_recv"] = ids, ts_event, ts_event
+                block["ts_ref"], block["price"], block["quantity"] = ts_ref, price, quantity
+                block["stat_type"], block["update_action"] = stat, 1
+                blocks.append(block)
+            mappings.append(_Mapping(symbol, _intervals(blocks[-1])))
+        records = np.concatenate(blocks) if blocks else np.zeros(0, dtype=STAT_DTYPE)
+        order = np.lexsort((records["stat_type"], records["instrument_id"], records["ts_event"]))
+        metadata = dbn.Metadata(
+            dataset=DATASET, start=_ns(start), end=_ns(end), stype_in=dbn.SType.CONTINUOUS,
+            stype_out=dbn.SType.INSTRUMENT_ID, schema=dbn.Schema.STATISTICS, symbols=list(symbols),
+            partial=[], not_found=not_found, mappings=mappings, limit=0,
+        )
+        return zstandard.ZstdCompressor(level=3).compress(metadata.encode() + records[order].tobytes())
+
+
+# ---------------------------------------------------------------------------- options
+OPTION_STRIKES = 8  # strikes each side of at-the-money
+OPTION_EXPIRIES = 2  # nearest option expiries listed on each session
+
+
+@dataclass(frozen=True)
+class OptionSeries:
+    root: str
+    year: int
+    month: int  # the underlying futures' contract month
+    expiry_index: int  # session index of the option's last trading day
+    underlying: object  # the futures Contract
+
+
+def option_instrument_id(root: str, year: int, month: int, kind: str, strike_ticks: int) -> int:
+    import zlib
+
+    return zlib.crc32(f"O{root}:{year}:{month}:{kind}:{strike_ticks}".encode()) % 1_000_000_000 + 3_000_000_000
+
+
+def black76(forward: np.ndarray, strike: np.ndarray, vol: np.ndarray, years: np.ndarray, call: np.ndarray) -> np.ndarray:
+    from scipy.stats import norm
+
+    sqrt_t = np.sqrt(np.maximum(years, 1e-6))
+    d1 = (np.log(forward / strike) + 0.5 * vol**2 * years) / (vol * sqrt_t)
+    d2 = d1 - vol * sqrt_t
+    calls = forward * norm.cdf(d1) - strike * norm.cdf(d2)
+    puts = strike * norm.cdf(-d2) - forward * norm.cdf(-d1)
+    return np.where(call, calls, puts)
+
+
+class OptionsRenderer(DbnRenderer):
+    """Options on futures by parent symbology (`ZL.OPT`): daily OHLCV and instrument
+    definitions (strike, call/put, expiration, underlying). Prices are Black-76 with an implied
+    volatility that follows the world's realised volatility and regime, plus a smile."""
+
+    def __init__(self, world: World):
+        super().__init__(world)
+        rng = np.random.default_rng([world.seed, 0x0B7])
+        noise = np.zeros(world.n_days)
+        level = 0.0
+        for i, shock in enumerate(rng.standard_normal(world.n_days)):
+            level = 0.97 * level + 0.03 * shock
+            noise[i] = level
+        self.iv_noise = noise
+
+    def series(self, root: str, day: int) -> list[OptionSeries]:
+        """The nearest option expiries alive on `day`: an option on futures month M expires on
+        the last session on or before the 25th of the month before M."""
+        out = []
+        for contract in self.world.contracts[root]:
+            y, m = (contract.year, contract.month - 1) if contract.month > 1 else (contract.year - 1, 12)
+            expiry_index = calendar.index_of(dt.date(y, m, 26)) - 1
+            if expiry_index >= day and expiry_index < contract.expiry_index:
+                out.append(OptionSeries(root, contract.year, contract.month, expiry_index, contract))
+            if len(out) == OPTION_EXPIRIES:
+                break
+        return out
+
+    def quotes(self, root: str, days: np.ndarray) -> list[dict]:
+        world = self.world
+        j = world.root_index[root]
+        spec = world.symbols[j]
+        strike_step = 0.5 if root == "ZL" else spec.tick_size * 100
+        option_tick = 0.005 if root == "ZL" else spec.tick_size
+        rows = []
+        for day in days:
+            atm_vol = world.daily_sd[j] * np.sqrt(252) * world.vol_mult[day] * 1.1 * np.exp(self.iv_noise[day])
+            for series in self.series(root, int(day)):
+                forward = float(np.exp(self.world.contract_log_price(root, series.underlying, np.array([day]))[0]))
+                atm = round(forward / strike_step) * strike_step
+                strikes = atm + strike_step * np.arange(-OPTION_STRIKES, OPTION_STRIKES + 1)
+                strikes = strikes[strikes > 0]
+                years = max(series.expiry_index - day, 0.5) / 252.0
+                moneyness = np.log(strikes / forward)
+                vol = atm_vol * (1.0 + 1.5 * moneyness**2 - 0.2 * moneyness)
+                for kind in ("C", "P"):
+                    price = black76(np.full(len(strikes), forward), strikes, vol, np.full(len(strikes), years),
+                                    np.full(len(strikes), kind == "C"))
+                    for strike, value, sigma in zip(strikes, price, vol):
+                        if value < option_tick:
+                            continue
+                        rows.append({"day": int(day), "series": series, "kind": kind, "strike": float(strike),
+                                     "close": value, "vol": sigma, "forward": forward, "tick": option_tick})
+        return rows
+
+    def render_options(self, parent: str, schema: str, start: dt.date, end: dt.date, today: dt.date) -> bytes:
+        world = self.world
+        root = parent.split(".")[0]
+        end = min(end, today + dt.timedelta(days=1))
+        span = calendar.session_range(start, end) if end > start else slice(0, 0)
+        days = np.arange(span.start, span.stop)
+        not_found = []
+        if root not in world.root_index or not parent.endswith(".OPT"):
+            not_found, days = [parent], days[:0]
+        days = days[days >= world.listed_from(root)] if not not_found else days
+        quotes = self.quotes(root, days)
+        if schema == "ohlcv-1d":
+            body = self._option_bars(quotes)
+            dbn_schema = dbn.Schema.OHLCV_1D
+        else:
+            body = self._definitions(quotes)
+            dbn_schema = dbn.Schema.DEFINITION
+        metadata = dbn.Metadata(
+            dataset=DATASET, start=_ns(start), end=_ns(end), stype_in=dbn.SType.PARENT,
+            stype_out=dbn.SType.INSTRUMENT_ID, schema=dbn_schema, symbols=[parent],
+            partial=[], not_found=not_found, mappings=[], limit=0,
+        )
+        return zstandard.ZstdCompressor(level=3).compress(metadata.encode() + body)
+
+    def _identity(self, quote: dict) -> tuple[int, str]:
+        series = quote["series"]
+        strike_code = int(round(quote["strike"] * 100))
+        raw = f"O{series.root}{MONTH_CODES[series.month - 1]}{series.year % 10} {quote['kind']}{strike_code:04d}"
+        return option_instrument_id(series.root, series.year, series.month, quote["kind"], strike_code), raw
+
+    def _option_bars(self, quotes: list[dict]) -> bytes:
+        out = np.zeros(len(quotes), dtype=OHLCV_DTYPE)
+        if not quotes:
+            return out.tobytes()
+        rng = np.random.default_rng([self.world.seed, 0x0B8, quotes[0]["day"]])
+        closes = np.array([q["close"] for q in quotes])
+        ticks = np.array([q["tick"] for q in quotes])
+        swing = np.abs(rng.standard_normal((3, len(quotes)))) * 0.04 * closes
+        opens = np.maximum(ticks, closes + (rng.random(len(quotes)) - 0.5) * swing[0])
+        highs = np.maximum.reduce([opens, closes]) + swing[1]
+        lows = np.maximum(ticks, np.minimum.reduce([opens, closes]) - swing[2])
+        moneyness = np.array([abs(np.log(q["strike"] / q["forward"])) for q in quotes])
+        volume = np.maximum(1, np.round(rng.gamma(2.0, 600.0, len(quotes)) * np.exp(-40 * moneyness))).astype(np.int64)
+        out["length"], out["rtype"], out["publisher_id"] = OHLCV_DTYPE.itemsize // 4, RTYPES["ohlcv-1d"], PUBLISHER_ID
+        out["instrument_id"] = [self._identity(q)[0] for q in quotes]
+        out["ts_event"] = self.world.sessions[[q["day"] for q in quotes]].astype("datetime64[ns]").astype(np.int64)
+        for name, values in (("open", opens), ("high", highs), ("low", lows), ("close", closes)):
+            out[name] = np.round(np.round(values / ticks) * ticks * PRICE_SCALE).astype(np.int64)
+        out["high"] = np.maximum.reduce([out["high"], out["open"], out["close"]])
+        out["low"] = np.minimum.reduce([out["low"], out["open"], out["close"]])
+        out["volume"] = volume
+        return out[np.lexsort((out["instrument_id"], out["ts_event"]))].tobytes()
+
+    def _definitions(self, quotes: list[dict]) -> bytes:
+        seen: dict[int, bytes] = {}
+        for quote in quotes:
+            instrument, raw = self._identity(quote)
+            if instrument in seen:
+                continue
+            series = quote["series"]
+            ts = int(self.world.sessions[quote["day"]].astype("datetime64[ns]").astype(np.int64))
+            expiration = int(self.world.sessions[min(series.expiry_index, self.world.n_days - 1)]
+                             .astype("datetime64[ns]").astype(np.int64)) + 18 * 3_600_000_000_000
+            seen[instrument] = bytes(dbn.InstrumentDefMsg(
+                publisher_id=PUBLISHER_ID, instrument_id=instrument, ts_event=ts, ts_recv=ts,
+                min_price_increment=int(round(quote["tick"] * PRICE_SCALE)), display_factor=PRICE_SCALE,
+                raw_symbol=raw, asset=f"O{series.root}", security_type="OOF",
+                instrument_class=dbn.InstrumentClass.CALL if quote["kind"] == "C" else dbn.InstrumentClass.PUT,
+                security_update_action=dbn.SecurityUpdateAction.ADD, expiration=expiration,
+                strike_price=int(round(quote["strike"] * PRICE_SCALE)), underlying=series.underlying.raw_symbol,
+                underlying_id=series.underlying.instrument_id, currency="USD", exchange="XCBT",
+                group=series.root,
+            ))
+        return b"".join(seen.values())

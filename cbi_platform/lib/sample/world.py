@@ -37,7 +37,7 @@ from cbi_platform.lib.sample import calendar
 
 FACTORS = ("equity", "usd", "rates", "energy", "grains", "oilseeds", "metals", "livestock", "china")
 MONTH_CODES = "FGHJKMNQUVXZ"
-KAPPA = 0.0011  # daily ZL drift per unit of the planted signal
+KAPPA = 0.0016  # daily ZL drift per unit of the planted signal
 CRUSH_ANCHOR = 1.40  # $/bu, the long-run board crush margin
 CRUSH_SCALE = 0.6  # $/bu, one unit of the crush component (about its standard deviation)
 SIGNAL_WEIGHTS = {"crush": -0.6, "rin": 0.5, "china": 0.5}

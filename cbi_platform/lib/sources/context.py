@@ -22,6 +22,9 @@ class FetchContext:
     today: dt.date = field(default_factory=dt.date.today)
     transport: object | None = None  # httpx transport: the sample world's in sample mode, None for the network
     retry: RetryConfig = field(default_factory=RetryConfig)
+    # how far back the first partition (Window.include_history) reaches for sources whose
+    # history must be fetched by date range (futures bars); GLBX.MDP3 starts 2010-06-06
+    history_start: dt.date = dt.date(2010, 6, 6)
 
     def __post_init__(self):
         if self.mode not in MODES:

@@ -1,8 +1,13 @@
-"""Databento historical API: GLBX.MDP3 OHLCV (daily and hourly), continuous symbology.
+"""Databento historical API, dataset GLBX.MDP3.
 
-Daily bars are fetched for the front (`ROOT.c.0`) and second (`ROOT.c.1`) month: at a roll the
-front's instrument id changes and the return across the roll is the new front's close over its
-own previous close, which is the previous day's second month. Hourly bars: front month only.
+- futures OHLCV, daily and hourly, continuous symbology. Daily bars are fetched for the front
+  (`ROOT.c.0`) and second (`ROOT.c.1`) month: at a roll the front's instrument id changes and the
+  return across the roll is the new front's close over its own previous close, which is the
+  previous day's second month. Hourly bars: front month only.
+- `statistics`: each session's settlement price, cleared volume and open interest, published
+  the next morning (as_of_date = publication, trade_date = the session described).
+- options on futures by parent symbology (`ZL.OPT`): daily OHLCV plus instrument definitions
+  (strike, call/put, expiration, underlying), which is how option bars get their meaning.
 
 Decoding is `databento.DBNStore` (DBN v1, v2 and v3). A truncated stream is an error, not a
 warning: nothing from a damaged payload is written.
@@ -25,7 +30,16 @@ SOURCE = "databento"
 API = "https://hist.databento.com/v0/timeseries.get_range"
 KEY_ENV = "DATABENTO_API_KEY"
 DATASET = "GLBX.MDP3"
-TABLES = {"ohlcv-1d": "raw.futures_ohlcv_1d", "ohlcv-1h": "raw.futures_ohlcv_1h"}
+GLBX_START = dt.date(2010, 6, 6)  # first day of Databento's GLBX.MDP3 history
+TABLES = {"ohlcv-1d": "raw.futures_ohlcv_1d", "ohlcv-1h": "raw.futures_ohlcv_1h",
+          "statistics": "raw.futures_statistics_1d", "options-ohlcv-1d": "raw.options_ohlcv_1d",
+          "definition": "raw.options_definitions"}
+STATISTICS_COLUMNS = ["symbol", "root", "rank", "trade_date", "instrument_id", "settlement_price", "cleared_volume",
+                      "open_interest", "as_of_date"]
+OPTION_BAR_COLUMNS = ["parent", "instrument_id", "trade_date", "open", "high", "low", "close", "volume", "as_of_date"]
+DEFINITION_COLUMNS = ["parent", "instrument_id", "raw_symbol", "underlying", "option_type", "strike", "expiration",
+                      "as_of_date"]
+STAT_SETTLEMENT, STAT_CLEARED_VOLUME, STAT_OPEN_INTEREST = 3, 6, 9
 DAILY_COLUMNS = ["symbol", "root", "rank", "trade_date", "instrument_id", "open", "high", "low", "close",
                  "settle", "change", "volume", "prev_day_open_interest", "as_of_date"]
 HOURLY_COLUMNS = ["symbol", "root", "rank", "ts_event", "trade_date", "instrument_id", "open", "high", "low",
@@ -39,7 +53,9 @@ def _symbols(ctx: FetchContext) -> tuple[SymbolSpec, ...]:
 
 
 def requested_symbols(ctx: FetchContext, schema: str) -> list[str]:
-    ranks = (0, 1) if schema == "ohlcv-1d" else (0,)
+    if schema == "options":
+        return [f"{spec.root}.OPT" for spec in _symbols(ctx) if spec.options]
+    ranks = (0, 1) if schema in ("ohlcv-1d", "statistics") else (0,)
     return [spec.continuous[r] for spec in _symbols(ctx) for r in ranks]
 
 
@@ -58,25 +74,35 @@ def fetch(window: Window, ctx: FetchContext, schema: str) -> list[Payload]:
             return []
         return _fetch_files(window, ctx)
     key = ctx.secret(SOURCE, window, KEY_ENV)
-    form = {
-        "dataset": DATASET,
-        "schema": schema,
-        "symbols": ",".join(requested_symbols(ctx, schema)),
-        "stype_in": "continuous",
-        "stype_out": "instrument_id",
-        "start": window.start.isoformat(),
-        "end": window.end.isoformat(),
-        "encoding": "dbn",
-        "compression": "zstd",
-    }
+    symbols = requested_symbols(ctx, schema)
+    # options: bars and the definitions that say what each instrument id is
+    requests = [("ohlcv-1d", "parent"), ("definition", "parent")] if schema == "options" else [(schema, "continuous")]
+    payloads = []
     with ctx.http(SOURCE, window, secrets=[key]) as client:
-        result = client.post(API, data=form, auth=(key, ""))
-    return [Payload(SOURCE, f"{DATASET}.{schema}.dbn.zst", "dbn", result.body, f"POST {result.url} schema={schema}",
-                    window, {"schema": schema})]
+        for wire_schema, stype_in in requests:
+            if not symbols:
+                continue
+            form = {
+                "dataset": DATASET,
+                "schema": wire_schema,
+                "symbols": ",".join(symbols),
+                "stype_in": stype_in,
+                "stype_out": "instrument_id",
+                "start": (max(ctx.history_start, GLBX_START) if window.include_history and schema != "ohlcv-1h"
+                          else window.start).isoformat(),
+                "end": window.end.isoformat(),
+                "encoding": "dbn",
+                "compression": "zstd",
+            }
+            result = client.post(API, data=form, auth=(key, ""))
+            payloads.append(Payload(SOURCE, f"{DATASET}.{wire_schema}.{stype_in}.dbn.zst", "dbn", result.body,
+                                    f"POST {result.url} schema={wire_schema} stype_in={stype_in}", window,
+                                    {"schema": wire_schema, "stype_in": stype_in}))
+    return payloads
 
 
-def decode(payload: Payload) -> tuple[pd.DataFrame, object]:
-    """DBN bytes -> (records frame, metadata). Raises ParseError on anything malformed."""
+def decode(payload: Payload) -> tuple[pd.DataFrame, object, str]:
+    """DBN bytes -> (records frame, metadata, schema name). ParseError on anything malformed."""
     import databento as db  # heavy import, kept out of definition load
 
     if not payload.body:
@@ -90,7 +116,69 @@ def decode(payload: Payload) -> tuple[pd.DataFrame, object]:
             frame = store.to_df(price_type="float", pretty_ts=True, map_symbols=True)
     except Exception as exc:  # the decoder raises several types: all mean "not valid DBN"
         raise ParseError(SOURCE, payload.window, f"{payload.name}: invalid DBN ({type(exc).__name__}: {exc})") from None
-    return frame.reset_index(), store.metadata
+    schema = str(store.schema) if store.schema is not None else str(payload.meta.get("schema"))
+    return frame.reset_index(), store.metadata, schema
+
+
+def _statistics(frame: pd.DataFrame, payload: Payload) -> pd.DataFrame:
+    if frame.empty:
+        return pd.DataFrame(columns=STATISTICS_COLUMNS)
+    if frame["symbol"].isna().any():
+        raise ParseError(SOURCE, payload.window, f"{payload.name}: statistics whose instrument id has no symbol mapping")
+    frame = frame.assign(trade_date=pd.to_datetime(frame["ts_ref"], utc=True).dt.date,
+                         published=pd.to_datetime(frame["ts_event"], utc=True).dt.date)
+    keys = ["symbol", "instrument_id", "trade_date"]
+    settle = frame[frame["stat_type"] == STAT_SETTLEMENT].groupby(keys)["price"].last().rename("settlement_price")
+    volume = frame[frame["stat_type"] == STAT_CLEARED_VOLUME].groupby(keys)["quantity"].last().rename("cleared_volume")
+    oi = frame[frame["stat_type"] == STAT_OPEN_INTEREST].groupby(keys)["quantity"].last().rename("open_interest")
+    # a session's figures are public once the last of them is published
+    published = frame.groupby(keys)["published"].max().rename("as_of_date")
+    out = pd.concat([settle, volume, oi, published], axis=1).reset_index()
+    root, rank = _roots_and_ranks(out["symbol"].astype(str))
+    out["root"], out["rank"] = root, rank
+    out["instrument_id"] = out["instrument_id"].astype("int64")
+    for column in ("cleared_volume", "open_interest"):
+        out[column] = out[column].astype("Int64")
+    return out[STATISTICS_COLUMNS]
+
+
+def _parent_name(metadata) -> str:
+    symbols = list(metadata.symbols)
+    return symbols[0] if len(symbols) == 1 else ",".join(symbols)
+
+
+def _option_bars(frame: pd.DataFrame, metadata) -> pd.DataFrame:
+    if frame.empty:
+        return pd.DataFrame(columns=OPTION_BAR_COLUMNS)
+    trade_date = pd.to_datetime(frame["ts_event"], utc=True).dt.date
+    return pd.DataFrame({
+        "parent": _parent_name(metadata),
+        "instrument_id": frame["instrument_id"].astype("int64"),
+        "trade_date": trade_date,
+        "open": frame["open"].astype(float), "high": frame["high"].astype(float),
+        "low": frame["low"].astype(float), "close": frame["close"].astype(float),
+        "volume": frame["volume"].astype("int64"),
+        "as_of_date": trade_date,
+    })[OPTION_BAR_COLUMNS]
+
+
+def _definitions(frame: pd.DataFrame, metadata, payload: Payload) -> pd.DataFrame:
+    if frame.empty:
+        return pd.DataFrame(columns=DEFINITION_COLUMNS)
+    kind = frame["instrument_class"].astype(str).str[0].str.upper()
+    if not kind.isin(["C", "P"]).all():
+        raise ParseError(SOURCE, payload.window, f"{payload.name}: definitions that are not calls or puts")
+    received = frame["ts_recv"] if "ts_recv" in frame else frame["ts_event"]
+    return pd.DataFrame({
+        "parent": _parent_name(metadata),
+        "instrument_id": frame["instrument_id"].astype("int64"),
+        "raw_symbol": frame["raw_symbol"].astype(str),
+        "underlying": frame["underlying"].astype(str),
+        "option_type": kind,
+        "strike": frame["strike_price"].astype(float),
+        "expiration": pd.to_datetime(frame["expiration"], utc=True).dt.date,
+        "as_of_date": pd.to_datetime(received, utc=True).dt.date,
+    })[DEFINITION_COLUMNS]
 
 
 def _roots_and_ranks(symbols: pd.Series) -> tuple[pd.Series, pd.Series]:
@@ -110,13 +198,18 @@ def parse(payload: Payload) -> dict[str, pd.DataFrame]:
         return {TABLES["ohlcv-1d"]: parse_settle_csv(payload)}
     if payload.format != "dbn":
         raise ParseError(SOURCE, payload.window, f"{payload.name}: unknown format {payload.format!r}")
-    frame, metadata = decode(payload)
-    schema = str(metadata.schema) if metadata.schema is not None else payload.meta.get("schema")
-    schema = schema.replace("_", "-").lower().replace("ohlcv1", "ohlcv-1")
-    if schema not in TABLES:
-        raise ParseError(SOURCE, payload.window, f"{payload.name}: unsupported schema {schema!r}")
+    frame, metadata, schema = decode(payload)
     if metadata.dataset != DATASET:
         raise ParseError(SOURCE, payload.window, f"{payload.name}: dataset {metadata.dataset!r}, expected {DATASET}")
+    parent = str(metadata.stype_in).lower().endswith("parent")
+    if schema == "statistics":
+        return {TABLES["statistics"]: _statistics(frame, payload)}
+    if schema == "definition":
+        return {TABLES["definition"]: _definitions(frame, metadata, payload)}
+    if schema == "ohlcv-1d" and parent:
+        return {TABLES["options-ohlcv-1d"]: _option_bars(frame, metadata)}
+    if schema not in ("ohlcv-1d", "ohlcv-1h"):
+        raise ParseError(SOURCE, payload.window, f"{payload.name}: unsupported schema {schema!r}")
     columns = DAILY_COLUMNS if schema == "ohlcv-1d" else HOURLY_COLUMNS
     if frame.empty:
         return {TABLES[schema]: pd.DataFrame(columns=columns)}

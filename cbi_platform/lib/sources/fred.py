@@ -31,6 +31,9 @@ ALFRED_BEGINNING = "1776-07-04"
 HISTORY_OBSERVATION_START = dt.date(2000, 1, 1)
 PAGE_LIMIT = 100000
 TABLE = "raw.fred_observations"
+SERIES_TABLE = "raw.fred_series"
+SERIES_COLUMNS = ["series_id", "title", "frequency", "units", "seasonal_adjustment", "observation_start",
+                  "observation_end", "last_updated", "as_of_date"]
 COLUMNS = ["series_id", "observation_date", "realtime_start", "realtime_end", "value", "vintage_source", "as_of_date"]
 
 
@@ -72,6 +75,11 @@ def fetch(window: Window, ctx: FetchContext) -> list[Payload]:
                 page += 1
                 if offset >= count:
                     break
+            # metadata (title, units, last update) as seen when this window is ingested
+            meta = client.get(f"{API}/series", params={"series_id": spec.series_id, "api_key": key, "file_type": "json"})
+            snapshot = min(window.last_day, ctx.today).isoformat()
+            payloads.append(Payload(SOURCE, f"{spec.series_id}.series.json", "fred_series_json", meta.body, meta.url,
+                                    window, {"series_id": spec.series_id, "snapshot_date": snapshot}))
     return payloads
 
 
@@ -105,6 +113,8 @@ def parse(payload: Payload) -> dict[str, pd.DataFrame]:
         return {TABLE: parse_observations(payload)}
     if payload.format == "fred_csv":
         return {TABLE: parse_csv(payload)}
+    if payload.format == "fred_series_json":
+        return {SERIES_TABLE: parse_series_metadata(payload)}
     raise ParseError(SOURCE, payload.window, f"{payload.name}: unknown format {payload.format!r}")
 
 
@@ -140,6 +150,31 @@ def parse_observations(payload: Payload) -> pd.DataFrame:
     out["vintage_source"] = "alfred"
     out["as_of_date"] = out["realtime_start"]
     return out[COLUMNS]
+
+
+def parse_series_metadata(payload: Payload) -> pd.DataFrame:
+    document = _load_json(payload.body, SOURCE, payload.window, payload.name)
+    rows = document.get("seriess")
+    if not isinstance(rows, list) or not rows or not isinstance(rows[0], dict) or "id" not in rows[0]:
+        raise ParseError(SOURCE, payload.window, f"{payload.name}: no 'seriess' list with series ids")
+    snapshot = payload.meta.get("snapshot_date")
+    if not snapshot:
+        raise ParseError(SOURCE, payload.window, f"{payload.name}: payload carries no snapshot date")
+    frame = pd.DataFrame(rows)
+    dates = {c: pd.to_datetime(frame.get(c), format="%Y-%m-%d", errors="coerce").dt.date for c in ("observation_start", "observation_end")}
+    return pd.DataFrame(
+        {
+            "series_id": frame["id"].astype(str),
+            "title": frame.get("title"),
+            "frequency": frame.get("frequency_short"),
+            "units": frame.get("units"),
+            "seasonal_adjustment": frame.get("seasonal_adjustment_short"),
+            "observation_start": dates["observation_start"],
+            "observation_end": dates["observation_end"],
+            "last_updated": frame.get("last_updated"),
+            "as_of_date": dt.date.fromisoformat(snapshot),
+        }
+    )[SERIES_COLUMNS]
 
 
 # ---------------------------------------------------------------------------- files mode

@@ -134,6 +134,7 @@ class HttpClient:
         params: Mapping[str, str] | None = None,
         headers: Mapping[str, str] | None = None,
         data: Mapping[str, str] | None = None,
+        json_body: object | None = None,
         auth: tuple[str, str] | None = None,
         accept_statuses: Iterable[int] = (200,),
     ) -> HttpResult:
@@ -142,7 +143,7 @@ class HttpClient:
         for attempt in range(self.retry.max_attempts):
             try:
                 response = self._client.request(
-                    method, url, params=params, headers=headers, data=data, auth=auth
+                    method, url, params=params, headers=headers, data=data, json=json_body, auth=auth
                 )
             except httpx.TransportError as exc:
                 shown = self.redact(str(httpx.URL(url, params=params)))

@@ -149,3 +149,55 @@ def test_malformed_settle_csv(body, message):
     payload = Payload("databento", "ZL.csv", "settle_csv", body, "file", WINDOW, {"root": "ZL"})
     with pytest.raises(ParseError, match=message):
         databento.parse(payload)
+
+
+def test_statistics_roundtrip_publishes_the_next_morning(renderer):
+    from cbi_platform.lib.sample.render_dbn import StatisticsRenderer
+
+    world = renderer.world
+    body = StatisticsRenderer(world).render_statistics(["ZL.c.0", "ZL.c.1"], dt.date(2024, 3, 4), dt.date(2024, 3, 9), TODAY)
+    frame = databento.parse(dbn_payload(body))[databento.TABLES["statistics"]]
+    front = frame[frame["symbol"] == "ZL.c.0"].sort_values("trade_date")
+    # Monday's publication describes Friday's session; each later one the previous session
+    assert list(front["trade_date"]) == [dt.date(2024, 3, 1)] + [dt.date(2024, 3, d) for d in (4, 5, 6, 7)]
+    assert list(front["as_of_date"]) == [dt.date(2024, 3, d) for d in (4, 5, 6, 7, 8)]
+    assert (frame["open_interest"] > 0).all() and (frame["settlement_price"] > 0).all()
+    # the settlement equals the daily bar's close of the same contract and session
+    bars = databento.parse(dbn_payload(renderer.render(["ZL.c.0"], "ohlcv-1d", dt.date(2024, 3, 4), dt.date(2024, 3, 8), TODAY)))
+    closes = bars[databento.TABLES["ohlcv-1d"]].set_index("trade_date")["close"]
+    for day in (dt.date(2024, 3, 4), dt.date(2024, 3, 5)):
+        assert front.set_index("trade_date").loc[day, "settlement_price"] == pytest.approx(closes.loc[day])
+
+
+def test_options_bars_and_definitions_roundtrip(renderer):
+    from cbi_platform.lib.sample.render_dbn import OptionsRenderer
+
+    options = OptionsRenderer(renderer.world)
+    args = ("ZL.OPT", dt.date(2024, 3, 4), dt.date(2024, 3, 6), TODAY)
+    bars = databento.parse(dbn_payload(options.render_options(args[0], "ohlcv-1d", *args[1:])))["raw.options_ohlcv_1d"]
+    definitions = databento.parse(dbn_payload(options.render_options(args[0], "definition", *args[1:])))["raw.options_definitions"]
+    assert set(bars["instrument_id"]) <= set(definitions["instrument_id"])
+    assert set(definitions["option_type"]) == {"C", "P"} and (definitions["strike"] > 0).all()
+    joined = bars.merge(definitions.drop(columns=["as_of_date"]), on=["instrument_id", "parent"])
+    # put-call parity around the money: call - put ~ forward - strike (zero rates)
+    day = joined[joined["trade_date"] == dt.date(2024, 3, 4)]
+    expiry = day["expiration"].min()
+    near = day[day["expiration"] == expiry].pivot_table(index="strike", columns="option_type", values="close")
+    differences = (near["C"] - near["P"]).dropna()
+    implied_forward = (differences + differences.index).median()
+    assert np.allclose(differences + differences.index, implied_forward, atol=0.05)
+    assert (joined["expiration"] > joined["trade_date"]).all()
+
+
+@pytest.mark.parametrize("version", [1, 2, 3])
+def test_any_dbn_version_decodes(version):
+    from cbi_platform.lib.sample.render_dbn import _Interval, _Mapping
+
+    mapping = _Mapping("ESH1", [_Interval(dt.date(2020, 12, 28), dt.date(2020, 12, 29), "5482")])
+    metadata = dbn.Metadata(dataset="GLBX.MDP3", start=0, end=2 * 10**18, stype_in=dbn.SType.RAW_SYMBOL,
+                            stype_out=dbn.SType.INSTRUMENT_ID, schema=dbn.Schema.OHLCV_1D, symbols=["ESH1"],
+                            mappings=[mapping], version=version)
+    raw = _raw(fixture_bytes("ohlcv-1d"))
+    record = raw[-56:]
+    frame = databento.parse(dbn_payload(metadata.encode() + record))[databento.TABLES["ohlcv-1d"]]
+    assert frame["close"].tolist() == [3735.0] and frame["instrument_id"].tolist() == [5482]

@@ -117,3 +117,17 @@ def test_malformed_csv(body, message):
 def test_csv_for_another_series_is_rejected():
     with pytest.raises(ParseError, match="holds DGS10, expected VIXCLS"):
         fred.parse(payload(b"DATE,DGS10\n2024-01-02,4.0\n", name="VIXCLS.csv", fmt="fred_csv", meta={"series_id": "VIXCLS"}))
+
+
+def test_series_metadata_snapshot():
+    body = json.dumps({"seriess": [{"id": "DGS10", "title": "Market Yield on U.S. Treasury Securities at 10-Year",
+                                    "observation_start": "1962-01-02", "observation_end": "2024-10-29",
+                                    "frequency_short": "D", "units": "Percent", "seasonal_adjustment_short": "NSA",
+                                    "last_updated": "2024-10-30 15:17:02-05"}]}).encode()
+    frame = fred.parse(payload(body, name="DGS10.series.json", fmt="fred_series_json",
+                               meta={"series_id": "DGS10", "snapshot_date": "2024-10-30"}))[fred.SERIES_TABLE]
+    row = frame.iloc[0]
+    assert (row["series_id"], row["frequency"], row["as_of_date"]) == ("DGS10", "D", dt.date(2024, 10, 30))
+    assert row["observation_start"] == dt.date(1962, 1, 2)
+    with pytest.raises(ParseError, match="no 'seriess' list"):
+        fred.parse(payload(b'{"seriess": []}', name="x.series.json", fmt="fred_series_json", meta={"snapshot_date": "2024-10-30"}))
