@@ -1,0 +1,32 @@
+"""raw/eia_series: EIA open-data API v2, weekly petroleum and monthly biofuel series."""
+
+from cbi_platform.defs.ingest.common import RawTable, ingest_assets
+from cbi_platform.lib import quality
+
+TABLE = "raw.eia_series"
+
+
+def source():
+    from cbi_platform.lib.ingest import SourceSpec, TableSpec
+    from cbi_platform.lib.sources import eia
+
+    return SourceSpec(eia.SOURCE, eia.fetch, eia.parse, (TableSpec(TABLE, eia.PRIMARY_KEY, eia.KEY_COLUMN),),
+                      eia.expected_keys)
+
+
+eia_series = ingest_assets(
+    name="eia",
+    source=source,
+    group="ingest_energy",
+    kinds={"python", "eia"},
+    tables=[RawTable(
+        TABLE,
+        "EIA series for the Energy and Biofuel buckets: weekly U.S. crude, distillate and gasoline stocks and refinery "
+        "runs (Weekly Petroleum Status Report), monthly biodiesel and renewable diesel production and soybean oil used "
+        "as biofuel feedstock; as_of_date is the release date.",
+        ("series_id", "period"), max_age_days=10,
+        publication_expected=lambda window: (window.end - window.start).days >= 7,
+        checks=[("finite_values", "Values are finite numbers or NULL (withheld)", True)],
+        run_checks=lambda conn, window: [quality.finite_values(conn, TABLE, ["value"], window)],
+    )],
+)
