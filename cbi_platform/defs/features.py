@@ -7,9 +7,12 @@ from pathlib import Path
 import dagster as dg
 
 from cbi_platform.defs.checks import specs, to_result
+from cbi_platform.defs.conditions import on_upstream_update
 from cbi_platform.defs.ingest.common import WAREHOUSE_POOL
-from cbi_platform.defs.resources import Warehouse
+from cbi_platform.defs.resources import SourceResource, Warehouse
+from cbi_platform.defs.partitions import SETTINGS
 from cbi_platform.lib import quality
+from cbi_platform.lib.config import load_yaml
 
 HORIZONS = {"1w": 5, "1m": 21, "3m": 63, "6m": 126}
 WARMUP_ROWS = 130  # the longest rolling window (6m) plus a margin
@@ -57,14 +60,15 @@ def feature_asset(
         pool=WAREHOUSE_POOL,
         check_specs=specs(key, checks),
         metadata={"sql": f"sql/features/*_{name}.sql"},
+        automation_condition=on_upstream_update(),
     )
-    def _asset(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
+    def _asset(context: dg.AssetExecutionContext, warehouse: Warehouse, sources: SourceResource) -> dg.MaterializeResult:
         from cbi_platform.lib import features as feature_sql
 
         sql_dir = warehouse.sql_dir
 
         with warehouse.get_connection() as conn:
-            feature_sql.run_sql(conn, Path(sql_dir), name)
+            feature_sql.run_sql(conn, Path(sql_dir), name, Path(sources.config_dir))
             metadata = table_metadata(conn, f"features.{name}", feature_sql.column_docs(Path(sql_dir), name))
             for extra in extra_tables:
                 metadata[f"{extra}_rows"] = conn.execute(f"SELECT count(*) FROM features.{extra}").fetchone()[0]
@@ -120,9 +124,63 @@ core_macro_fx = feature_asset(
     run_checks=_daily_checks("features.core_macro_fx"),
 )
 
+bucket_inputs = feature_asset(
+    "bucket_inputs",
+    deps=["features/futures_returns", "features/macro_pit", "features/core_macro_fx", "raw/futures_statistics_1d",
+          "raw/options_ohlcv_1d", "raw/options_definitions", "raw/cftc_cot", "raw/epa_rin_prices", "raw/usda_export_sales",
+          "raw/usda_wasde", "raw/eia_series", "raw/news_items"],
+    description=(
+        "Every bucket-specific feature on the ZL trading calendar (crush, China, FX, Fed, tariff, biofuel, energy, "
+        "volatility inputs); weekly and monthly sources joined on their publication date, carried forward to daily."
+    ),
+    checks=[("no_inf", "No Inf or NaN anywhere: guarded divisions yield NULL", True),
+            ("primary_key_unique", "No duplicate dates", True),
+            ("covers_trading_days", "One row per ZL trading day", True),
+            ("null_share", "Each feature non-NULL on 90%+ of rows after warm-up (WARN lists offenders)", False)],
+    run_checks=lambda conn: [quality.no_inf(conn, "features.bucket_inputs"),
+                             quality.primary_key_unique(conn, "features.bucket_inputs", ["trade_date"]),
+                             quality.covers_trading_days(conn, "features.bucket_inputs"),
+                             quality.null_share(conn, "features.bucket_inputs", WARMUP_ROWS, 0.10)],
+)
+
+
+def bucket_asset(bucket: str) -> dg.AssetsDefinition:
+    key = dg.AssetKey(["features", f"bucket_{bucket}"])
+    table = f"features.bucket_{bucket}"
+    checks = [("no_inf", "No Inf or NaN anywhere", True),
+              ("covers_trading_days", "One row per ZL trading day", True),
+              ("bucket_ready", "Every bucket feature has data after warm-up (WARN names the empty ones: a source gap)", False)]
+
+    @dg.asset(key=key, deps=[dg.AssetKey(["features", "core_macro_fx"]), dg.AssetKey(["features", "bucket_inputs"])],
+              description=f"The {bucket} bucket view: core_macro_fx plus the {bucket} features chosen in config/buckets.yaml "
+                          f"({BUCKET_DESCRIPTIONS[bucket]}).",
+              group_name="features", kinds={"duckdb", "sql"}, owners=["team:quant-research"], pool=WAREHOUSE_POOL,
+              check_specs=specs(key, checks), metadata={"config": "config/buckets.yaml"},
+              automation_condition=on_upstream_update())
+    def _bucket(context: dg.AssetExecutionContext, warehouse: Warehouse, sources: SourceResource) -> dg.MaterializeResult:
+        from cbi_platform.lib import features as feature_sql
+
+        with warehouse.get_connection() as conn:
+            own = feature_sql.build_bucket_view(conn, Path(sources.config_dir), bucket)
+            docs = feature_sql.column_docs(Path(warehouse.sql_dir), "bucket_inputs") | feature_sql.column_docs(
+                Path(warehouse.sql_dir), "core_macro_fx")
+            metadata = table_metadata(conn, table, docs)
+            readiness = quality.bucket_readiness(conn, table, own, WARMUP_ROWS)
+            outcomes = [quality.no_inf(conn, table), quality.covers_trading_days(conn, table), readiness]
+        metadata["bucket_features"] = dg.MetadataValue.json(own)
+        metadata["readiness"] = dg.MetadataValue.json(readiness.metadata["coverage"])
+        return dg.MaterializeResult(metadata=metadata, check_results=[to_result(o) for o in outcomes])
+
+    return _bucket
+
+
+BUCKET_DESCRIPTIONS = {name: spec["description"] for name, spec in
+                       load_yaml(SETTINGS.config_dir / "buckets.yaml")["buckets"].items()}
+BUCKET_FEATURE_ASSETS = [bucket_asset(bucket) for bucket in BUCKET_DESCRIPTIONS]
+
 zl_daily_matrix = feature_asset(
     "zl_daily_matrix",
-    deps=["features/core_macro_fx"],
+    deps=["features/core_macro_fx", "features/bucket_inputs"],
     description=(
         "The ZL training matrix: one row per trading day, every feature, and forward log-return targets "
         "at 1w/1m/3m/6m (5/21/63/126 trading days), NULL until the horizon has settled."
@@ -135,4 +193,20 @@ zl_daily_matrix = feature_asset(
     ),
 )
 
-FEATURE_ASSETS = [futures_returns, macro_pit, core_macro_fx, zl_daily_matrix]
+
+
+mes_hourly = feature_asset(
+    "mes_hourly",
+    deps=["raw/futures_ohlcv_1h", "features/futures_returns", "features/macro_pit", "raw/news_items"],
+    description=(
+        "The hourly panel for the MES TimeSeriesPredictor: one item per futures root, the forward roll-adjusted log "
+        "price as target, calendar covariates (hour, weekday, month start/end) and daily aggregates known by the "
+        "previous day (FRED values by category: avg/min/max/count; VIX)."
+    ),
+    checks=[("no_inf", "No Inf or NaN anywhere", True),
+            ("primary_key_unique", "One row per root and bar", True)],
+    run_checks=lambda conn: [quality.no_inf(conn, "features.mes_hourly"),
+                             quality.primary_key_unique(conn, "features.mes_hourly", ["item_id", "timestamp"])],
+)
+FEATURE_ASSETS = [futures_returns, macro_pit, core_macro_fx, bucket_inputs, *BUCKET_FEATURE_ASSETS, zl_daily_matrix,
+                  mes_hourly]

@@ -24,13 +24,50 @@ def sql_path(sql_dir: Path, name: str) -> Path:
     return matches[0]
 
 
-def run_sql(conn: duckdb.DuckDBPyConnection, sql_dir: Path, name: str) -> None:
-    """Run `sql/features/NNN_<name>.sql` (after the shared macros) in one transaction."""
+def config_tables(config_dir: Path) -> dict[str, pd.DataFrame]:
+    """Lookup tables the SQL joins to, written from config/ on every run (features.config_*)."""
+    from cbi_platform.lib.config import load_sources
+
+    from cbi_platform.lib.sources import usda_esr
+
+    sources = load_sources(Path(config_dir))
+    norm = usda_esr.load_config(Path(config_dir)).china_norm
+    thursdays = pd.date_range("2004-01-01", "2031-12-31", freq="W-THU").date
+    return {
+        "features.config_china_norm": pd.DataFrame(
+            {"week_ending": thursdays, "norm_t": [norm.tons(d) for d in thursdays], "scale_t": norm.scale_t}),
+        "features.config_fred_series": pd.DataFrame(
+            [(s.series_id, s.category, s.frequency) for s in sources.series], columns=["series_id", "category", "frequency"]),
+        "features.config_symbols": pd.DataFrame(
+            [(s.root, s.bucket, s.exchange, s.session, s.contract_size, s.units) for s in sources.symbols],
+            columns=["root", "bucket", "exchange", "session", "contract_size", "units"]),
+    }
+
+
+def run_sql(conn: duckdb.DuckDBPyConnection, sql_dir: Path, name: str, config_dir: Path | None = None) -> None:
+    """Run `sql/features/NNN_<name>.sql` (after the shared macros and the config lookup tables)
+    in one transaction."""
     macros = sql_path(sql_dir, "macros").read_text()
     text = sql_path(sql_dir, name).read_text()
+    lookups = config_tables(Path(config_dir) if config_dir else Path(sql_dir).parent / "config")
+    # one thread: parallel aggregation sums floats in a varying order, and features must come
+    # out bit-identical from the same inputs (model versions are fingerprints of them)
+    threads = conn.execute("SELECT current_setting('threads')").fetchone()[0]
+    conn.execute("SET threads = 1")
+    try:
+        _run(conn, macros, lookups, text)
+    finally:
+        conn.execute(f"SET threads = {int(threads)}")
+
+
+def _run(conn: duckdb.DuckDBPyConnection, macros: str, lookups: dict[str, pd.DataFrame], text: str) -> None:
     conn.execute("BEGIN TRANSACTION")
     try:
         conn.execute(macros)
+        for table, frame in lookups.items():
+            conn.register("_lookup", frame)
+            conn.execute(f"CREATE OR REPLACE TABLE {table} AS SELECT * FROM _lookup")
+            conn.unregister("_lookup")
         conn.execute(text)
         conn.execute("COMMIT")
     except Exception:
@@ -56,12 +93,44 @@ def table_schema(conn: duckdb.DuckDBPyConnection, table: str) -> pd.DataFrame:
     ).df()
 
 
-RAW_TABLES = ("raw.fred_observations", "raw.futures_ohlcv_1d")
-FEATURE_ORDER = ("futures_returns", "macro_pit", "core_macro_fx", "zl_daily_matrix")
+FEATURE_ORDER = ("futures_returns", "macro_pit", "core_macro_fx", "bucket_inputs", "zl_daily_matrix")
+
+
+def load_buckets(config_dir: Path) -> dict[str, list[str]]:
+    from cbi_platform.lib.config import load_yaml, validate_identifier
+
+    buckets = load_yaml(Path(config_dir) / "buckets.yaml")["buckets"]
+    return {validate_identifier(name, "bucket"): [validate_identifier(c, "feature") for c in spec["features"]]
+            for name, spec in buckets.items()}
+
+
+def build_bucket_view(conn: duckdb.DuckDBPyConnection, config_dir: Path, bucket: str) -> list[str]:
+    """features.bucket_<name> = every core column + the bucket's columns of bucket_inputs
+    (config/buckets.yaml). Returns the bucket's own columns."""
+    columns = load_buckets(config_dir)[bucket]
+    available = {r[0] for r in conn.execute(
+        "SELECT column_name FROM information_schema.columns WHERE table_schema = 'features' AND table_name = 'bucket_inputs'").fetchall()}
+    core = {r[0] for r in conn.execute(
+        "SELECT column_name FROM information_schema.columns WHERE table_schema = 'features' AND table_name = 'core_macro_fx'").fetchall()}
+    missing = [c for c in columns if c not in available]
+    if missing:
+        raise ValueError(f"config/buckets.yaml: bucket {bucket} lists features bucket_inputs lacks: {missing}")
+    overlapping = [c for c in columns if c in core]
+    if overlapping:
+        raise ValueError(f"config/buckets.yaml: bucket {bucket} repeats core features: {overlapping}")
+    selected = ", ".join(f"i.{c}" for c in columns)
+    conn.execute(f"CREATE OR REPLACE TABLE features.bucket_{bucket} AS SELECT c.*, {selected} "
+                 "FROM features.core_macro_fx c JOIN features.bucket_inputs i USING (trade_date) ORDER BY trade_date")
+    return columns
+
+
+def raw_tables(conn: duckdb.DuckDBPyConnection) -> list[str]:
+    return [f"raw.{r[0]}" for r in conn.execute(
+        "SELECT table_name FROM information_schema.tables WHERE table_schema = 'raw' ORDER BY 1").fetchall()]
 
 
 def point_in_time_mismatches(conn: duckdb.DuckDBPyConnection, sql_dir: Path, days: list, table: str = "zl_daily_matrix",
-                             atol: float = 1e-9) -> dict[str, list[str]]:
+                             atol: float = 1e-9, config_dir: Path | None = None) -> dict[str, list[str]]:
     """Recompute the features from raw data truncated to `as_of_date <= D` and compare them
     with the full-history row at D. Returns {D: [columns that differ]} (empty: point-in-time
     correct). Targets are excluded: at D their future is, rightly, unknown."""
@@ -72,13 +141,13 @@ def point_in_time_mismatches(conn: duckdb.DuckDBPyConnection, sql_dir: Path, day
     for day in days:
         with warehouse.connection(":memory:") as scratch:
             warehouse.apply_migrations(scratch, sql_dir)
-            for raw in RAW_TABLES:
+            for raw in raw_tables(conn):
                 frame = conn.execute(f"SELECT * FROM {raw} WHERE as_of_date <= ?", [day]).df()
                 scratch.register("_truncated", frame)
                 scratch.execute(f"INSERT INTO {raw} SELECT * FROM _truncated")
                 scratch.unregister("_truncated")
             for name in FEATURE_ORDER:
-                run_sql(scratch, sql_dir, name)
+                run_sql(scratch, sql_dir, name, config_dir)
                 if name == table:
                     break
             truncated = scratch.execute(f"SELECT * FROM features.{table}").df().set_index("trade_date")

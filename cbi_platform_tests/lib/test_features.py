@@ -8,7 +8,7 @@ import pytest
 from cbi_platform.lib import features, warehouse
 from cbi_platform.lib.ingest import ingest
 from cbi_platform.lib.sources.base import Window
-from cbi_platform_tests.conftest import SQL_DIR, sample_context
+from cbi_platform_tests.conftest import CONFIG_DIR, SQL_DIR, sample_context
 from cbi_platform_tests.lib.test_ingest import DAILY, FRED
 
 START, END = dt.date(2019, 6, 3), dt.date(2024, 7, 1)
@@ -24,14 +24,14 @@ def built(tmp_path_factory):
     ingest(FRED, window, ctx, conn)
     ingest(DAILY, Window(START, END), ctx, conn)
     for name in features.FEATURE_ORDER:
-        features.run_sql(conn, SQL_DIR, name)
+        features.run_sql(conn, SQL_DIR, name, CONFIG_DIR)
     yield conn
     conn.close()
 
 
 def test_features_are_point_in_time(built):
     days = [dt.date(2021, 3, 15), dt.date(2023, 11, 2), dt.date(2024, 6, 28)]
-    assert features.point_in_time_mismatches(built, SQL_DIR, days) == {}
+    assert features.point_in_time_mismatches(built, SQL_DIR, days, config_dir=CONFIG_DIR) == {}
 
 
 def test_the_point_in_time_check_catches_a_leak(built, tmp_path):
@@ -45,11 +45,11 @@ def test_the_point_in_time_check_catches_a_leak(built, tmp_path):
         "    lead(zl_close) OVER (ORDER BY trade_date) AS tomorrow_close,"))
     try:
         for name in ("core_macro_fx", "zl_daily_matrix"):
-            features.run_sql(built, leaky, name)
-        found = features.point_in_time_mismatches(built, leaky, [dt.date(2023, 11, 2)])
+            features.run_sql(built, leaky, name, CONFIG_DIR)
+        found = features.point_in_time_mismatches(built, leaky, [dt.date(2023, 11, 2)], config_dir=CONFIG_DIR)
     finally:
         for name in ("core_macro_fx", "zl_daily_matrix"):
-            features.run_sql(built, SQL_DIR, name)
+            features.run_sql(built, SQL_DIR, name, CONFIG_DIR)
     assert found == {"2023-11-02": ["tomorrow_close"]}
 
 
@@ -82,8 +82,8 @@ def test_no_inf_and_one_row_per_day(built):
 def test_terms_of_trade_is_null_not_inf_when_brl_is_missing(built):
     built.execute("UPDATE raw.futures_ohlcv_1d SET close = 0.0 WHERE root = '6L' AND trade_date = DATE '2023-11-02'")
     try:
-        features.run_sql(built, SQL_DIR, "futures_returns")
-        features.run_sql(built, SQL_DIR, "core_macro_fx")
+        features.run_sql(built, SQL_DIR, "futures_returns", CONFIG_DIR)
+        features.run_sql(built, SQL_DIR, "core_macro_fx", CONFIG_DIR)
         row = built.execute("SELECT terms_of_trade FROM features.core_macro_fx WHERE trade_date = DATE '2023-11-02'").fetchone()
     finally:
         built.execute("DELETE FROM raw.futures_ohlcv_1d WHERE root = '6L' AND trade_date = DATE '2023-11-02'")

@@ -1,4 +1,5 @@
--- features.zl_daily_matrix: one row per ZL trading day: every feature and the targets.
+-- features.zl_daily_matrix: one row per ZL trading day: every feature (core and every bucket's
+-- inputs) and the targets.
 -- Targets are forward log returns of the roll-adjusted ZL front month over 5, 21, 63 and 126
 -- trading days (1w, 1m, 3m, 6m), NULL until the whole horizon has settled. target_end_*: the
 -- trading day each horizon ends on (purging uses it: a training row whose target ends after
@@ -23,7 +24,8 @@ WITH r AS (
            h3m AS (ORDER BY trade_date ROWS BETWEEN 1 FOLLOWING AND 63 FOLLOWING),
            h6m AS (ORDER BY trade_date ROWS BETWEEN 1 FOLLOWING AND 126 FOLLOWING)
 )
-SELECT c.*, t.* EXCLUDE (trade_date)
+SELECT c.*, b.* EXCLUDE (trade_date), t.* EXCLUDE (trade_date)
 FROM features.core_macro_fx c
+JOIN features.bucket_inputs b USING (trade_date)
 JOIN targets t USING (trade_date)
 ORDER BY trade_date;
