@@ -1,5 +1,11 @@
-"""Model assets: thin wrappers around lib.ml.pipeline."""
+"""Model assets: thin wrappers around lib.ml.
 
+- models/zl_main and models/bucket_<name>: AutoGluon quantile specialists, walk-forward;
+- models/zl_linear: the shrunk linear quantile model on every feature;
+- models/zl_baselines: climatology and volatility-scaled climatology;
+- models/zl_ensemble: greedy vs stacked over all of them, with the do-no-harm gate;
+- models/mes_timeseries: the hourly TimeSeriesPredictor across every root.
+"""
 
 from pathlib import Path
 
@@ -10,9 +16,13 @@ from cbi_platform.defs.ingest.common import WAREHOUSE_POOL
 from cbi_platform.defs.partitions import SETTINGS
 from cbi_platform.defs.resources import ModelStore, SourceResource, Warehouse
 from cbi_platform.lib import quality
+from cbi_platform.lib.config import load_yaml
 from cbi_platform.lib.tables import markdown
 
 MATRIX = dg.AssetKey(["features", "zl_daily_matrix"])
+BUCKETS = tuple(load_yaml(SETTINGS.config_dir / "buckets.yaml")["buckets"])
+COVERAGE_TOLERANCE = 0.05  # P10-P90 should cover 80% +- 5 points out of sample (plus sampling error)
+LEAKAGE_ALARM_SKILL = 0.05  # skill vs climatology above this at 1w/1m on real data is suspicious
 
 
 class TrainingRunConfig(dg.Config):
@@ -24,9 +34,10 @@ def _profile(config: TrainingRunConfig) -> str:
     return config.profile or SETTINGS.profile
 
 
-def _read_matrix(warehouse: Warehouse):
-    with warehouse.read_connection() as conn:
-        return conn.execute("SELECT * FROM features.zl_daily_matrix ORDER BY trade_date").df()
+def _training(sources: SourceResource, config: TrainingRunConfig):
+    from cbi_platform.lib.ml.train import load_training_config
+
+    return load_training_config(Path(sources.config_dir), _profile(config))
 
 
 def run_metadata(runs) -> dict:
@@ -68,38 +79,82 @@ def train_or_reuse(context, config: TrainingRunConfig, warehouse: Warehouse, mat
                      config=training, store_root=Path(model_store.root), data_mode=sources.mode)
 
 
-def unchanged_result(names: list[str]) -> dg.MaterializeResult:
-    return dg.MaterializeResult(metadata={"retrained": False, "note": f"{', '.join(names)}: unchanged, previous version kept"},
-                                check_results=[to_result(quality.CheckOutcome("quantiles_ordered", True, "unchanged model version"))])
-
-
-def _store_and_check(warehouse: Warehouse, runs) -> dg.MaterializeResult:
+def _store_and_report(warehouse: Warehouse, runs, names: list[str], extra: dict | None = None) -> dg.MaterializeResult:
     import pandas as pd
 
     from cbi_platform.lib.ml.pipeline import store
     from cbi_platform.lib.ml.quantiles import QCOLS
 
+    if not runs:
+        return dg.MaterializeResult(
+            metadata={"retrained": False, "note": f"{', '.join(names)}: unchanged, previous version kept"},
+            check_results=[to_result(quality.CheckOutcome("quantiles_ordered", True, "unchanged model version"))])
     with warehouse.get_connection() as conn:
         for run in runs:
             store(conn, run)
     oof = pd.concat([r.oof for r in runs], ignore_index=True)
-    outcome = quality.quantiles_ordered(oof, QCOLS)
-    return dg.MaterializeResult(metadata=run_metadata(runs), check_results=[to_result(outcome)])
+    return dg.MaterializeResult(metadata={"retrained": True, **run_metadata(runs), **(extra or {})},
+                                check_results=[to_result(quality.quantiles_ordered(oof, QCOLS))])
 
 
 MODEL_CHECKS = [("quantiles_ordered", "Out-of-fold quantiles never cross and are finite", True)]
+
+
+def specialist_asset(name: str, feature_table: str, description: str) -> dg.AssetsDefinition:
+    """An AutoGluon quantile specialist per horizon on one feature view (plus the targets)."""
+    key = dg.AssetKey(["models", name])
+
+    @dg.asset(key=key, deps=[MATRIX, dg.AssetKey(["features", feature_table])], description=description,
+              group_name="models", kinds={"python", "autogluon"}, owners=["team:quant-research"], pool=WAREHOUSE_POOL,
+              check_specs=specs(key, MODEL_CHECKS))
+    def _specialist(context: dg.AssetExecutionContext, config: TrainingRunConfig, warehouse: Warehouse,
+                    model_store: ModelStore, sources: SourceResource) -> dg.MaterializeResult:
+        from cbi_platform.lib.forecast import member_matrix_sql
+        from cbi_platform.lib.ml.models import AutoGluonQuantile
+        from cbi_platform.lib.ml.train import feature_columns
+
+        training = _training(sources, config)
+        with warehouse.read_connection() as conn:
+            matrix = conn.execute(member_matrix_sql(name)).df()
+        features = feature_columns(matrix)
+        context.log.info(f"training {name} on {len(features)} features, profile {training.profile}")
+        run = train_or_reuse(
+            context, config, warehouse, matrix, model_name=name, model_asset=f"models/{name}", features=features,
+            make_model=lambda label, days, path: AutoGluonQuantile(label, features, training.hyperparameters, path,
+                                                                   training.time_limit),
+            training=training, model_store=model_store, sources=sources,
+        )
+        return _store_and_report(warehouse, [run] if run else [], [name])
+
+    return _specialist
+
+
+zl_main = specialist_asset(
+    "zl_main", "zl_daily_matrix",
+    "The main ZL predictor: one AutoGluon quantile TabularPredictor per horizon (1w/1m/3m/6m) on every feature of "
+    "the ZL daily matrix (core + all buckets); purged, embargoed walk-forward validation, no shuffled bagging.",
+)
+
+BUCKET_MODELS = [
+    specialist_asset(
+        f"bucket_{bucket}", f"bucket_{bucket}",
+        f"The {bucket} bucket specialist: AutoGluon quantile TabularPredictors (one per horizon) on the core features "
+        f"plus the {bucket} bucket's own (features/bucket_{bucket}), walk-forward validated like the main model.",
+    )
+    for bucket in BUCKETS
+]
 
 
 @dg.asset(
     key=["models", "zl_baselines"],
     deps=[MATRIX],
     description=(
-        "First-class baselines for every horizon: climatology (empirical quantiles of past h-day ZL "
-        "returns) and volatility-scaled climatology (the same, rescaled by trailing realised volatility). "
-        "Walk-forward out-of-fold predictions like any model; the ensemble can fall back to them."
+        "First-class baselines for every horizon: climatology (empirical quantiles of past h-day ZL returns) and "
+        "volatility-scaled climatology (the same, rescaled by trailing realised volatility). Walk-forward "
+        "out-of-fold predictions like any model; the ensemble can fall back to them."
     ),
     group_name="models",
-    kinds={"python", "scikitlearn"},
+    kinds={"python", "numpy"},
     owners=["team:quant-research"],
     pool=WAREHOUSE_POOL,
     check_specs=specs(dg.AssetKey(["models", "zl_baselines"]), MODEL_CHECKS),
@@ -107,10 +162,10 @@ MODEL_CHECKS = [("quantiles_ordered", "Out-of-fold quantiles never cross and are
 def zl_baselines(context: dg.AssetExecutionContext, config: TrainingRunConfig, warehouse: Warehouse,
                  model_store: ModelStore, sources: SourceResource) -> dg.MaterializeResult:
     from cbi_platform.lib.ml.models import Climatology, VolScaledClimatology
-    from cbi_platform.lib.ml.train import load_training_config
 
-    training = load_training_config(Path(sources.config_dir), _profile(config))
-    matrix = _read_matrix(warehouse)
+    training = _training(sources, config)
+    with warehouse.read_connection() as conn:
+        matrix = conn.execute("SELECT * FROM features.zl_daily_matrix ORDER BY trade_date").df()
     runs = [
         train_or_reuse(context, config, warehouse, matrix, model_name=name, model_asset="models/zl_baselines", features=[],
                        make_model=factory, training=training, model_store=model_store, sources=sources)
@@ -119,42 +174,195 @@ def zl_baselines(context: dg.AssetExecutionContext, config: TrainingRunConfig, w
             ("vol_climatology", lambda label, days, path: VolScaledClimatology(label, days)),
         )
     ]
-    runs = [r for r in runs if r is not None]
-    if not runs:
-        return unchanged_result(["climatology", "vol_climatology"])
-    return _store_and_check(warehouse, runs)
+    return _store_and_report(warehouse, [r for r in runs if r is not None], ["climatology", "vol_climatology"])
 
 
 @dg.asset(
-    key=["models", "zl_main"],
+    key=["models", "zl_linear"],
     deps=[MATRIX],
     description=(
-        "The main ZL predictor: one AutoGluon quantile TabularPredictor per horizon (1w/1m/3m/6m) on every "
-        "feature of the ZL daily matrix; purged, embargoed walk-forward validation, no shuffled bagging."
+        "The shrunk linear quantile model: a strongly penalised ridge regression of the volatility-standardised "
+        "forward return on every standardised feature of the ZL matrix, with the empirical quantiles of its "
+        "residuals. Overlapping monthly targets leave ~120 independent outcomes in ten years: too few for trees to "
+        "find a weak additive signal, enough for a shrunk linear fit. Walk-forward validated like every member."
+    ),
+    group_name="models",
+    kinds={"python", "numpy"},
+    owners=["team:quant-research"],
+    pool=WAREHOUSE_POOL,
+    check_specs=specs(dg.AssetKey(["models", "zl_linear"]), MODEL_CHECKS),
+)
+def zl_linear(context: dg.AssetExecutionContext, config: TrainingRunConfig, warehouse: Warehouse,
+              model_store: ModelStore, sources: SourceResource) -> dg.MaterializeResult:
+    import pandas as pd
+
+    from cbi_platform.lib.ml.models import ShrunkLinear
+    from cbi_platform.lib.ml.train import feature_columns
+
+    training = _training(sources, config)
+    with warehouse.read_connection() as conn:
+        matrix = conn.execute("SELECT * FROM features.zl_daily_matrix ORDER BY trade_date").df()
+    features = feature_columns(matrix)
+    run = train_or_reuse(
+        context, config, warehouse, matrix, model_name="zl_linear", model_asset="models/zl_linear", features=features,
+        make_model=lambda label, days, path: ShrunkLinear(label, days, features, training.linear_shrinkage_grid),
+        training=training, model_store=model_store, sources=sources,
+    )
+    extra = {}
+    if run:
+        # the largest standardised coefficients: what the linear model leans on, per horizon
+        coefs = pd.DataFrame({h: pd.Series(r.model.coef, index=features) for h, r in run.results.items()})
+        top = coefs.loc[coefs.abs().max(axis=1).sort_values(ascending=False).index[:20]]
+        extra["coefficients"] = dg.MetadataValue.md(markdown(top.round(4).reset_index(names="feature")))
+    return _store_and_report(warehouse, [run] if run else [], ["zl_linear"], extra)
+
+
+MEMBER_ASSETS = [zl_main, *BUCKET_MODELS, zl_linear, zl_baselines]
+ENSEMBLE_KEY = dg.AssetKey(["models", "zl_ensemble"])
+
+
+@dg.asset(
+    key=ENSEMBLE_KEY,
+    deps=[next(iter(a.keys)) for a in MEMBER_ASSETS],
+    description=(
+        "The ZL ensemble over the eight bucket specialists, the main model, the shrunk linear model and the baselines, "
+        "per horizon: a greedy "
+        "weighted ensemble and a stacked AutoGluon meta-learner are each refit fold by fold on earlier out-of-fold "
+        "forecasts, and the one with the lower honest pinball loss is kept. Gates: do no harm against climatology, "
+        "calibrated coverage, no crossing quantiles; too-good skill on real data raises a leakage alarm."
     ),
     group_name="models",
     kinds={"python", "autogluon"},
     owners=["team:quant-research"],
     pool=WAREHOUSE_POOL,
-    check_specs=specs(dg.AssetKey(["models", "zl_main"]), MODEL_CHECKS),
+    check_specs=specs(ENSEMBLE_KEY, [
+        ("do_no_harm", "Out-of-sample pinball loss no worse than climatology beyond the block-bootstrap noise band", True),
+        ("coverage_in_band", "Calibrated P10-P90 covers 80% +- 5 points of out-of-sample outcomes (+ sampling error)", True),
+        ("quantiles_ordered", "Ensemble quantiles never cross and are finite", True),
+        ("leakage_alarm", "Skill above +5% vs climatology at 1w/1m on real data is investigated, not celebrated (WARN)", False),
+    ]),
 )
-def zl_main(context: dg.AssetExecutionContext, config: TrainingRunConfig, warehouse: Warehouse,
-            model_store: ModelStore, sources: SourceResource) -> dg.MaterializeResult:
-    from cbi_platform.lib.ml.models import AutoGluonQuantile
-    from cbi_platform.lib.ml.train import feature_columns, load_training_config
+def zl_ensemble(context: dg.AssetExecutionContext, config: TrainingRunConfig, warehouse: Warehouse,
+                model_store: ModelStore, sources: SourceResource) -> dg.MaterializeResult:
+    import pandas as pd
 
-    training = load_training_config(Path(sources.config_dir), _profile(config))
-    matrix = _read_matrix(warehouse)
-    features = feature_columns(matrix)
-    context.log.info(f"training zl_main on {len(features)} features, profile {training.profile}")
-    run = train_or_reuse(
-        context, config, warehouse, matrix, model_name="zl_main", model_asset="models/zl_main", features=features,
-        make_model=lambda label, days, path: AutoGluonQuantile(label, features, training.hyperparameters, path, training.time_limit),
-        training=training, model_store=model_store, sources=sources,
+    from cbi_platform.lib.ml import ensemble_pipeline
+
+    training = _training(sources, config)
+    members = [a.key.path[-1] for a in MEMBER_ASSETS if a is not zl_baselines] + ["climatology", "vol_climatology"]
+    with warehouse.read_connection() as conn:
+        oof = conn.execute("SELECT * FROM training.oof_predictions WHERE model IN (SELECT unnest(?))", [members]).df()
+        version = ensemble_pipeline.ensemble_version(oof, training)
+        if not config.force_retrain and ensemble_pipeline.already_fitted(conn, version, training.horizons):
+            context.log.info(f"zl_ensemble {version}: members' forecasts and config unchanged; not refitting")
+            return dg.MaterializeResult(
+                metadata={"retrained": False, "version": version},
+                check_results=[to_result(quality.CheckOutcome(name, True, "unchanged ensemble version, gates passed when fitted"))
+                               for name in ("do_no_harm", "coverage_in_band", "quantiles_ordered", "leakage_alarm")])
+    run = ensemble_pipeline.fit(oof, training, Path(model_store.root), sources.mode)
+    with warehouse.get_connection() as conn:
+        ensemble_pipeline.store(conn, run)
+    gates = ensemble_pipeline.gates(run, sources.mode, COVERAGE_TOLERANCE, LEAKAGE_ALARM_SKILL)
+    return dg.MaterializeResult(
+        metadata={
+            "version": run.version,
+            "methods": dg.MetadataValue.json(run.methods),
+            "weights": dg.MetadataValue.md(markdown(run.weights_table())),
+            "honest_scores": dg.MetadataValue.md(markdown(run.scores_table())),
+            "skill_vs_climatology": dg.MetadataValue.md(markdown(pd.DataFrame(run.skill_rows()))),
+            "dagster/row_count": int(len(run.oof)),
+        },
+        check_results=[to_result(o) for o in gates],
     )
-    if run is None:
-        return unchanged_result(["zl_main"])
-    return _store_and_check(warehouse, [run])
 
 
-MODEL_ASSETS = [zl_baselines, zl_main]
+class TimeSeriesRunConfig(dg.Config):
+    profile: str = ""  # fast | medium | high | best | extreme; empty: $CBI_PROFILE (default fast)
+    force_retrain: bool = False
+
+
+MES_KEY = dg.AssetKey(["models", "mes_timeseries"])
+
+
+@dg.asset(
+    key=MES_KEY,
+    deps=[dg.AssetKey(["features", "mes_hourly"])],
+    description=(
+        "The MES hourly forecaster: one AutoGluon TimeSeriesPredictor across every futures root (item_id = root, "
+        "transfer learning), known calendar covariates, past daily-aggregate covariates, P10/P50/P90 over the next "
+        "24 trading hours; scored on rolling holdout windows of exactly prediction_length bars never trained on."
+    ),
+    group_name="models",
+    kinds={"python", "autogluon"},
+    owners=["team:quant-research"],
+    pool=WAREHOUSE_POOL,
+    check_specs=specs(MES_KEY, [
+        ("mes_beats_seasonal_naive", "MES holdout MASE relative to the seasonal-naive benchmark on the same windows < 1", True),
+    ]),
+)
+def mes_timeseries(context: dg.AssetExecutionContext, config: TimeSeriesRunConfig, warehouse: Warehouse,
+                   model_store: ModelStore, sources: SourceResource) -> dg.MaterializeResult:
+    import hashlib
+
+    import pandas as pd
+
+    from cbi_platform.lib.ml import registry
+    from cbi_platform.lib.ml.timeseries import load_timeseries_config, train
+    from cbi_platform.lib.ml.train import data_fingerprint
+
+    ts_config = load_timeseries_config(Path(sources.config_dir), config.profile or SETTINGS.profile)
+    with warehouse.read_connection() as conn:
+        panel = conn.execute("SELECT * FROM features.mes_hourly ORDER BY item_id, timestamp").df()
+    fingerprint = data_fingerprint(panel)
+    version = hashlib.sha256(f"mes|{fingerprint}|{ts_config}".encode()).hexdigest()[:12]
+    path = Path(model_store.root) / "mes_timeseries" / version
+    with warehouse.read_connection() as conn:
+        known = conn.execute("SELECT metrics FROM training.model_registry WHERE model = 'mes_timeseries' AND version = ?",
+                             [version]).fetchone()
+    if known and path.exists() and not config.force_retrain:
+        context.log.info(f"mes_timeseries {version}: data and config unchanged; not retraining")
+        import json
+
+        mes = (json.loads(known[0]).get("mes") or {})
+        relative = mes.get(f"relative_{ts_config.eval_metric}", float("nan"))
+        return dg.MaterializeResult(
+            metadata={"retrained": False, "version": version},
+            check_results=[to_result(quality.CheckOutcome(
+                "mes_beats_seasonal_naive", relative < 1.0, "MES relative MASE of the unchanged model version",
+                metadata={"mes_relative_mase": relative}))])
+    result = train(panel, ts_config, path)
+    for line in result.skipped:
+        context.log.info(line)
+    metric = ts_config.eval_metric
+    mes = result.item_mase.set_index("item_id").loc["MES"] if "MES" in set(result.item_mase["item_id"]) else None
+    with warehouse.get_connection() as conn:
+        registry.register(conn, [{
+            "model_asset": "models/mes_timeseries", "model": "mes_timeseries", "version": version,
+            "horizon": f"{ts_config.prediction_length}h", "trained_at": registry.now(),
+            "autogluon_version": registry.installed_autogluon_version(), "profile": ts_config.profile,
+            "data_fingerprint": fingerprint, "train_rows": int(len(panel)), "train_end": pd.Timestamp(panel["timestamp"].max()),
+            "path": str(path), "data_mode": sources.mode,
+            "metrics": {"best_model": result.best_model, **result.holdout_scores,
+                        "mes": None if mes is None else mes.to_dict()},
+        }])
+    relative = float(mes[f"relative_{metric}"]) if mes is not None else float("nan")
+    gate = quality.CheckOutcome(
+        "mes_beats_seasonal_naive", mes is not None and relative < 1.0,
+        "MES forecasts beat the seasonal-naive benchmark on the holdout windows (relative MASE < 1)",
+        metadata={"mes_relative_mase": relative, "mes_mase": None if mes is None else float(mes[metric]),
+                  "holdout_windows": ts_config.holdout_windows, "window_bars": ts_config.holdout_length},
+    )
+    return dg.MaterializeResult(
+        metadata={
+            "version": version,
+            "best_model": result.best_model,
+            "leaderboard": dg.MetadataValue.md(markdown(result.leaderboard)),
+            "holdout": dg.MetadataValue.json(result.holdout_scores),
+            "mase_by_item": dg.MetadataValue.md(markdown(result.item_mase.sort_values(metric))),
+            "skipped_models": dg.MetadataValue.md("\n".join(result.skipped) or "none"),
+        },
+        check_results=[to_result(gate)],
+    )
+
+
+MODEL_ASSETS = [*MEMBER_ASSETS, zl_ensemble, mes_timeseries]

@@ -3,6 +3,10 @@
 - `Climatology`: empirical quantiles of past h-day returns in the training window.
 - `VolScaledClimatology`: the same quantiles of returns standardised by the trailing realised
   volatility known at each row, rescaled by the current volatility.
+- `ShrunkLinear`: a heavily shrunk ridge regression of the volatility-standardised return on
+  standardised features, with the empirical quantiles of its residuals. Trees need far more
+  independent samples than overlapping monthly targets give to find a weak additive signal; a
+  shrunk linear model is the classic, sample-efficient way to catch one without overfitting.
 - `AutoGluonQuantile`: AutoGluon `TabularPredictor(problem_type="quantile")` with explicit
   hyperparameters, no bagging (k-fold bagging shuffles rows and would train on the future), and
   the purged latest block as tuning data.
@@ -19,14 +23,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from cbi_platform.lib.ml.quantiles import QUANTILES, sort_quantiles
+from cbi_platform.lib.ml.quantiles import QUANTILES, pinball, sort_quantiles
 
 log = logging.getLogger("cbi_platform.ml")
 VOL_COLUMN = "zl_vol_63d"
 
 
 class Climatology:
-    kind = "baseline"
+    kind = "statistical"
 
     def __init__(self, label: str, horizon_days: int):
         self.label = label
@@ -49,7 +53,7 @@ class Climatology:
 
 
 class VolScaledClimatology:
-    kind = "baseline"
+    kind = "statistical"
 
     def __init__(self, label: str, horizon_days: int, vol_column: str = VOL_COLUMN):
         self.label = label
@@ -81,6 +85,95 @@ class VolScaledClimatology:
 
     def predict(self, frame: pd.DataFrame) -> np.ndarray:
         return (self._vol(frame) * self.scale)[:, None] * self.quantiles[None, :]
+
+
+class ShrunkLinear:
+    """Ridge on standardised features for the volatility-standardised return; the penalty is
+    chosen from `shrinkage_grid` on the purged tuning block (the latest rows of the training
+    window), then the model is refit on train + tune with it."""
+
+    kind = "statistical"
+    CLIP = 5.0  # standardised features beyond +-5 sd are clipped: one outlier must not steer the fit
+
+    def __init__(self, label: str, horizon_days: int, features: list[str] | None = None,
+                 shrinkage_grid: tuple[float, ...] = (1.0,), vol_column: str = VOL_COLUMN):
+        self.label = label
+        self.horizon_days = horizon_days
+        self.scale = math.sqrt(horizon_days / 252.0)
+        self.features = list(features or [])
+        self.shrinkage_grid = tuple(float(g) for g in shrinkage_grid)
+        self.shrinkage = self.shrinkage_grid[0]  # ridge penalty per training row on standardised features
+        self.vol_column = vol_column
+        self.mean = np.zeros(len(self.features))
+        self.sd = np.ones(len(self.features))
+        self.coef = np.zeros(len(self.features))
+        self.intercept = 0.0
+        self.residual_quantiles = np.zeros(len(QUANTILES))
+        self.fallback_vol = 0.0
+        self.tuning_scores: dict[float, float] = {}
+
+    def state(self) -> dict:
+        return {"features": self.features, "shrinkage": self.shrinkage, "vol_column": self.vol_column,
+                "mean": self.mean.tolist(), "sd": self.sd.tolist(), "coef": self.coef.tolist(),
+                "intercept": self.intercept, "residual_quantiles": self.residual_quantiles.tolist(),
+                "fallback_vol": self.fallback_vol, "tuning_scores": {str(k): v for k, v in self.tuning_scores.items()}}
+
+    def load_state(self, state: dict) -> None:
+        self.features, self.shrinkage, self.vol_column = list(state["features"]), float(state["shrinkage"]), state["vol_column"]
+        self.mean, self.sd, self.coef = (np.array(state[k], dtype=float) for k in ("mean", "sd", "coef"))
+        self.intercept = float(state["intercept"])
+        self.residual_quantiles = np.array(state["residual_quantiles"], dtype=float)
+        self.fallback_vol = float(state["fallback_vol"])
+        self.tuning_scores = {float(k): float(v) for k, v in state.get("tuning_scores", {}).items()}
+
+    def _vol(self, frame: pd.DataFrame) -> np.ndarray:
+        vol = frame[self.vol_column].to_numpy(dtype=float) * self.scale
+        return np.where(np.isfinite(vol) & (vol > 0), vol, self.fallback_vol * self.scale)
+
+    def _design(self, frame: pd.DataFrame) -> np.ndarray:
+        raw = frame[self.features].to_numpy(dtype=float)
+        z = (raw - self.mean) / self.sd
+        # a missing feature sits at its training mean: it then contributes nothing
+        return np.clip(np.where(np.isfinite(z), z, 0.0), -self.CLIP, self.CLIP)
+
+    def _fit(self, frame: pd.DataFrame, shrinkage: float) -> None:
+        vols = frame[self.vol_column].to_numpy(dtype=float)
+        self.fallback_vol = float(np.nanmedian(vols[vols > 0])) if np.any(vols > 0) else 0.2
+        target = frame[self.label].to_numpy(dtype=float) / self._vol(frame)
+        ok = np.isfinite(target)
+        raw = frame[self.features].to_numpy(dtype=float)[ok]
+        finite = np.isfinite(raw)
+        count = np.maximum(finite.sum(axis=0), 1)
+        self.mean = np.where(finite, raw, 0.0).sum(axis=0) / count
+        sd = np.sqrt((np.where(finite, raw - self.mean, 0.0) ** 2).sum(axis=0) / count)
+        # a feature never observed in the window (or constant) gets weight zero, not a division by zero
+        self.sd = np.where(sd > 0, sd, 1.0)
+        x, y = self._design(frame[ok]), target[ok]
+        centre = x.mean(axis=0)
+        centred = x - centre
+        gram = centred.T @ centred + shrinkage * len(y) * np.eye(x.shape[1])
+        self.coef = np.linalg.solve(gram, centred.T @ (y - y.mean())) if x.shape[1] else np.zeros(0)
+        self.intercept = float(y.mean() - centre @ self.coef)
+        self.residual_quantiles = np.quantile(y - (x @ self.coef + self.intercept), QUANTILES)
+        self.shrinkage = shrinkage
+
+    def fit(self, train: pd.DataFrame, tune: pd.DataFrame) -> "ShrunkLinear":
+
+        scored = tune[np.isfinite(tune[self.label].to_numpy(dtype=float))]
+        if len(self.shrinkage_grid) > 1 and len(scored):
+            for shrinkage in self.shrinkage_grid:
+                self._fit(train, shrinkage)
+                self.tuning_scores[shrinkage] = float(pinball(scored[self.label].to_numpy(dtype=float),
+                                                              self.predict(scored)).mean())
+            chosen = min(self.tuning_scores, key=self.tuning_scores.get)
+        else:
+            chosen = self.shrinkage_grid[0]
+        self._fit(pd.concat([train, tune]), chosen)
+        return self
+
+    def predict(self, frame: pd.DataFrame) -> np.ndarray:
+        location = self._design(frame) @ self.coef + self.intercept
+        return self._vol(frame)[:, None] * (location[:, None] + self.residual_quantiles[None, :])
 
 
 @dataclass

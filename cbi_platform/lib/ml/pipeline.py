@@ -35,11 +35,11 @@ class ModelRun:
     importances: dict[str, pd.DataFrame] = field(default_factory=dict)
 
 
-def horizon_metrics(oof: pd.DataFrame) -> dict:
+def horizon_metrics(oof: pd.DataFrame, horizon_days: int) -> dict:
     if oof.empty:
         return {"oof_rows": 0}
     predicted = oof[list(QCOLS)].to_numpy()
-    calibrated = sequential_calibration(oof)
+    calibrated = sequential_calibration(oof, horizon_days)
     later = calibrated[calibrated["fold"] > calibrated["fold"].min()]
     return {
         "oof_rows": int(len(oof)),
@@ -88,7 +88,7 @@ def fit_model(
         results[horizon] = result
         oof = result.oof.assign(model=model_name, horizon=horizon, model_version=version)
         oof_parts.append(oof)
-        metrics[horizon] = horizon_metrics(result.oof)
+        metrics[horizon] = horizon_metrics(result.oof, days)
         registry.save(result.model, path, {"model_asset": model_asset, "version": version, "horizon": horizon,
                                             "horizon_days": days, "profile": config.profile, "data_fingerprint": fingerprint})
         if explain and result.model.kind == "autogluon":
@@ -97,6 +97,7 @@ def fit_model(
         registry_rows.append(
             {
                 "model_asset": model_asset,
+                "model": model_name,
                 "version": version,
                 "horizon": horizon,
                 "trained_at": registry.now(),

@@ -46,36 +46,59 @@ def coverage(observed: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> floa
     return float(np.mean((observed >= lower) & (observed <= upper))) if len(observed) else float("nan")
 
 
-def calibration_shifts(observed: np.ndarray, predicted: np.ndarray, levels=QUANTILES) -> np.ndarray:
-    """Conformal (split) recalibration per level: the additive shift c_k such that, on past
-    out-of-fold residuals, a fraction `level` of outcomes fall below q_k + c_k. With the
-    finite-sample correction of split conformal prediction, rounded outward."""
+MIN_EFFECTIVE_OUTCOMES = 10
+TARGET_COVERAGE = 0.8
+
+
+def effective_outcomes(rows: int, horizon_days: int) -> float:
+    """Forecasts of h-day returns made on consecutive days share most of their outcome: n rows
+    hold about n / h independent outcomes."""
+    return rows / max(1, horizon_days)
+
+
+def calibration_scale(observed: np.ndarray, predicted: np.ndarray, horizon_days: int) -> float:
+    """Split-conformal interval scaling: the factor s that, applied to every quantile's distance
+    from the median, makes the P10-P90 interval cover 80% of past out-of-fold outcomes (with
+    the finite-sample correction, rounded outward). One parameter, so it stays stable on few
+    outcomes; with fewer than MIN_EFFECTIVE_OUTCOMES independent outcomes it is left at 1:
+    there is not enough evidence to move the interval."""
     observed = np.asarray(observed, dtype=float)
     predicted = np.asarray(predicted, dtype=float)
     n = len(observed)
-    if n < 20:
-        return np.zeros(len(levels))
-    residuals = observed[:, None] - predicted
-    shifts = []
-    for k, level in enumerate(levels):
-        # upper quantiles round up and lower ones down, so intervals err on the wide side
-        adjusted = min(1.0, level * (n + 1) / n) if level >= 0.5 else max(0.0, (level * (n + 1) - 1) / n)
-        shifts.append(np.quantile(residuals[:, k], adjusted, method="higher" if level >= 0.5 else "lower"))
-    return np.array(shifts)
+    if effective_outcomes(n, horizon_days) < MIN_EFFECTIVE_OUTCOMES:
+        return 1.0
+    median = predicted[:, 2]
+    lower, upper = median - predicted[:, 1], predicted[:, 3] - median
+    distance = observed - median
+    half_width = np.where(distance < 0, lower, upper)
+    score = np.abs(distance) / np.maximum(half_width, 1e-12)
+    level = min(1.0, TARGET_COVERAGE * (n + 1) / n)
+    return float(np.quantile(score, level, method="higher"))
 
 
-def apply_shifts(predicted: np.ndarray, shifts: np.ndarray) -> np.ndarray:
-    return sort_quantiles(np.asarray(predicted, dtype=float) + shifts[None, :])
+def apply_scale(predicted: np.ndarray, scale: float) -> np.ndarray:
+    predicted = np.asarray(predicted, dtype=float)
+    median = predicted[:, 2:3]
+    return sort_quantiles(median + scale * (predicted - median))
 
 
-def sequential_calibration(frame: pd.DataFrame, fold_column: str = "fold", target: str = "realised") -> pd.DataFrame:
-    """Calibrate each fold's predictions with shifts learnt on the folds before it only, so the
-    calibrated out-of-fold predictions stay honest. The first fold is left as predicted."""
+def sequential_calibration(frame: pd.DataFrame, horizon_days: int, fold_column: str = "fold",
+                           target: str = "realised") -> pd.DataFrame:
+    """Calibrate each fold's predictions with the scale learnt on the folds before it only, so
+    the calibrated out-of-fold predictions stay honest. The first fold is left as predicted."""
     out = frame.copy()
     folds = sorted(frame[fold_column].unique())
     for fold in folds[1:]:
         past = frame[frame[fold_column] < fold]
-        shifts = calibration_shifts(past[target].to_numpy(), past[list(QCOLS)].to_numpy())
+        scale = calibration_scale(past[target].to_numpy(), past[list(QCOLS)].to_numpy(), horizon_days)
         mask = frame[fold_column] == fold
-        out.loc[mask, list(QCOLS)] = apply_shifts(frame.loc[mask, list(QCOLS)].to_numpy(), shifts)
+        out.loc[mask, list(QCOLS)] = apply_scale(frame.loc[mask, list(QCOLS)].to_numpy(), scale)
     return out
+
+
+def coverage_band(horizon_days: int, rows: int, tolerance: float = 0.05) -> tuple[float, float]:
+    """80% +- 5 points, widened by the sampling error of a coverage rate measured on this many
+    independent outcomes (a 6-month horizon over three years has about six)."""
+    n_eff = max(effective_outcomes(rows, horizon_days), 1.0)
+    half = max(tolerance, 1.96 * np.sqrt(TARGET_COVERAGE * (1 - TARGET_COVERAGE) / n_eff))
+    return TARGET_COVERAGE - half, TARGET_COVERAGE + half

@@ -14,10 +14,10 @@ import duckdb
 import pandas as pd
 
 from cbi_platform.lib import warehouse
-from cbi_platform.lib.ml.models import AutoGluonQuantile, Climatology, VolScaledClimatology
+from cbi_platform.lib.ml.models import AutoGluonQuantile, Climatology, ShrunkLinear, VolScaledClimatology
 
 MANIFEST = "model.json"
-BASELINES = {"climatology": Climatology, "vol_climatology": VolScaledClimatology}
+STATISTICAL_MODELS = {"climatology": Climatology, "vol_climatology": VolScaledClimatology, "shrunk_linear": ShrunkLinear}
 
 
 class ModelVersionError(RuntimeError):
@@ -36,11 +36,10 @@ class RegisteredModel:
     version: str
     horizon: str
     path: Path
-    manifest: dict[str, Any]
 
 
 def save(model: Any, path: Path, manifest: dict[str, Any]) -> None:
-    """Write the manifest (and a baseline's parameters; AutoGluon saved itself under `path`)."""
+    """Write the manifest (and a statistical model's parameters; AutoGluon saved itself under `path`)."""
     path.mkdir(parents=True, exist_ok=True)
     body = dict(manifest)
     body["kind"] = model.kind
@@ -49,7 +48,7 @@ def save(model: Any, path: Path, manifest: dict[str, Any]) -> None:
         body["autogluon_version"] = installed_autogluon_version()
         body["features"] = model.features
     else:
-        body["baseline"] = next(name for name, cls in BASELINES.items() if isinstance(model, cls))
+        body["statistical_model"] = next(name for name, cls in STATISTICAL_MODELS.items() if isinstance(model, cls))
         body["horizon_days"] = model.horizon_days
         body["state"] = model.state()
     (path / MANIFEST).write_text(json.dumps(body, indent=1, default=str))
@@ -68,7 +67,7 @@ def load(path: Path) -> Any:
         model = AutoGluonQuantile(manifest["label"], manifest["features"], {}, Path(path))
         model.predictor = TabularPredictor.load(str(path), require_version_match=True)
         return model
-    model = BASELINES[manifest["baseline"]](manifest["label"], int(manifest["horizon_days"]))
+    model = STATISTICAL_MODELS[manifest["statistical_model"]](manifest["label"], int(manifest["horizon_days"]))
     model.load_state(manifest["state"])
     return model
 
@@ -80,18 +79,18 @@ def register(conn: duckdb.DuckDBPyConnection, rows: list[dict[str, Any]]) -> Non
         warehouse.replace_rows(conn, "training.model_registry", part, "model_asset = ? AND version = ?", [asset, version])
 
 
-def latest(conn: duckdb.DuckDBPyConnection, model_asset: str) -> list[RegisteredModel]:
-    """The most recently trained version of a model asset, one entry per horizon."""
+def latest(conn: duckdb.DuckDBPyConnection, model: str) -> list[RegisteredModel]:
+    """The most recently trained version of a model (by name), one entry per horizon."""
     rows = conn.execute(
         """SELECT model_asset, version, horizon, path FROM training.model_registry
-           WHERE model_asset = ? AND version = (
-               SELECT version FROM training.model_registry WHERE model_asset = ? ORDER BY trained_at DESC LIMIT 1)
+           WHERE model = ? AND version = (
+               SELECT version FROM training.model_registry WHERE model = ? ORDER BY trained_at DESC LIMIT 1)
            ORDER BY horizon""",
-        [model_asset, model_asset],
+        [model, model],
     ).fetchall()
     if not rows:
-        raise ModelVersionError(f"no registered version of {model_asset}: materialise it first")
-    return [RegisteredModel(a, v, h, Path(p), json.loads((Path(p) / MANIFEST).read_text())) for a, v, h, p in rows]
+        raise ModelVersionError(f"no registered version of model {model}: materialise its asset first")
+    return [RegisteredModel(a, v, h, Path(p)) for a, v, h, p in rows]
 
 
 def now() -> dt.datetime:

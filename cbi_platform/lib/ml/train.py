@@ -38,6 +38,7 @@ class TrainingConfig:
     min_train_rows: int
     hyperparameters: dict[str, Any]
     time_limit: float | None
+    linear_shrinkage_grid: tuple[float, ...]
 
     def fingerprint(self) -> str:
         return hashlib.sha256(repr(self).encode()).hexdigest()[:12]
@@ -60,6 +61,7 @@ def load_training_config(config_dir: Path, profile: str) -> TrainingConfig:
         min_train_rows=int(validation["min_train_rows"]),
         hyperparameters=dict(chosen["hyperparameters"]),
         time_limit=chosen.get("time_limit"),
+        linear_shrinkage_grid=tuple(float(g) for g in data["linear"]["shrinkage_grid"]),
     )
 
 

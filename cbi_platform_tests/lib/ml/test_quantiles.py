@@ -2,8 +2,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from cbi_platform.lib.ml.quantiles import (QCOLS, QUANTILES, apply_shifts, calibration_shifts, coverage, crps, pinball,
-                                           sequential_calibration, sort_quantiles)
+from cbi_platform.lib.ml.quantiles import (QCOLS, QUANTILES, apply_scale, calibration_scale, coverage, coverage_band, crps,
+                                           pinball, sequential_calibration, sort_quantiles)
 
 
 def hand_pinball(y, q, tau):
@@ -25,13 +25,31 @@ def test_sorting_removes_crossings():
     assert np.all(np.diff(sort_quantiles(crossed), axis=1) >= 0)
 
 
-def test_conformal_shifts_fix_a_too_narrow_forecast():
+def test_conformal_scale_fixes_a_too_narrow_forecast():
     rng = np.random.default_rng(1)
     y = rng.standard_normal(5000)
     narrow = np.tile(np.array([-0.8, -0.6, 0.0, 0.6, 0.8]), (5000, 1))  # true P10/P90 are +-1.28
     assert coverage(y, narrow[:, 1], narrow[:, 3]) < 0.5
-    fixed = apply_shifts(narrow, calibration_shifts(y[:2500], narrow[:2500]))
+    scale = calibration_scale(y[:2500], narrow[:2500], horizon_days=1)
+    assert scale == pytest.approx(1.2816 / 0.6, rel=0.05)
+    fixed = apply_scale(narrow, scale)
     assert coverage(y[2500:], fixed[2500:, 1], fixed[2500:, 3]) == pytest.approx(0.8, abs=0.03)
+    assert np.allclose(fixed[:, 2], 0.0)  # the median does not move
+
+
+def test_no_calibration_without_enough_independent_outcomes():
+    rng = np.random.default_rng(1)
+    y = rng.standard_normal(500) * 3
+    narrow = np.tile(np.array([-0.8, -0.6, 0.0, 0.6, 0.8]), (500, 1))
+    # 500 overlapping 126-day outcomes are about four independent ones: leave the forecast alone
+    assert calibration_scale(y, narrow, horizon_days=126) == 1.0
+    assert calibration_scale(y, narrow, horizon_days=5) > 3
+
+
+def test_coverage_band_widens_with_few_outcomes():
+    assert coverage_band(5, 2520) == pytest.approx((0.75, 0.85))
+    low, high = coverage_band(126, 504)
+    assert low < 0.5 and high > 1.0
 
 
 def test_sequential_calibration_only_uses_earlier_folds():
@@ -39,8 +57,9 @@ def test_sequential_calibration_only_uses_earlier_folds():
     frame = pd.DataFrame(np.tile([-0.5, -0.3, 0.0, 0.3, 0.5], (900, 1)), columns=list(QCOLS))
     frame["fold"] = np.repeat([0, 1, 2], 300)
     frame["realised"] = rng.standard_normal(900) * np.repeat([1.0, 1.0, 5.0], 300)
-    out = sequential_calibration(frame)
+    out = sequential_calibration(frame, horizon_days=1)
     assert np.allclose(out.loc[out.fold == 0, list(QCOLS)], frame.loc[frame.fold == 0, list(QCOLS)])
-    # fold 2's huge volatility cannot leak into its own calibration
-    late = out[out.fold == 2]
+    # fold 1 learns fold 0's scale and covers about 80%; fold 2's huge volatility cannot leak into its own
+    middle, late = out[out.fold == 1], out[out.fold == 2]
+    assert coverage(middle.realised, middle.q10, middle.q90) == pytest.approx(0.8, abs=0.07)
     assert coverage(late.realised, late.q10, late.q90) < 0.5

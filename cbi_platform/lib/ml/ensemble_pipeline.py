@@ -1,0 +1,152 @@
+"""models/zl_ensemble in plain Python: fit per horizon, store, and the quality gates."""
+
+from __future__ import annotations
+
+import hashlib
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pandas as pd
+
+from cbi_platform.lib import warehouse
+from cbi_platform.lib.ml import ensemble, registry
+from cbi_platform.lib.ml.quantiles import QCOLS, coverage, coverage_band, sequential_calibration
+from cbi_platform.lib.ml.skill import skill_test
+from cbi_platform.lib.ml.train import TrainingConfig, data_fingerprint
+from cbi_platform.lib.quality import CheckOutcome
+
+NAME, ASSET = "zl_ensemble", "models/zl_ensemble"
+REFERENCE = "climatology"
+
+
+@dataclass
+class EnsembleRun:
+    version: str
+    horizons: dict[str, int]
+    fitted: dict[str, ensemble.HorizonEnsemble]
+    reference: dict[str, pd.DataFrame]  # climatology's OOF on the ensemble's evaluation dates
+    paths: dict[str, Path]
+    profile: str
+    data_mode: str
+
+    @property
+    def methods(self) -> dict[str, str]:
+        return {h: e.method for h, e in self.fitted.items()}
+
+    @property
+    def oof(self) -> pd.DataFrame:
+        frames = [e.oof.assign(horizon=h) for h, e in self.fitted.items()]
+        return pd.concat(frames, ignore_index=True).assign(model=NAME, model_version=self.version)
+
+    def weights_table(self) -> pd.DataFrame:
+        rows = [{"horizon": h, "member": m, "weight": float(w), "method": e.method}
+                for h, e in self.fitted.items() for m, w in zip(e.members, e.weights)]
+        table = pd.DataFrame(rows)
+        return table.pivot_table(index="member", columns="horizon", values="weight").fillna(0.0).reset_index()
+
+    def scores_table(self) -> pd.DataFrame:
+        return pd.DataFrame({h: e.scores for h, e in self.fitted.items()}).reset_index(names="model")
+
+    def skill(self, horizon: str):
+        fitted = self.fitted[horizon]
+        reference = self.reference[horizon]
+        return skill_test(fitted.oof["realised"].to_numpy(), fitted.oof[list(QCOLS)].to_numpy(),
+                          reference[list(QCOLS)].to_numpy(), self.horizons[horizon])
+
+    def skill_rows(self) -> list[dict]:
+        rows = []
+        for horizon in self.fitted:
+            test = self.skill(horizon)
+            calibrated = self.calibrated(horizon)
+            rows.append({"horizon": horizon, "method": self.fitted[horizon].method, "skill": test.skill,
+                         "noise_band": test.band, "coverage_p10_p90": coverage(calibrated["realised"], calibrated["q10"],
+                                                                               calibrated["q90"]), "rows": test.rows})
+        return rows
+
+    def calibrated(self, horizon: str) -> pd.DataFrame:
+        """Sequentially calibrated ensemble forecasts, from the second evaluated fold on."""
+        oof = self.fitted[horizon].oof
+        calibrated = sequential_calibration(oof, self.horizons[horizon])
+        return calibrated[calibrated["fold"] > calibrated["fold"].min()]
+
+
+def ensemble_version(oof: pd.DataFrame, training: TrainingConfig) -> str:
+    ordered = oof.sort_values(["model", "horizon", "as_of_date"]).reset_index(drop=True)
+    return hashlib.sha256(f"{NAME}|{data_fingerprint(ordered)}|{training.fingerprint()}".encode()).hexdigest()[:12]
+
+
+def already_fitted(conn: duckdb.DuckDBPyConnection, version: str, horizons) -> bool:
+    rows = conn.execute("SELECT horizon, path FROM training.model_registry WHERE model = ? AND version = ?",
+                        [NAME, version]).fetchall()
+    return {h for h, p in rows if (Path(p) / ensemble.MANIFEST).exists()} >= set(horizons)
+
+
+def fit(oof: pd.DataFrame, training: TrainingConfig, store_root: Path, data_mode: str) -> EnsembleRun:
+    version = ensemble_version(oof, training)
+    fitted, reference, paths = {}, {}, {}
+    for horizon in training.horizons:
+        path = store_root / "zl_ensemble" / version / horizon
+        fitted[horizon] = ensemble.fit_horizon(oof, horizon, path)
+        dates = set(fitted[horizon].oof["as_of_date"])
+        clim = oof[(oof["model"] == REFERENCE) & (oof["horizon"] == horizon) & oof["as_of_date"].isin(dates)]
+        reference[horizon] = clim.sort_values("as_of_date").reset_index(drop=True)
+        paths[horizon] = path
+    return EnsembleRun(version, dict(training.horizons), fitted, reference, paths, training.profile, data_mode)
+
+
+def store(conn: duckdb.DuckDBPyConnection, run: EnsembleRun) -> None:
+    oof = run.oof[["model", "horizon", "as_of_date", "fold", *QCOLS, "realised", "model_version"]]
+    warehouse.replace_rows(conn, "training.oof_predictions", oof, "model = ?", [NAME])
+    weights = []
+    for horizon, fitted in run.fitted.items():
+        ensemble.save(fitted, run.paths[horizon], {"version": run.version, "profile": run.profile})
+        for member, weight in zip(fitted.members, fitted.weights):
+            weights.append({"version": run.version, "horizon": horizon, "member": member, "weight": float(weight),
+                            "method": fitted.method, "honest_pinball": fitted.scores.get(member)})
+    warehouse.replace_rows(conn, "training.ensemble_weights", pd.DataFrame(weights), "version = ?", [run.version])
+    rows = []
+    for horizon, fitted in run.fitted.items():
+        test = run.skill(horizon)
+        rows.append({
+            "model_asset": ASSET, "model": NAME, "version": run.version, "horizon": horizon,
+            "trained_at": registry.now(), "autogluon_version": registry.installed_autogluon_version(),
+            "profile": run.profile, "data_fingerprint": run.version, "train_rows": int(len(fitted.oof)),
+            "train_end": fitted.oof["as_of_date"].max(), "path": str(run.paths[horizon]), "data_mode": run.data_mode,
+            "metrics": {"method": fitted.method, "scores": fitted.scores, "skill_vs_climatology": test.as_dict()},
+        })
+    registry.register(conn, rows)
+
+
+def gates(run: EnsembleRun, data_mode: str, tolerance: float, alarm: float) -> list[CheckOutcome]:
+    harm, cover, alarms, bands, crossing = {}, {}, {}, {}, 0
+    for horizon, fitted in run.fitted.items():
+        test = run.skill(horizon)
+        if test.worse_beyond_noise:
+            harm[horizon] = {"skill": round(test.skill, 4), "noise_band": round(test.band, 4)}
+        calibrated = run.calibrated(horizon)
+        rate = coverage(calibrated["realised"], calibrated["q10"], calibrated["q90"])
+        band = coverage_band(run.horizons[horizon], len(calibrated), tolerance)
+        bands[horizon] = {"coverage": round(rate, 3), "band": [round(band[0], 3), round(band[1], 3)]}
+        if not band[0] <= rate <= band[1]:
+            cover[horizon] = bands[horizon]
+        if data_mode != "sample" and horizon in ("1w", "1m") and test.skill > alarm:
+            alarms[horizon] = round(test.skill, 4)
+        values = fitted.oof[list(QCOLS)].to_numpy()
+        crossing += int(np.sum(np.any(np.diff(values, axis=1) < 0, axis=1)) + np.sum(~np.isfinite(values)))
+    skills = {h: round(run.skill(h).skill, 4) for h in run.fitted}
+    return [
+        CheckOutcome("do_no_harm", not harm, "no worse than climatology beyond the noise band, every horizon",
+                     metadata={"worse_horizons": harm or "none", "skill_by_horizon": skills}),
+        CheckOutcome("coverage_in_band", not cover,
+                     f"calibrated P10-P90 coverage within 80% +- {tolerance:.0%}, widened by the sampling error of few "
+                     "independent outcomes at long horizons",
+                     metadata={"out_of_band": cover or "none", "by_horizon": bands}),
+        CheckOutcome("quantiles_ordered", crossing == 0, "no crossing or non-finite quantiles",
+                     metadata={"offending_rows": crossing}),
+        CheckOutcome("leakage_alarm", not alarms,
+                     f"on real data, skill above +{alarm:.0%} vs climatology at 1w/1m is a leakage alarm to investigate",
+                     severity="WARN", metadata={"suspicious_horizons": alarms or "none", "data_mode": data_mode}),
+    ]

@@ -1,0 +1,116 @@
+"""The statistical members, the greedy ensemble and the skill test, on synthetic data whose
+answer is known."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from cbi_platform.lib.ml import registry
+from cbi_platform.lib.ml.ensemble import greedy_weights
+from cbi_platform.lib.ml.models import Climatology, ShrunkLinear, VolScaledClimatology
+from cbi_platform.lib.ml.quantiles import QUANTILES, pinball
+from cbi_platform.lib.ml.skill import skill_test
+
+DAYS = 21
+SCALE = np.sqrt(DAYS / 252)
+
+
+def synthetic(n: int, signal: float, seed: int) -> pd.DataFrame:
+    """Two features; the standardised return loads `signal` on the first, none on the second."""
+    rng = np.random.default_rng(seed)
+    x1, x2 = rng.standard_normal(n), rng.standard_normal(n)
+    vol = np.where(np.arange(n) % 400 < 200, 0.15, 0.45)  # calm and stressed stretches
+    z = signal * x1 + np.sqrt(1 - signal**2) * rng.standard_normal(n)
+    return pd.DataFrame({"x1": x1 * 3 + 10, "x2": x2, "zl_vol_63d": vol, "target_1m": z * vol * SCALE})
+
+
+def skill(model, train, test) -> float:
+    reference = Climatology("target_1m", DAYS).fit(train, train.iloc[:0])
+    y = test["target_1m"].to_numpy()
+    return 1 - pinball(y, model.predict(test)).mean() / pinball(y, reference.predict(test)).mean()
+
+
+def test_climatology_quantiles_are_the_training_quantiles():
+    frame = synthetic(2000, 0.0, 1)
+    model = Climatology("target_1m", DAYS).fit(frame.iloc[:1500], frame.iloc[1500:])
+    np.testing.assert_allclose(model.predict(frame.iloc[:3])[0], np.quantile(frame["target_1m"], QUANTILES))
+
+
+def test_volatility_scaling_beats_climatology_when_volatility_moves():
+    train, test = synthetic(4000, 0.0, 2), synthetic(2000, 0.0, 3)
+    model = VolScaledClimatology("target_1m", DAYS).fit(train, train.iloc[:0])
+    assert skill(model, train, test) > 0.05
+
+
+def test_the_shrunk_linear_model_finds_a_linear_signal():
+    train, test = synthetic(3000, 0.3, 4), synthetic(2000, 0.3, 5)
+    model = ShrunkLinear("target_1m", DAYS, ["x1", "x2"], (0.01, 0.1, 1.0, 10.0)).fit(train.iloc[:2500], train.iloc[2500:])
+    # coefficients are per standard deviation of each feature: the loading, slightly shrunk
+    assert 0.2 < model.coef[0] <= 0.31 and abs(model.coef[1]) < 0.05
+    assert skill(model, train, test) > 0.12  # the vol scaling and the signal together
+
+
+def test_the_shrunk_linear_model_shrinks_noise_away():
+    train, test = synthetic(600, 0.0, 6), synthetic(2000, 0.0, 7)
+    model = ShrunkLinear("target_1m", DAYS, ["x1", "x2"], (0.0, 10.0)).fit(train.iloc[:500], train.iloc[500:])
+    assert model.tuning_scores[10.0] < model.tuning_scores[0.0] and model.shrinkage == 10.0
+    assert np.abs(model.coef).max() < 0.02
+
+
+def test_missing_and_never_seen_features_contribute_nothing():
+    frame = synthetic(1000, 0.3, 8).assign(empty=np.nan)
+    model = ShrunkLinear("target_1m", DAYS, ["x1", "x2", "empty"]).fit(frame.iloc[:800], frame.iloc[800:])
+    assert model.coef[2] == 0.0
+    row = frame.iloc[[0]].assign(x1=np.nan)
+    centre = frame.iloc[[0]].assign(x1=model.mean[0])
+    np.testing.assert_allclose(model.predict(row), model.predict(centre))
+    assert np.isfinite(model.predict(frame)).all()
+
+
+def test_statistical_models_round_trip_through_the_registry(tmp_path):
+    train = synthetic(1000, 0.3, 9)
+    for model in (Climatology("target_1m", DAYS), VolScaledClimatology("target_1m", DAYS),
+                  ShrunkLinear("target_1m", DAYS, ["x1", "x2"], (0.1, 1.0))):
+        model.fit(train.iloc[:800], train.iloc[800:])
+        path = tmp_path / type(model).__name__
+        registry.save(model, path, {"version": "v1"})
+        loaded = registry.load(path)
+        assert type(loaded) is type(model)
+        np.testing.assert_array_equal(loaded.predict(train), model.predict(train))
+
+
+def forecasts_for(realised: np.ndarray, informative: bool, seed: int) -> np.ndarray:
+    """(n, 2, q): member 0 is climatology, member 1 knows part of the outcome (or pure noise)."""
+    rng = np.random.default_rng(seed)
+    n = len(realised)
+    climatology = np.tile(np.quantile(realised, QUANTILES), (n, 1))
+    spread = climatology - np.median(realised)
+    shift = 0.6 * realised if informative else rng.standard_normal(n) * realised.std()
+    return np.stack([climatology, shift[:, None] + 0.8 * spread], axis=1)
+
+
+@pytest.mark.parametrize("informative", [True, False])
+def test_the_greedy_ensemble_weighs_members_by_evidence(informative):
+    realised = np.random.default_rng(10).standard_normal(1000)
+    forecasts = forecasts_for(realised, informative, 11)
+    weights = greedy_weights(forecasts, realised, prior=0, prior_rounds=10)
+    assert weights.sum() == pytest.approx(1.0) and weights[0] >= 0.25  # the prior keeps the reference
+    if informative:
+        assert weights[1] >= 0.5
+    else:
+        assert weights[1] <= 0.05  # pinball is flat at the optimum: at most a token pick of noise
+
+
+def test_the_noise_band_respects_overlapping_outcomes():
+    rng = np.random.default_rng(12)
+    window = np.ones(63) / np.sqrt(63)
+    realised = np.convolve(rng.standard_normal(2000 + 62), window, "valid") * 0.05  # 63-day sums
+    drift = np.convolve(rng.standard_normal(2000 + 62), window, "valid") * 0.02  # slow forecast error
+    reference = np.tile(np.quantile(realised, QUANTILES), (2000, 1))
+    noisy = reference + drift[:, None]
+    quarterly = skill_test(realised, noisy, reference, 63)
+    weekly = skill_test(realised, noisy, reference, 5)  # floored at one-month blocks
+    naive_se = (pinball(realised, noisy) - pinball(realised, reference)).std(ddof=1) / np.sqrt(2000)
+    assert weekly.standard_error > 2 * naive_se
+    assert quarterly.band > 1.3 * weekly.band
+    assert quarterly.skill < 0 and not quarterly.better_beyond_noise
