@@ -1,5 +1,5 @@
 """Forecast and risk assets: forecasts/zl_predictions, forecasts/monte_carlo_scenarios,
-forecasts/risk_metrics."""
+forecasts/risk_metrics, forecasts/mes_predictions."""
 
 
 from pathlib import Path
@@ -7,18 +7,18 @@ from pathlib import Path
 import dagster as dg
 
 from cbi_platform.defs.checks import specs, to_result
+from cbi_platform.defs.conditions import on_upstream_update
 from cbi_platform.defs.ingest.common import WAREHOUSE_POOL
-from cbi_platform.defs.resources import SourceResource, Warehouse
+from cbi_platform.defs.resources import ReportStore, SourceResource, Warehouse
 from cbi_platform.lib import quality
 from cbi_platform.lib.config import load_sources
 from cbi_platform.lib.tables import markdown
 
-PUBLISHED_MODEL = ("models/zl_main", "zl_main")
 
 
 class RiskConfig(dg.Config):
-    scenarios: int = 10_000
-    seed: int = 20240101
+    scenarios: int = 0  # Monte Carlo draws per horizon; 0: config/risk.yaml (10,000 by default)
+    position_contracts: float = 0.0  # signed ZL contracts; 0: config/risk.yaml
 
 
 def _horizons(sources: SourceResource) -> dict[str, int]:
@@ -29,7 +29,7 @@ def _horizons(sources: SourceResource) -> dict[str, int]:
 
 @dg.asset(
     key=["forecasts", "zl_predictions"],
-    deps=[dg.AssetKey(["models", "zl_main"]), dg.AssetKey(["features", "zl_daily_matrix"])],
+    deps=[dg.AssetKey(["models", "zl_ensemble"]), dg.AssetKey(["features", "zl_daily_matrix"])],
     description=(
         "ZL forecasts of forward log returns, P10/P50/P90 (and P5/P95) per horizon, calibrated so the P10-P90 "
         "interval covers 80%. kind='live': days whose outcome is not known yet (the latest is tomorrow's "
@@ -39,6 +39,7 @@ def _horizons(sources: SourceResource) -> dict[str, int]:
     kinds={"python", "duckdb"},
     owners=["team:quant-research"],
     pool=WAREHOUSE_POOL,
+    automation_condition=on_upstream_update(),
     check_specs=specs(dg.AssetKey(["forecasts", "zl_predictions"]), [
         ("quantiles_ordered", "P5 <= P10 <= P50 <= P90 <= P95 on every row, all finite", True),
         ("latest_forecast_present", "A live forecast exists for the latest trading day, every horizon", True),
@@ -48,15 +49,20 @@ def zl_predictions(context: dg.AssetExecutionContext, warehouse: Warehouse, sour
     import pandas as pd
 
     from cbi_platform.lib import warehouse as wh
-    from cbi_platform.lib.forecast import model_forecasts
+    from cbi_platform.lib.forecast import publish
     from cbi_platform.lib.ml.quantiles import QCOLS
 
-    model_asset, model = PUBLISHED_MODEL
     with warehouse.get_connection() as conn:
-        matrix = conn.execute("SELECT * FROM features.zl_daily_matrix ORDER BY trade_date").df()
-        frame = model_forecasts(conn, matrix, model_asset, model, _horizons(sources), sources.mode)
+        frame = publish(conn, _horizons(sources), sources.mode)
         wh.replace_rows(conn, "forecasts.zl_predictions", frame)
-    latest_day = pd.Timestamp(matrix["trade_date"].max()).date()
+        latest_day = conn.execute("SELECT max(trade_date) FROM features.zl_daily_matrix").fetchone()[0]
+        # only today's forecast is ex ante: earlier pending days re-forecast now would use a model
+        # trained on later outcomes, so they are not archived as what was said on those days
+        archived = frame[(frame["kind"] == "live") & (frame["as_of_date"] == latest_day)].rename(
+            columns={"created_at": "published_at"})
+        wh.upsert(conn, "forecasts.zl_forecast_archive", archived.drop(columns=["model", "kind", "p10_price", "p50_price",
+                                                                               "p90_price"]),
+                  ["as_of_date", "horizon", "model_version"])
     latest = frame[(frame["kind"] == "live") & (frame["as_of_date"] == latest_day)]
     ordered = quality.quantiles_ordered(frame, QCOLS)
     present = quality.CheckOutcome(
@@ -76,20 +82,30 @@ def zl_predictions(context: dg.AssetExecutionContext, warehouse: Warehouse, sour
     )
 
 
+RISK_KEY = dg.AssetKey(["forecasts", "risk_metrics"])
+BACKTEST_CHECKS = [(f"var_backtest_{h}", f"VaR99 backtest at {h} on non-overlapping forecasts: Basel green passes, "
+                    f"yellow warns, red fails (Kupiec and Christoffersen p-values in metadata)", False)
+                   for h in ("1w", "1m", "3m", "6m")]
+
+
 @dg.multi_asset(
     specs=[
         dg.AssetSpec(["forecasts", "monte_carlo_scenarios"], deps=[dg.AssetKey(["forecasts", "zl_predictions"])],
                      description="Monte Carlo scenarios of the latest ZL forecast: inverse-CDF draws from each horizon's "
-                                 "quantile function, shared uniforms across horizons.",
-                     group_name="risk", kinds={"python", "numpy"}, owners=["team:risk"]),
-        dg.AssetSpec(["forecasts", "risk_metrics"], deps=[dg.AssetKey(["forecasts", "zl_predictions"])],
-                     description="VaR and CVaR at 95% and 99% per forecast and horizon, in log return and in USD per "
-                                 "ZL contract (60,000 lb), for live and backtest forecasts.",
-                     group_name="risk", kinds={"python", "duckdb"}, owners=["team:risk"]),
+                                 "quantile function with shared uniforms across horizons (a comonotone copula).",
+                     group_name="risk", kinds={"python", "numpy"}, owners=["team:risk"],
+                     automation_condition=on_upstream_update()),
+        dg.AssetSpec(RISK_KEY, deps=[dg.AssetKey(["forecasts", "zl_predictions"])],
+                     description="VaR and CVaR at 95% and 99% per forecast and horizon: in log return, in price, in USD per "
+                                 "ZL contract (60,000 lb) and for the configured position; live and backtest forecasts, "
+                                 "with VaR backtests (exceedances, Kupiec, Christoffersen, Basel traffic light).",
+                     group_name="risk", kinds={"python", "duckdb"}, owners=["team:risk"],
+                     automation_condition=on_upstream_update()),
     ],
-    check_specs=specs(dg.AssetKey(["forecasts", "risk_metrics"]), [
+    check_specs=specs(RISK_KEY, [
         ("var_ordered", "0 < VaR95 <= VaR99 and VaR <= CVaR at each level, all finite", True),
         ("scenarios_match_quantiles", "Monte Carlo VaR agrees with the quantile function within sampling error", True),
+        *BACKTEST_CHECKS,
     ]),
     pool=WAREHOUSE_POOL,
 )
@@ -98,45 +114,151 @@ def zl_risk(context: dg.AssetExecutionContext, config: RiskConfig, warehouse: Wa
     import pandas as pd
 
     from cbi_platform.lib import warehouse as wh
+    from cbi_platform.lib.config import load_yaml
+    from cbi_platform.lib.risk import backtest as bt
     from cbi_platform.lib.risk.metrics import Contract, fit_tails, risk_rows, scenario_set
 
-    spec = load_sources(Path(sources.config_dir)).symbol("ZL")
-    contract = Contract("ZL", spec.contract_size, 0.01 if spec.units.startswith("cents") else 1.0)
+    settings = load_yaml(Path(sources.config_dir) / "risk.yaml")
+    n_scenarios = config.scenarios or int(settings["scenarios"])
+    position = config.position_contracts or float(settings["position"]["contracts"])
+    spec = load_sources(Path(sources.config_dir)).symbol(settings["position"]["root"])
+    contract = Contract(spec.root, spec.contract_size, 0.01 if spec.units.startswith("cents") else 1.0)
+    horizons = _horizons(sources)
     with warehouse.get_connection() as conn:
         predictions = conn.execute("SELECT * FROM forecasts.zl_predictions ORDER BY as_of_date").df()
         targets = conn.execute("SELECT * FROM features.zl_daily_matrix").df().set_index("trade_date")
-        realised = {h: targets[f"target_{h}"].rename(index=lambda d: pd.Timestamp(d).date()) for h in _horizons(sources)}
+        realised = {h: targets[f"target_{h}"].rename(index=lambda d: pd.Timestamp(d).date()) for h in horizons}
         predictions["as_of_date"] = pd.to_datetime(predictions["as_of_date"]).dt.date
         tails = fit_tails(predictions[predictions["kind"] == "backtest"], realised)
-        metrics = risk_rows(predictions, tails, contract)
-        metrics["scenarios"] = config.scenarios
+        metrics = risk_rows(predictions, tails, contract, position)
+        metrics["scenarios"] = n_scenarios
+        metrics["realised_return"] = [realised[h].get(d) for h, d in zip(metrics["horizon"], metrics["as_of_date"])]
         latest_day = predictions.loc[predictions["kind"] == "live", "as_of_date"].max()
         latest = predictions[(predictions["kind"] == "live") & (predictions["as_of_date"] == latest_day)]
-        draws, summary = scenario_set(latest, tails, config.scenarios, config.seed)
+        draws, summary = scenario_set(latest, tails, n_scenarios, int(settings["seed"]))
         wh.replace_rows(conn, "forecasts.risk_metrics", metrics)
         wh.replace_rows(conn, "forecasts.monte_carlo_scenarios", draws)
 
     values = metrics[[c for c in metrics.columns if c.startswith(("var", "cvar"))]].to_numpy(dtype=float)
     ordered = bool(np.all(np.isfinite(values))) and bool(
         ((metrics["var95_return"] <= metrics["var99_return"]) & (metrics["var95_return"] <= metrics["cvar95_return"])
-         & (metrics["var99_return"] <= metrics["cvar99_return"])).all())
+         & (metrics["var99_return"] <= metrics["cvar99_return"]) & (metrics["var95_return"] > 0)).all())
     live = metrics[(metrics["kind"] == "live") & (metrics["as_of_date"] == latest_day)].set_index("horizon")
     # sampling error of an empirical 1% quantile is ~sqrt(p(1-p)/n)/density: 5% relative is generous at 10k draws
-    tolerance = 0.05 if config.scenarios >= 10_000 else 0.15
+    tolerance = 0.05 if n_scenarios >= 10_000 else 0.15
     mismatch = {h: {"mc_var99": s["var99"], "analytic_var99": float(live.loc[h, "var99_return"])}
                 for h, s in summary.items() if abs(s["var99"] - live.loc[h, "var99_return"]) > tolerance * abs(live.loc[h, "var99_return"])}
-    shown = live.reset_index()[["horizon", "var95_return", "cvar95_return", "var99_return", "cvar99_return", "var95_usd", "var99_usd"]]
+    backtests = {}
+    for horizon, days in horizons.items():
+        past = metrics[(metrics["kind"] == "backtest") & (metrics["horizon"] == horizon)].dropna(subset=["realised_return"])
+        past = past.sort_values("as_of_date").iloc[bt.non_overlapping(np.arange(len(past)), days)]
+        backtests[horizon] = bt.backtest(past["realised_return"].to_numpy(), past["var99_return"].to_numpy(), 0.99)
+    shown = live.reset_index()[["horizon", "var95_return", "cvar95_return", "var99_return", "cvar99_return", "var95_usd",
+                                "var99_usd", "position_var99_usd"]]
     yield dg.MaterializeResult(asset_key=["forecasts", "monte_carlo_scenarios"],
                                metadata={"dagster/row_count": int(len(draws)), "as_of_date": str(latest_day),
-                                         "scenarios_per_horizon": config.scenarios,
+                                         "scenarios_per_horizon": n_scenarios,
                                          "sample_var_cvar": dg.MetadataValue.json(summary)})
-    yield dg.MaterializeResult(asset_key=["forecasts", "risk_metrics"],
+    yield dg.MaterializeResult(asset_key=RISK_KEY,
                                metadata={"latest_var": dg.MetadataValue.md(markdown(shown, floatfmt=".4g")),
+                                         "position_contracts": position,
                                          "tail_assumption": metrics["tail_assumption"].iloc[0],
+                                         "backtests": dg.MetadataValue.json({h: b.as_dict() for h, b in backtests.items()}),
                                          "dagster/row_count": int(len(metrics))})
-    yield to_result(quality.CheckOutcome("var_ordered", ordered, "0 < VaR95 <= VaR99, VaR <= CVaR, all finite"),
-                    dg.AssetKey(["forecasts", "risk_metrics"]))
+    yield to_result(quality.CheckOutcome("var_ordered", ordered, "0 < VaR95 <= VaR99, VaR <= CVaR, all finite"), RISK_KEY)
     yield to_result(quality.CheckOutcome("scenarios_match_quantiles", not mismatch,
                                          "Monte Carlo VaR99 within sampling error of the analytic VaR99",
-                                         metadata={"mismatches": mismatch or "none", "relative_tolerance": tolerance}),
-                    dg.AssetKey(["forecasts", "risk_metrics"]))
+                                         metadata={"mismatches": mismatch or "none", "relative_tolerance": tolerance}), RISK_KEY)
+    for horizon, result in backtests.items():
+        power_note = ("few non-overlapping observations: the tests have little power at this horizon"
+                      if result.observations < 100 else "enough non-overlapping observations for a meaningful test")
+        yield to_result(quality.CheckOutcome(
+            f"var_backtest_{horizon}", result.zone == "green",
+            f"VaR99 backtest at {horizon}: Basel zone {result.zone}",
+            severity="WARN" if result.zone == "yellow" else "ERROR",
+            metadata={**result.as_dict(), "power": power_note}), RISK_KEY)
+
+
+MES_FORECAST_KEY = dg.AssetKey(["forecasts", "mes_predictions"])
+
+
+@dg.asset(
+    key=MES_FORECAST_KEY,
+    deps=[dg.AssetKey(["models", "mes_timeseries"]), dg.AssetKey(["features", "mes_hourly"])],
+    description=(
+        "Hourly forecasts of every root for the next 24 trading hours (P10/P50/P90 prices) from the registered MES "
+        "TimeSeriesPredictor on the latest bars; bar times follow each root's Globex hours."
+    ),
+    group_name="forecasts",
+    kinds={"python", "autogluon", "duckdb"},
+    owners=["team:quant-research"],
+    pool=WAREHOUSE_POOL,
+    automation_condition=on_upstream_update(),
+    check_specs=specs(MES_FORECAST_KEY, [
+        ("quantiles_ordered", "P10 <= P50 <= P90 on every row, all finite", True),
+        ("mes_forecast_present", "MES has a forecast for every step of the horizon", True),
+    ]),
+)
+def mes_predictions(context: dg.AssetExecutionContext, warehouse: Warehouse, sources: SourceResource) -> dg.MaterializeResult:
+    import datetime as dt
+    import json
+
+    from cbi_platform.lib import warehouse as wh
+    from cbi_platform.lib.ml import registry
+    from cbi_platform.lib.ml.timeseries import forecast_next, load_predictor, load_timeseries_config
+
+    with warehouse.get_connection() as conn:
+        entry = registry.latest(conn, "mes_timeseries")[0]
+        best = json.loads(conn.execute("SELECT metrics FROM training.model_registry WHERE model = ? AND version = ?",
+                                       ["mes_timeseries", entry.version]).fetchone()[0])["best_model"]
+        profile = conn.execute("SELECT profile FROM training.model_registry WHERE model = ? AND version = ?",
+                               ["mes_timeseries", entry.version]).fetchone()[0]
+        config = load_timeseries_config(Path(sources.config_dir), profile)
+        panel = conn.execute("SELECT * FROM features.mes_hourly ORDER BY item_id, timestamp").df()
+        frame = forecast_next(load_predictor(entry.path), panel, config, Path(sources.config_dir), best)
+        frame = frame.assign(model=best, model_version=entry.version, data_mode=sources.mode,
+                             created_at=dt.datetime.now(dt.timezone.utc).replace(tzinfo=None))
+        wh.replace_rows(conn, "forecasts.mes_predictions", frame.drop(columns=["q10", "q50", "q90"]))
+    mes = frame[frame["item_id"] == "MES"]
+    outcomes = [
+        quality.quantiles_ordered(frame, ["p10_price", "p50_price", "p90_price"]),
+        quality.CheckOutcome("mes_forecast_present", len(mes) == config.prediction_length,
+                             "MES forecast for every step", metadata={"mes_steps": int(len(mes))}),
+    ]
+    shown = mes[["step", "bar_time", "p10_price", "p50_price", "p90_price"]].head(24)
+    return dg.MaterializeResult(
+        metadata={"mes_next_24h": dg.MetadataValue.md(markdown(shown, floatfmt=".2f")), "model": best,
+                  "items": int(frame["item_id"].nunique()), "dagster/row_count": int(len(frame))},
+        check_results=[to_result(o) for o in outcomes],
+    )
+
+
+REPORT_KEY = dg.AssetKey(["reports", "zl_forecast"])
+
+
+@dg.asset(
+    key=REPORT_KEY,
+    deps=[RISK_KEY, dg.AssetKey(["forecasts", "monte_carlo_scenarios"]), dg.AssetKey(["models", "zl_ensemble"])],
+    description=(
+        "The ZL forecast report: a self-contained HTML page (reports/latest.html) with the history and P10/P50/P90 fan "
+        "per horizon, the scenario distribution with VaR/CVaR marked, calibration over time and the ensemble weights; "
+        "the charts are also written as PNGs."
+    ),
+    group_name="reports",
+    kinds={"python", "html"},
+    owners=["team:risk"],
+    pool=WAREHOUSE_POOL,
+    automation_condition=on_upstream_update(),
+)
+def zl_forecast_report(context: dg.AssetExecutionContext, warehouse: Warehouse, reports: ReportStore) -> dg.MaterializeResult:
+    from cbi_platform.lib import report
+
+    with warehouse.read_connection() as conn:
+        built = report.build(conn, Path(reports.root))
+    return dg.MaterializeResult(metadata={
+        "report": dg.MetadataValue.path(str(built.html_path)),
+        "report_url": dg.MetadataValue.url(built.html_path.resolve().as_uri()),
+        **{f"png_{name}": dg.MetadataValue.path(str(path)) for name, path in built.pngs.items()},
+        "as_of_date": str(built.as_of),
+        "data_mode": built.data_mode,
+    })

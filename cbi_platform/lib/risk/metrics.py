@@ -9,7 +9,8 @@ import numpy as np
 import pandas as pd
 
 from cbi_platform.lib.ml.quantiles import QCOLS
-from cbi_platform.lib.risk.montecarlo import TAIL_ASSUMPTION, TailScales, analytic_var_cvar, scenarios, usd_loss, var_cvar
+from cbi_platform.lib.risk.montecarlo import (TAIL_ASSUMPTION, TailScales, analytic_var_cvar, position_var_cvar, scenarios,
+                                              usd_loss, var_cvar)
 
 LEVELS = (0.95, 0.99)
 
@@ -32,8 +33,11 @@ def fit_tails(backtest: pd.DataFrame, realised: pd.Series) -> dict[str, TailScal
     return tails
 
 
-def risk_rows(predictions: pd.DataFrame, tails: dict[str, TailScales], contract: Contract) -> pd.DataFrame:
-    """Analytic VaR / CVaR (from each row's quantile function) for every forecast row."""
+def risk_rows(predictions: pd.DataFrame, tails: dict[str, TailScales], contract: Contract,
+              position_contracts: float = 1.0) -> pd.DataFrame:
+    """Analytic VaR / CVaR (from each row's quantile function) for every forecast row: per long
+    contract (return, price, USD) and for the configured position (USD, long or short)."""
+    long = position_contracts >= 0
     records = []
     for row in predictions.itertuples(index=False):
         grid = np.array([getattr(row, c) for c in QCOLS])
@@ -46,6 +50,12 @@ def risk_rows(predictions: pd.DataFrame, tails: dict[str, TailScales], contract:
             record[f"var{tag}_return"], record[f"cvar{tag}_return"] = var, cvar
             record[f"var{tag}_usd"] = usd_loss(var, row.last_price, contract.contract_size, contract.price_unit)
             record[f"cvar{tag}_usd"] = usd_loss(cvar, row.last_price, contract.contract_size, contract.price_unit)
+            record[f"var{tag}_price"] = row.last_price * np.exp(-var)
+            p_var, p_cvar = position_var_cvar(grid, tail, level, long)
+            size = abs(position_contracts)
+            record[f"position_var{tag}_usd"] = size * usd_loss(p_var, row.last_price, contract.contract_size, contract.price_unit, long)
+            record[f"position_cvar{tag}_usd"] = size * usd_loss(p_cvar, row.last_price, contract.contract_size, contract.price_unit, long)
+        record["position_contracts"] = float(position_contracts)
         records.append(record)
     frame = pd.DataFrame(records)
     frame["tail_assumption"] = TAIL_ASSUMPTION

@@ -76,8 +76,20 @@ def analytic_var_cvar(grid: np.ndarray, tails: TailScales, level: float, points:
     return var, cvar
 
 
-def usd_loss(log_return_loss: float, price: float, contract_size: float, price_unit: float) -> float:
-    """Loss of a long contract in dollars for a loss expressed as a (positive) log return.
-    price_unit: dollars per quoted unit (0.01 for prices in cents)."""
+def usd_loss(log_return_loss: float, price: float, contract_size: float, price_unit: float, long: bool = True) -> float:
+    """Loss in dollars of one contract for a loss expressed as a (positive) log return: a fall
+    of that size for a long position, a rise for a short one. price_unit: dollars per quoted
+    unit (0.01 for prices in cents)."""
     value = price * price_unit * contract_size
-    return float(value * (1.0 - np.exp(-log_return_loss)))
+    return float(value * (1.0 - np.exp(-log_return_loss)) if long else value * (np.exp(log_return_loss) - 1.0))
+
+
+def position_var_cvar(grid: np.ndarray, tails: TailScales, level: float, long: bool, points: int = 4000) -> tuple[float, float]:
+    """VaR and CVaR as positive log-return losses for a long (left tail) or short (right tail)
+    position."""
+    if long:
+        return analytic_var_cvar(grid, tails, level, points)
+    alpha = 1 - level
+    var = float(quantile_function(np.array([level]), grid, tails)[0])
+    u = 1 - (np.arange(points) + 0.5) / points * alpha
+    return var, float(quantile_function(u, grid, tails).mean())

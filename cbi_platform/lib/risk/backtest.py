@@ -1,0 +1,93 @@
+"""VaR backtests on realised outcomes: exceedance counts, Kupiec's proportion-of-failures test,
+Christoffersen's independence test and the Basel traffic light.
+
+Forecasts of h-day returns made on consecutive days overlap; overlapping outcomes are not
+independent, and both tests assume independence. Each horizon is therefore backtested on
+non-overlapping forecasts (every h-th trading day): honest, at the cost of few observations at
+long horizons (about two a year at 6 months), so the tests have little power there.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import numpy as np
+from scipy import stats
+
+
+@dataclass(frozen=True)
+class VarBacktest:
+    level: float
+    observations: int
+    exceedances: int
+    expected: float
+    kupiec_lr: float
+    kupiec_p: float
+    christoffersen_lr: float
+    christoffersen_p: float
+    zone: str  # green | yellow | red (Basel traffic light, scaled to the sample size)
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def _xlogy(x: float, y: float) -> float:
+    return 0.0 if x == 0 else x * np.log(y)
+
+
+def kupiec(exceedances: int, observations: int, p: float) -> tuple[float, float]:
+    """Likelihood-ratio test that the exceedance rate equals p."""
+    x, n = exceedances, observations
+    if n == 0:
+        return float("nan"), float("nan")
+    observed = x / n
+    lr = -2.0 * (_xlogy(n - x, 1 - p) + _xlogy(x, p) - _xlogy(n - x, 1 - observed) - _xlogy(x, observed))
+    lr = max(lr, 0.0)
+    return float(lr), float(stats.chi2.sf(lr, 1))
+
+
+def christoffersen(hits: np.ndarray) -> tuple[float, float]:
+    """Likelihood-ratio test that exceedances do not cluster (first-order Markov alternative)."""
+    hits = np.asarray(hits, dtype=int)
+    if len(hits) < 2:
+        return float("nan"), float("nan")
+    prev, curr = hits[:-1], hits[1:]
+    n00 = int(np.sum((prev == 0) & (curr == 0)))
+    n01 = int(np.sum((prev == 0) & (curr == 1)))
+    n10 = int(np.sum((prev == 1) & (curr == 0)))
+    n11 = int(np.sum((prev == 1) & (curr == 1)))
+    pi01 = n01 / (n00 + n01) if n00 + n01 else 0.0
+    pi11 = n11 / (n10 + n11) if n10 + n11 else 0.0
+    pi = (n01 + n11) / (n00 + n01 + n10 + n11)
+    restricted = _xlogy(n00 + n10, 1 - pi) + _xlogy(n01 + n11, pi)
+    unrestricted = _xlogy(n00, 1 - pi01) + _xlogy(n01, pi01) + _xlogy(n10, 1 - pi11) + _xlogy(n11, pi11)
+    lr = max(-2.0 * (restricted - unrestricted), 0.0)
+    return float(lr), float(stats.chi2.sf(lr, 1))
+
+
+def traffic_light(exceedances: int, observations: int, p: float) -> str:
+    """Basel zones by the binomial probability of seeing at most this many exceedances if the
+    model were right: green below 95%, yellow below 99.99%, red beyond. With 250 observations
+    at 99% this is the familiar green 0-4, yellow 5-9, red 10 or more."""
+    if observations == 0:
+        return "green"
+    cumulative = stats.binom.cdf(exceedances, observations, p)
+    if cumulative < 0.95:
+        return "green"
+    return "yellow" if cumulative < 0.9999 else "red"
+
+
+def backtest(realised: np.ndarray, var: np.ndarray, level: float) -> VarBacktest:
+    """`realised` log returns of a long position and the VaR forecast for each (positive loss)."""
+    realised, var = np.asarray(realised, dtype=float), np.asarray(var, dtype=float)
+    hits = (-realised > var).astype(int)
+    p = 1.0 - level
+    lr_pof, p_pof = kupiec(int(hits.sum()), len(hits), p)
+    lr_ind, p_ind = christoffersen(hits)
+    return VarBacktest(level, int(len(hits)), int(hits.sum()), float(len(hits) * p), lr_pof, p_pof, lr_ind, p_ind,
+                       traffic_light(int(hits.sum()), len(hits), p))
+
+
+def non_overlapping(positions: np.ndarray, horizon_days: int) -> np.ndarray:
+    """Every `horizon_days`-th forecast, starting from the first: outcomes that do not overlap."""
+    return np.asarray(positions)[::max(1, horizon_days)]
