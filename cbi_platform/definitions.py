@@ -12,16 +12,26 @@ import dagster as dg
 # BackfillPolicy is marked beta; single-run ranged backfills are a deliberate choice here.
 warnings.filterwarnings("ignore", category=dg.BetaWarning)
 
+from cbi_platform.defs import automation
 from cbi_platform.defs.features import FEATURE_ASSETS
-from cbi_platform.defs.forecasts import zl_predictions, zl_risk
-from cbi_platform.defs.ingest.databento import futures_ohlcv_1d, futures_ohlcv_1h
-from cbi_platform.defs.ingest.fred import fred_observations
+from cbi_platform.defs.forecasts import mes_predictions, zl_forecast_report, zl_predictions, zl_risk
+from cbi_platform.defs.ingest.cftc import cftc_cot
+from cbi_platform.defs.ingest.databento import DATABENTO_ASSETS, futures_hourly
+from cbi_platform.defs.ingest.eia import eia_series
+from cbi_platform.defs.ingest.epa_rin import epa_rin_prices
+from cbi_platform.defs.ingest.fred import fred
+from cbi_platform.defs.ingest.news import news_items
+from cbi_platform.defs.ingest.usda_esr import usda_export_sales
+from cbi_platform.defs.ingest.usda_wasde import usda_wasde
 from cbi_platform.defs.models import MODEL_ASSETS
 from cbi_platform.defs.partitions import SETTINGS
-from cbi_platform.defs.resources import ModelStore, SourceResource, Warehouse
+from cbi_platform.defs.resources import ModelStore, ReportStore, SourceResource, Warehouse
 
-RAW_ASSETS = [fred_observations, futures_ohlcv_1d, futures_ohlcv_1h]
-ALL_ASSETS = [*RAW_ASSETS, *FEATURE_ASSETS, *MODEL_ASSETS, zl_predictions, zl_risk]
+RAW_ASSETS = [fred, *DATABENTO_ASSETS, cftc_cot, epa_rin_prices, usda_export_sales, usda_wasde, eia_series, news_items]
+# raw assets the demo backfills over the whole history; hourly bars only over recent weeks
+HOURLY_ASSETS = [futures_hourly]
+FORECAST_ASSETS = [zl_predictions, zl_risk, mes_predictions, zl_forecast_report]
+ALL_ASSETS = [*RAW_ASSETS, *FEATURE_ASSETS, *MODEL_ASSETS, *FORECAST_ASSETS]
 
 
 def resources(settings=SETTINGS) -> dict:
@@ -34,9 +44,19 @@ def resources(settings=SETTINGS) -> dict:
             config_dir=str(settings.config_dir),
             sample_seed=settings.sample_seed,
             sample_signal=settings.sample_signal,
+            history_start=settings.history_start.isoformat(),
         ),
         "model_store": ModelStore(root=str(settings.model_dir)),
+        "reports": ReportStore(root=str(settings.report_dir)),
     }
 
 
-defs = dg.Definitions(assets=ALL_ASSETS, resources=resources())
+INGEST_JOBS = {asset.node_def.name: automation.ingest_job(asset) for asset in RAW_ASSETS}
+RETRAIN_JOB = automation.retrain_job(MODEL_ASSETS, FORECAST_ASSETS)
+SCHEDULES = [automation.ingest_schedule(asset, INGEST_JOBS[asset.node_def.name]) for asset in RAW_ASSETS] + [
+    automation.retrain_schedule(RETRAIN_JOB)]
+SENSORS = [automation.news_sensor(INGEST_JOBS["news"]), automation.alert_on_run_failure,
+           automation.alert_on_check_failure, automation.drift_sensor(RETRAIN_JOB), automation.refresh_sensor]
+
+defs = dg.Definitions(assets=ALL_ASSETS, jobs=[*INGEST_JOBS.values(), RETRAIN_JOB], schedules=SCHEDULES,
+                      sensors=SENSORS, resources=resources())

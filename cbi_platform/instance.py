@@ -13,6 +13,8 @@ LOCAL_INSTANCE_YAML = """\
 telemetry:
   enabled: false
 concurrency:
+  runs:
+    max_concurrent_runs: 4
   pools:
     # DuckDB allows one writing process: every warehouse step takes a slot of pool `warehouse`
     default_limit: 1
@@ -20,8 +22,6 @@ concurrency:
 run_coordinator:
   module: dagster._core.run_coordinator.queued_run_coordinator
   class: QueuedRunCoordinator
-  config:
-    max_concurrent_runs: 4
 """
 
 

@@ -1,0 +1,155 @@
+"""Jobs, schedules and sensors: how the platform runs day to day.
+
+- every raw asset has a partitioned ingest job and a schedule at its source's release time
+  (config/schedules.yaml, UTC), materialising the partition of the tick's date;
+- derived assets refresh by declarative automation when their upstream lands (conditions.py);
+- models retrain weekly; a drift sensor requests retraining early when realised coverage of
+  the live forecasts leaves its band;
+- a news sensor polls the feeds with conditional GET and launches ingestion only when a feed
+  changed; alert sensors post run failures and failed checks to a webhook (or log them).
+"""
+
+import datetime as dt
+import json
+import warnings
+
+import dagster as dg
+
+from cbi_platform.defs.partitions import SETTINGS
+from cbi_platform.defs.resources import SourceResource, Warehouse
+from cbi_platform.lib.config import load_yaml
+
+SCHEDULES = load_yaml(SETTINGS.config_dir / "schedules.yaml")
+
+
+def ingest_job(asset: dg.AssetsDefinition):
+    return dg.define_asset_job(f"ingest_{asset.node_def.name}", selection=dg.AssetSelection.assets(asset),
+                               description=f"Ingest {', '.join(k.to_user_string() for k in sorted(asset.keys))} for one day")
+
+
+def ingest_schedule(asset: dg.AssetsDefinition, job) -> dg.ScheduleDefinition:
+    name = asset.node_def.name
+    spec = SCHEDULES["ingest"][name]
+
+    @dg.schedule(name=f"{name}_at_release", cron_schedule=spec["cron"], job=job, execution_timezone="UTC",
+                 description=f"{spec['release']}. Runs the partition of the tick's UTC date.",
+                 default_status=dg.DefaultScheduleStatus.RUNNING)
+    def _schedule(context: dg.ScheduleEvaluationContext):
+        tick = context.scheduled_execution_time.astimezone(dt.timezone.utc)
+        day = tick.date().isoformat()
+        return dg.RunRequest(partition_key=day, run_key=f"{name}-{tick.isoformat()}")
+
+    return _schedule
+
+
+def retrain_job(model_assets, downstream):
+    return dg.define_asset_job("retrain_models", selection=dg.AssetSelection.assets(*model_assets, *downstream),
+                               description="Retrain every model (walk-forward, ensemble, MES), then publish forecasts, "
+                                           "risk and the report")
+
+
+def retrain_schedule(job) -> dg.ScheduleDefinition:
+    return dg.ScheduleDefinition(name="weekly_retraining", cron_schedule=SCHEDULES["models"]["retrain_cron"], job=job,
+                                 execution_timezone="UTC", default_status=dg.DefaultScheduleStatus.RUNNING,
+                                 description="Weekly retraining of all models (Saturday, markets closed)")
+
+
+def news_sensor(news_job) -> dg.SensorDefinition:
+    @dg.sensor(name="news_feeds_changed", job=news_job, minimum_interval_seconds=SCHEDULES["models"]["news_poll_seconds"],
+               default_status=dg.DefaultSensorStatus.RUNNING,
+               description="Polls every RSS feed with conditional GET (ETag / Last-Modified); a run of today's news "
+                           "partition only when a feed changed. A 304 everywhere launches nothing.")
+    def _news(context: dg.SensorEvaluationContext, sources: SourceResource):
+        from cbi_platform.lib.sources import news
+
+        fetch_context = sources.fetch_context()
+        config = news.load_config(fetch_context.config_dir)
+        state = json.loads(context.cursor) if context.cursor else {}
+        changed = []
+        for feed in config.feeds:
+            if feed.kind != "rss":
+                continue
+            result = news.poll(fetch_context, feed, state.get(feed.id))
+            state[feed.id] = result.validators
+            if result.payload is not None:
+                changed.append(feed.id)
+        context.update_cursor(json.dumps(state, sort_keys=True))
+        if not changed:
+            return dg.SkipReason("no feed changed (conditional GET answered 304)")
+        today = fetch_context.today.isoformat()
+        return dg.RunRequest(partition_key=today, run_key=f"news-{today}-{context.cursor}"[:240],
+                             tags={"cbi/changed_feeds": ",".join(changed)[:200]})
+
+    return _news
+
+
+@dg.run_failure_sensor(name="alert_on_run_failure", default_status=dg.DefaultSensorStatus.RUNNING,
+                       description="Posts failed runs to the webhook in CBI_ALERT_WEBHOOK_URL (logs when unset)")
+def alert_on_run_failure(context: dg.RunFailureSensorContext):
+    from cbi_platform.lib import alerts
+
+    how = alerts.send("cbi-platform run failed", {"job": context.dagster_run.job_name,
+                                                   "run_id": context.dagster_run.run_id,
+                                                   "error": (context.failure_event.message or "")[:300]})
+    context.log.info(f"run failure alert delivered by {how}")
+
+
+@dg.sensor(name="alert_on_check_failure", minimum_interval_seconds=120, default_status=dg.DefaultSensorStatus.RUNNING,
+           description="Posts every failed asset check (ERROR and WARN) to the webhook in CBI_ALERT_WEBHOOK_URL "
+                       "(logs when unset)")
+def alert_on_check_failure(context: dg.SensorEvaluationContext):
+    from cbi_platform.lib import alerts
+
+    after = int(context.cursor) if context.cursor else None
+    with warnings.catch_warnings():
+        # deprecated for 2.0, still the one query for "every check evaluation since the cursor" in 1.13
+        warnings.simplefilter("ignore", DeprecationWarning)
+        records = context.instance.get_event_records(
+            dg.EventRecordsFilter(event_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION, after_cursor=after),
+            ascending=True, limit=500,
+        )
+    failed = 0
+    for record in records:
+        evaluation = record.event_log_entry.dagster_event.event_specific_data
+        if not evaluation.passed:
+            failed += 1
+            alerts.send("cbi-platform check failed", {
+                "check": f"{evaluation.asset_key.to_user_string()}:{evaluation.check_name}",
+                "severity": evaluation.severity.value, "run_id": record.event_log_entry.run_id})
+    if records:
+        context.update_cursor(str(records[-1].storage_id))
+    return dg.SkipReason(f"{len(records)} check evaluations read, {failed} failures alerted")
+
+
+def drift_sensor(job) -> dg.SensorDefinition:
+    settings = SCHEDULES["models"]["drift"]
+
+    @dg.sensor(name="forecast_drift", job=job, minimum_interval_seconds=3600, default_status=dg.DefaultSensorStatus.RUNNING,
+               description=f"Requests retraining when the realised P10-P90 coverage of the last {settings['window']} "
+                           f"{settings['horizon']} live forecasts with known outcomes leaves {settings['band']}")
+    def _drift(context: dg.SensorEvaluationContext, warehouse: Warehouse):
+        from cbi_platform.lib.drift import realised_coverage
+
+        try:
+            with warehouse.read_connection() as conn:
+                drift = realised_coverage(conn, settings["horizon"], int(settings["window"]), int(settings["min_outcomes"]),
+                                          tuple(settings["band"]))
+        except FileNotFoundError as exc:
+            return dg.SkipReason(str(exc))
+        if drift.coverage is None:
+            return dg.SkipReason(f"only {drift.outcomes} live forecasts with known outcomes; need {settings['min_outcomes']}")
+        if not drift.drifting:
+            return dg.SkipReason(f"realised coverage {drift.coverage:.0%} over {drift.outcomes} outcomes is within band")
+        return dg.RunRequest(run_key=f"drift-{dt.date.today().isoformat()}",
+                             tags={"cbi/reason": f"coverage {drift.coverage:.2f} outside {settings['band']}"})
+
+    return _drift
+
+
+refresh_sensor = dg.AutomationConditionSensorDefinition(
+    "refresh_derived_assets",
+    target=dg.AssetSelection.all(),
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description="Evaluates the automation conditions: features, forecasts, risk and the report refresh when their "
+                "upstream lands (never while the upstream's latest partition is missing)",
+)

@@ -1,0 +1,17 @@
+"""Declarative automation shared by the derived assets."""
+
+import dagster as dg
+
+
+def on_upstream_update() -> dg.AutomationCondition:
+    """Refresh when an upstream asset lands, never while the upstream's latest partition is
+    missing or an upstream run is in progress (so a half-ingested day is never consumed)."""
+    latest_missing = dg.AutomationCondition.any_deps_match(
+        dg.AutomationCondition.in_latest_time_window() & dg.AutomationCondition.missing()
+    )
+    return (
+        (dg.AutomationCondition.newly_missing() | dg.AutomationCondition.any_deps_updated()).since_last_handled()
+        & ~latest_missing
+        & ~dg.AutomationCondition.any_deps_in_progress()
+        & ~dg.AutomationCondition.in_progress()
+    ).with_label("refresh when upstream lands")

@@ -1,0 +1,116 @@
+"""Schedules and sensors, evaluated the way the daemon evaluates them."""
+
+import datetime as dt
+import http.server
+import json
+import threading
+
+import dagster as dg
+import pandas as pd
+import pytest
+
+from cbi_platform import definitions as cbi
+from cbi_platform.lib import warehouse
+from cbi_platform.lib.settings import Settings
+from cbi_platform_tests.conftest import SQL_DIR
+
+REPOSITORY = cbi.defs.get_repository_def()
+
+
+def sensor(name):
+    return REPOSITORY.get_sensor_def(name)
+
+
+def test_every_raw_asset_has_a_release_time_schedule_for_its_day():
+    schedules = {s.name: s for s in REPOSITORY.schedule_defs}
+    for asset in cbi.RAW_ASSETS:
+        schedule = schedules[f"{asset.node_def.name}_at_release"]
+        assert schedule.execution_timezone == "UTC"
+        tick = dt.datetime(2026, 11, 20, 22, 30, tzinfo=dt.timezone.utc)
+        with dg.build_schedule_context(scheduled_execution_time=tick, repository_def=REPOSITORY) as context:
+            (request,) = schedule.evaluate_tick(context).run_requests
+        assert request.partition_key == "2026-11-20"
+    assert schedules["weekly_retraining"].cron_schedule == "0 6 * * 6"
+
+
+@pytest.fixture
+def sample_resources(tmp_path):
+    settings = Settings.from_env().with_overrides(data_dir=tmp_path / "data", warehouse_path=str(tmp_path / "data" / "w.duckdb"),
+                                                  source_mode="sample")
+    return cbi.resources(settings)
+
+
+def test_news_sensor_launches_only_when_a_feed_changed(sample_resources):
+    news = sensor("news_feeds_changed")
+    with dg.build_sensor_context(resources=sample_resources, repository_def=REPOSITORY) as first:
+        result = news.evaluate_tick(first)
+    (request,) = result.run_requests
+    assert request.partition_key == dt.date.today().isoformat()
+    cursor = result.cursor
+    assert json.loads(cursor)  # validators kept per feed
+    # the same validators again: every feed answers 304, nothing launches
+    with dg.build_sensor_context(cursor=cursor, resources=sample_resources, repository_def=REPOSITORY) as second:
+        again = news.evaluate_tick(second)
+    assert again.run_requests == [] and "304" in again.skip_message
+
+
+def _archive(conn, coverage_hits: list[bool]):
+    days = pd.bdate_range("2026-01-05", periods=len(coverage_hits))
+    rows, matrix = [], []
+    for day, hit in zip(days, coverage_hits):
+        rows.append({"as_of_date": day.date(), "horizon": "1w", "horizon_days": 5, "target_date": day.date(),
+                     "q05": -0.05, "q10": -0.02, "q50": 0.0, "q90": 0.02, "q95": 0.05, "last_price": 50.0,
+                     "model_version": "v1", "data_mode": "sample", "published_at": pd.Timestamp("2026-01-01")})
+        matrix.append({"trade_date": day.date(), "target_1w": 0.0 if hit else 0.04})
+    warehouse.replace_rows(conn, "forecasts.zl_forecast_archive", pd.DataFrame(rows))
+    conn.execute("CREATE SCHEMA IF NOT EXISTS features")
+    conn.register("_m", pd.DataFrame(matrix))
+    conn.execute("CREATE OR REPLACE TABLE features.zl_daily_matrix AS SELECT trade_date, target_1w, "
+                 "NULL::DOUBLE AS target_1m, NULL::DOUBLE AS target_3m, NULL::DOUBLE AS target_6m FROM _m")
+
+
+@pytest.mark.parametrize("hits, retrain", [([True] * 40 + [False] * 10, False), ([True] * 20 + [False] * 30, True)])
+def test_drift_sensor_requests_retraining_when_coverage_leaves_its_band(sample_resources, hits, retrain):
+    path = sample_resources["warehouse"].database
+    with warehouse.connection(path) as conn:
+        warehouse.apply_migrations(conn, SQL_DIR)
+        _archive(conn, hits)
+    with dg.build_sensor_context(resources=sample_resources) as context:
+        result = sensor("forecast_drift").evaluate_tick(context)
+    assert bool(result.run_requests) == retrain
+    if retrain:
+        assert "coverage 0.40" in result.run_requests[0].tags["cbi/reason"]
+
+
+class _Capture(http.server.BaseHTTPRequestHandler):
+    received: list = []
+
+    def do_POST(self):  # noqa: N802 (http.server's naming)
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        _Capture.received.append((self.path, json.loads(body)))
+        self.send_response(204)
+        self.end_headers()
+
+    def log_message(self, *args):
+        pass
+
+
+def test_failed_checks_are_posted_to_the_webhook(monkeypatch, caplog):
+    server = http.server.HTTPServer(("127.0.0.1", 0), _Capture)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    secret_path = "/hooks/T000-secret-token"
+    monkeypatch.setenv("CBI_ALERT_WEBHOOK_URL", f"http://127.0.0.1:{server.server_port}{secret_path}")
+
+    @dg.asset(check_specs=[dg.AssetCheckSpec("always_fails", asset="broken")])
+    def broken():
+        return dg.MaterializeResult(check_results=[dg.AssetCheckResult(check_name="always_fails", passed=False)])
+
+    instance = dg.DagsterInstance.ephemeral()
+    dg.materialize([broken], instance=instance, raise_on_error=False)
+    with caplog.at_level("INFO"), dg.build_sensor_context(instance=instance) as context:
+        result = sensor("alert_on_check_failure").evaluate_tick(context)
+    server.shutdown()
+    assert "1 failures alerted" in result.skip_message
+    ((path, body),) = _Capture.received
+    assert path == secret_path and "broken:always_fails" in body["text"]
+    assert "T000-secret-token" not in caplog.text
