@@ -38,7 +38,8 @@ def _missing_range(instance, asset_key, partitions_def, first: str | None = None
     return (missing[0], keys[-1]) if missing else (keys[-1], keys[-1])
 
 
-def run(settings, instance, profile: str | None = None, hourly_days: int = DEMO_HOURLY_DAYS) -> tuple[dict, list]:
+def run(settings, instance, profile: str | None = None, hourly_days: int = DEMO_HOURLY_DAYS,
+        ingest_only: bool = False) -> tuple[dict, list]:
     """Materialise everything: raw partitions not yet materialised in `instance` (ranged runs),
     then features, models, forecasts and risk. Returns wall times by stage and the runs' results."""
     import dagster as dg
@@ -46,7 +47,7 @@ def run(settings, instance, profile: str | None = None, hourly_days: int = DEMO_
     from cbi_platform import definitions as cbi
 
     resources = cbi.resources(settings)
-    partitions = cbi.futures_ohlcv_1d.partitions_def
+    partitions = cbi.fred.partitions_def
     timings, results = {}, []
     quiet = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 
@@ -58,19 +59,17 @@ def run(settings, instance, profile: str | None = None, hourly_days: int = DEMO_
         if not result.success:
             raise SystemExit(f"ingest {start}..{end} failed")
 
-    for asset in (cbi.fred_observations, cbi.futures_ohlcv_1d):
-        t0 = time.perf_counter()
-        span = _missing_range(instance, asset.key, partitions)
-        print(f"ingest {asset.key.to_user_string()}: {span[0]} .. {span[1]}", flush=True)
-        ranged([asset], span)
-        timings[asset.key.to_user_string()] = time.perf_counter() - t0
     first_hourly = (dt.date.today() - dt.timedelta(days=hourly_days)).isoformat()
-    span = _missing_range(instance, cbi.futures_ohlcv_1h.key, partitions, first=first_hourly)
-    print(f"ingest raw/futures_ohlcv_1h: {span[0]} .. {span[1]}", flush=True)
-    t0 = time.perf_counter()
-    ranged([cbi.futures_ohlcv_1h], span)
-    timings["raw/futures_ohlcv_1h"] = time.perf_counter() - t0
+    for asset in cbi.RAW_ASSETS:
+        t0 = time.perf_counter()
+        first_key = sorted(asset.keys)[0]
+        span = _missing_range(instance, first_key, partitions, first=first_hourly if asset in cbi.HOURLY_ASSETS else None)
+        print(f"ingest {', '.join(k.to_user_string() for k in sorted(asset.keys))}: {span[0]} .. {span[1]}", flush=True)
+        ranged([asset], span)
+        timings[asset.node_def.name] = time.perf_counter() - t0
 
+    if ingest_only:
+        return timings, results
     downstream = [a for a in cbi.ALL_ASSETS if a not in cbi.RAW_ASSETS]
     run_config = {"ops": {}, **quiet}
     if profile:
@@ -117,6 +116,9 @@ def summary(settings) -> str:
     for row in risk.drop_duplicates("horizon").itertuples():
         lines.append(f"{row.horizon:>8} {row.var95_return:8.2%} {row.cvar95_return:8.2%} {row.var99_return:8.2%} "
                      f"{row.cvar99_return:8.2%} {row.var95_usd:10,.0f} {row.var99_usd:10,.0f}")
+    report = settings.report_dir / "latest.html"
+    if report.exists():
+        lines += ["", f"report: {report}"]
     return "\n".join(lines)
 
 
@@ -127,6 +129,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--profile", default=None, help="training profile (default: $CBI_PROFILE or fast)")
     parser.add_argument("--summary-only", action="store_true", help="print the summary of the last run")
+    parser.add_argument("--ingest-only", action="store_true",
+                        help="only backfill the raw assets (every partition not yet materialised)")
     args = parser.parse_args(argv)
     settings = Settings.from_env()
     if not args.summary_only:
@@ -134,9 +138,11 @@ def main(argv: list[str] | None = None) -> int:
             applied = warehouse.apply_migrations(conn, settings.sql_dir)
         print(f"warehouse {settings.warehouse_path}: {len(applied)} migration(s) applied", flush=True)
         t0 = time.perf_counter()
-        timings, _ = run(settings, _instance(settings), args.profile)
+        timings, _ = run(settings, _instance(settings), args.profile, ingest_only=args.ingest_only)
         timings["total"] = time.perf_counter() - t0
         print("timings (s): " + ", ".join(f"{k} {v:.1f}" for k, v in timings.items()))
+    if args.ingest_only:
+        return 0
     print()
     print(summary(settings))
     return 0

@@ -6,9 +6,11 @@ import datetime as dt
 import os
 from pathlib import Path
 
-# Tests run on a shorter history than the demo (partitions start here), set before anything
-# imports the Dagster definitions, which read it.
-os.environ.setdefault("CBI_START_DATE", "2016-01-04")
+# Tests keep Dagster's per-partition bookkeeping small: daily partitions over the last six weeks,
+# the first one carrying the history from 2016 on. Set before anything imports the Dagster
+# definitions, which read them.
+os.environ.setdefault("CBI_START_DATE", (dt.date.today() - dt.timedelta(days=42)).isoformat())
+os.environ.setdefault("CBI_HISTORY_START", "2016-01-04")
 
 import pytest
 

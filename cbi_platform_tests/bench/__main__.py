@@ -66,6 +66,257 @@ def demo_pipeline() -> dict:
             "`make demo` adds about 13 ms per partition event"}
 
 
+def _sample_context(base: Path, signal: float = 1.0):
+    import datetime as dt
+
+    from cbi_platform.lib.landing import LandingZone
+    from cbi_platform.lib.sample.transport import SampleWorldTransport
+    from cbi_platform.lib.sample.world import get_world
+    from cbi_platform.lib.sources.context import FetchContext
+
+    settings = Settings.from_env()
+    today = dt.date.today()
+    world = get_world(settings.sample_seed, signal, settings.config_dir)
+    return FetchContext("sample", LandingZone(base / "landing"), base / "files", settings.config_dir, today,
+                        SampleWorldTransport(world, today))
+
+
+@bench("hourly_ingest")
+def hourly_ingest() -> dict:
+    """Parse + atomic write of a year of hourly bars for every root, vs DBNStore.to_df() on the
+    same bytes (our overhead over decoding; goal <= 1.5x)."""
+    import datetime as dt
+
+    import databento as db
+
+    from cbi_platform.lib import warehouse
+    from cbi_platform.lib.ingest import parse_window, write_window
+    from cbi_platform.lib.sources import databento
+    from cbi_platform.lib.sources.base import Window
+    from cbi_platform.defs.ingest.databento import source_for
+
+    with tempfile.TemporaryDirectory(prefix="cbi_bench_") as tmp:
+        ctx = _sample_context(Path(tmp))
+        end = ctx.today
+        window = Window(end - dt.timedelta(days=365), end)
+        (payload,) = databento.fetch(window, ctx, "ohlcv-1h")
+        baseline = best_of(3, lambda: db.DBNStore.from_bytes(payload.body).to_df())
+        spec = source_for("ohlcv-1h", {"raw.futures_ohlcv_1h": ("symbol", "ts_event")})()
+        conn = warehouse.connect(Path(tmp) / "w.duckdb")
+        warehouse.apply_migrations(conn, Settings.from_env().sql_dir)
+        ours = best_of(3, lambda: write_window(conn, spec, window, parse_window(spec, window, [payload])))
+        rows = conn.execute("SELECT count(*) FROM raw.futures_ohlcv_1h").fetchone()[0]
+        conn.close()
+    return {"seconds": ours, "baseline_to_df_seconds": baseline, "ratio": ours / baseline, "goal": "<= 1.5", "rows": rows}
+
+
+@bench("partition_scaling")
+def partition_scaling() -> dict:
+    """A one-day partition of raw/futures_ohlcv_1d as a fraction of a one-year backfill, both
+    fetched, parsed and written (goal <= 1/50: cost follows the window, not the history)."""
+    import datetime as dt
+
+    from cbi_platform.lib import warehouse
+    from cbi_platform.lib.ingest import ingest
+    from cbi_platform.lib.sources.base import Window
+    from cbi_platform.defs.ingest.databento import source_for
+
+    with tempfile.TemporaryDirectory(prefix="cbi_bench_") as tmp:
+        ctx = _sample_context(Path(tmp))
+        spec = source_for("ohlcv-1d", {"raw.futures_ohlcv_1d": ("symbol", "trade_date")})()
+        conn = warehouse.connect(Path(tmp) / "w.duckdb")
+        warehouse.apply_migrations(conn, Settings.from_env().sql_dir)
+        day = ctx.today - dt.timedelta(days=(ctx.today.weekday() + 3) % 7 or 7)  # a recent weekday
+        year = Window(day - dt.timedelta(days=365), day + dt.timedelta(days=1))
+        ingest(spec, year, ctx, conn)  # warm the world and the caches
+        t_year = best_of(3, lambda: ingest(spec, year, ctx, conn))
+        t_day = best_of(5, lambda: ingest(spec, Window(day, day + dt.timedelta(days=1)), ctx, conn))
+        conn.close()
+    return {"seconds": t_day, "one_year_seconds": t_year, "ratio": t_day / t_year, "goal": "<= 0.02"}
+
+
+def _sample_warehouse(base: Path, signal: float = 1.0, history_start=None):
+    """A warehouse of every daily source from the sample world, features built."""
+    import datetime as dt
+
+    from cbi_platform.defs.ingest import cftc, databento, eia, epa_rin, fred, news, usda_esr, usda_wasde
+    from cbi_platform.lib import features, warehouse
+    from cbi_platform.lib.ingest import ingest
+    from cbi_platform.lib.sources.base import Window
+
+    settings = Settings.from_env()
+    ctx = _sample_context(base, signal)
+    ctx.history_start = history_start or settings.history_start
+    conn = warehouse.connect(base / "w.duckdb")
+    warehouse.apply_migrations(conn, settings.sql_dir)
+    window = Window(ctx.history_start, ctx.today + dt.timedelta(days=1), include_history=True)
+    for spec in [fred.source(), databento.source_for("ohlcv-1d", {"raw.futures_ohlcv_1d": ("symbol", "trade_date")})(),
+                 databento.source_for("statistics", {"raw.futures_statistics_1d": ("symbol", "trade_date")})(),
+                 databento.source_for("options", {"raw.options_ohlcv_1d": ("instrument_id", "trade_date"),
+                                                  "raw.options_definitions": ("instrument_id", "as_of_date")}, "parent")(),
+                 cftc.source(), epa_rin.source(), usda_esr.source(), usda_wasde.source(), eia.source(), news.source()]:
+        ingest(spec, window, ctx, conn)
+    return conn
+
+
+@bench("features_build")
+def features_build() -> dict:
+    """All feature views over 15 years of sample data vs one count(*) pass over the raw tables
+    they read (the floor of reading the inputs), and the peak memory of the build."""
+    import datetime as dt
+    import threading
+
+    import psutil
+
+    from cbi_platform.lib import features
+
+    settings = Settings.from_env()
+    with tempfile.TemporaryDirectory(prefix="cbi_bench_") as tmp:
+        conn = _sample_warehouse(Path(tmp), history_start=dt.date.today() - dt.timedelta(days=15 * 365))
+        tables = features.raw_tables(conn)
+        floor = best_of(3, lambda: [conn.execute(f"SELECT count(*) FROM {t}").fetchone() for t in tables])
+        process, peak, running = psutil.Process(), [0], [True]
+
+        def watch():
+            while running[0]:
+                peak[0] = max(peak[0], process.memory_info().rss)
+                time.sleep(0.02)
+
+        base_rss = process.memory_info().rss
+        watcher = threading.Thread(target=watch, daemon=True)
+        watcher.start()
+
+        def build():
+            for name in (*features.FEATURE_ORDER, "mes_hourly"):
+                features.run_sql(conn, settings.sql_dir, name, settings.config_dir)
+            for bucket in features.load_buckets(settings.config_dir):
+                features.build_bucket_view(conn, settings.config_dir, bucket)
+
+        seconds = best_of(3, build)
+        running[0] = False
+        watcher.join()
+        rows = conn.execute("SELECT count(*) FROM features.zl_daily_matrix").fetchone()[0]
+        conn.close()
+    return {"seconds": seconds, "floor_count_seconds": floor, "ratio": seconds / floor, "goal": "report",
+            "peak_rss_mb": round(peak[0] / 2**20, 1), "rss_growth_mb": round((peak[0] - base_rss) / 2**20, 1),
+            "matrix_rows": rows}
+
+
+@bench("monte_carlo")
+def monte_carlo() -> dict:
+    """1,000,000 scenarios x 4 horizons vs the numpy floor (drawing the uniforms and one
+    np.interp over them per horizon); goal <= 2x."""
+    import numpy as np
+
+    from cbi_platform.lib.ml.quantiles import QUANTILES
+    from cbi_platform.lib.risk.montecarlo import TailScales, scenarios
+
+    grids = np.array([[-0.06, -0.045, 0.0, 0.045, 0.06], [-0.12, -0.09, 0.0, 0.09, 0.12],
+                      [-0.2, -0.15, 0.0, 0.15, 0.2], [-0.28, -0.21, 0.0, 0.21, 0.28]])
+    tails = [TailScales(0.02, 0.02)] * 4
+    n = 1_000_000
+
+    def floor():
+        u = np.random.default_rng(0).random(n)
+        return [np.interp(u, QUANTILES, grid) for grid in grids]
+
+    baseline = best_of(5, floor)
+    ours = best_of(5, lambda: scenarios(grids, tails, n, seed=0))
+    return {"seconds": ours, "numpy_floor_seconds": baseline, "ratio": ours / baseline, "goal": "<= 2.0"}
+
+
+@bench("forecast_skill")
+def forecast_skill() -> dict:
+    """Out-of-sample pinball skill per horizon on the sample world (planted signal), ensemble and
+    main model vs climatology, and a plain AutoGluon on ZL's price history alone (what a user
+    would try first) vs climatology; coverage; training time of the fast profile."""
+    from cbi_platform.lib.ml.evaluation import evaluate
+    from cbi_platform.lib.ml.train import load_training_config
+    from cbi_platform.lib import features
+
+    settings = Settings.from_env()
+    with tempfile.TemporaryDirectory(prefix="cbi_bench_") as tmp:
+        conn = _sample_warehouse(Path(tmp))
+        for name in features.FEATURE_ORDER:
+            features.run_sql(conn, settings.sql_dir, name, settings.config_dir)
+        matrix = conn.execute("SELECT * FROM features.zl_daily_matrix ORDER BY trade_date").df()
+        conn.close()
+    config = load_training_config(settings.config_dir, "fast")
+    t0 = time.perf_counter()
+    full = evaluate(matrix, config)
+    seconds = time.perf_counter() - t0
+    price_only = evaluate(matrix, config, features=["zl_ret_1d", "zl_ret_5d", "zl_ret_21d", "zl_ret_63d", "zl_vol_21d",
+                                                      "zl_vol_63d", "zl_close"])
+    table = {h: {"ensemble_skill": round(r.ensemble.skill, 4), "noise_band": round(r.ensemble.band, 4),
+                 "main_model_skill": round(r.main.skill, 4), "price_history_autogluon_skill": round(price_only[h].main.skill, 4),
+                 "coverage_p10_p90": round(r.coverage, 3)} for h, r in full.items()}
+    for horizon, row in table.items():
+        print(f"    {horizon}: {row}")
+    return {"seconds": seconds, "by_horizon": table}
+
+
+@bench("real_data")
+def real_data() -> dict:
+    """The pipeline on real 1990-2009 data (../shared/real) through files mode: ZL, ZS, ZM, CL, ES
+    settle CSVs (rolls detected from open interest) and FRED DGS10, VIXCLS, DEXBZUS CSVs.
+    Walk-forward by test year (2000-2009), skill against climatology per horizon with a bootstrap
+    interval over years, and calibrated coverage: reported honestly, whatever it is."""
+    import dataclasses
+    import datetime as dt
+
+    import numpy as np
+
+    from cbi_platform.defs.ingest import databento, fred
+    from cbi_platform.lib import features, warehouse
+    from cbi_platform.lib.ingest import ingest
+    from cbi_platform.lib.landing import LandingZone
+    from cbi_platform.lib.ml.evaluation import evaluate
+    from cbi_platform.lib.ml.train import load_training_config
+    from cbi_platform.lib.sources.base import Window
+    from cbi_platform.lib.sources.context import FetchContext
+
+    settings = Settings.from_env()
+    real = PROJECT_ROOT.parent / "shared" / "real"
+    with tempfile.TemporaryDirectory(prefix="cbi_bench_real_") as tmp:
+        files = Path(tmp) / "files"
+        files.mkdir()
+        for path in real.glob("*_front_daily_*.csv"):
+            (files / path.name).symlink_to(path)
+        for series, name in (("DGS10", "DGS10_1990-2009_legacy_format.csv"), ("VIXCLS", "VIXCLS_1990-2009.csv"),
+                             ("DEXBZUS", "DEXBZUS_1990-2009.csv")):
+            (files / f"{series}.csv").symlink_to(real / name)
+        ctx = FetchContext("files", LandingZone(Path(tmp) / "landing"), files, settings.config_dir, dt.date(2010, 1, 1))
+        conn = warehouse.connect(Path(tmp) / "w.duckdb")
+        warehouse.apply_migrations(conn, settings.sql_dir)
+        window = Window(dt.date(1990, 1, 1), dt.date(2010, 1, 1), include_history=True)
+        ingest(fred.source(), window, ctx, conn)
+        ingest(databento.source_for("ohlcv-1d", {"raw.futures_ohlcv_1d": ("symbol", "trade_date")})(), window, ctx, conn)
+        for name in features.FEATURE_ORDER:
+            features.run_sql(conn, settings.sql_dir, name, settings.config_dir)
+        matrix = conn.execute("SELECT * FROM features.zl_daily_matrix ORDER BY trade_date").df()
+        rolls = conn.execute("SELECT count(*) FROM features.roll_calendar WHERE root = 'ZL'").fetchone()[0]
+        conn.close()
+    config = dataclasses.replace(load_training_config(settings.config_dir, "fast"), folds=10, test_days=252)
+    t0 = time.perf_counter()
+    results = evaluate(matrix, config)
+    seconds = time.perf_counter() - t0
+    rng = np.random.default_rng(0)
+    table = {}
+    for horizon, result in results.items():
+        losses = result.losses.assign(year=lambda f: [d.year for d in f["as_of_date"]])
+        by_year = losses.groupby("year")[["ensemble", "climatology"]].sum()
+        skills = []
+        for _ in range(2000):
+            sample = by_year.iloc[rng.integers(0, len(by_year), len(by_year))]
+            skills.append(1 - sample["ensemble"].sum() / sample["climatology"].sum())
+        low, high = np.percentile(skills, [5, 95])
+        table[horizon] = {"ensemble_skill": round(result.ensemble.skill, 4), "bootstrap_90pct_over_years": [round(float(low), 4), round(float(high), 4)],
+                          "main_model_skill": round(result.main.skill, 4), "coverage_p10_p90": round(result.coverage, 3),
+                          "test_years": int(len(by_year)), "weights": {k: round(v, 2) for k, v in result.weights.items() if v}}
+        print(f"    {horizon}: {table[horizon]}")
+    return {"seconds": seconds, "zl_rows": int(len(matrix)), "zl_rolls_detected": int(rolls), "by_horizon": table}
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("names", nargs="*", help=f"benchmarks to run (default all): {', '.join(BENCHES)}")

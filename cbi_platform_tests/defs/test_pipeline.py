@@ -1,5 +1,7 @@
 """The whole asset graph, materialised in-process into a temporary warehouse, twice."""
 
+import datetime as dt
+
 import dagster as dg
 import pandas as pd
 import pytest
@@ -8,7 +10,7 @@ from cbi_platform import demo
 from cbi_platform.lib import warehouse
 
 pytestmark = pytest.mark.slow
-TIME_COLUMNS = {"ingested_at", "created_at", "trained_at"}
+TIME_COLUMNS = {"ingested_at", "created_at", "trained_at", "published_at"}
 
 
 def snapshot(path) -> dict[str, pd.DataFrame]:
@@ -41,10 +43,14 @@ def two_runs(tmp_path_factory):
     base = tmp_path_factory.mktemp("pipeline")
     settings = Settings.from_env().with_overrides(
         data_dir=base / "data", warehouse_path=str(base / "data" / "cbi.duckdb"), source_mode="sample")
-    first_timings, first_results = demo.run(settings, dg.DagsterInstance.ephemeral(), hourly_days=10)
-    first = snapshot(settings.warehouse_path)
-    _, second_results = demo.run(settings, dg.DagsterInstance.ephemeral(), hourly_days=10)
-    second = snapshot(settings.warehouse_path)
+    runs = []
+    # the newest partition is today's: two runs straddling midnight UTC rightly differ, so
+    # compare the last two runs that started and ended on the same day
+    while len(runs) < 2 or runs[-1][0] != runs[-2][0] or runs[-1][0] != dt.date.today():
+        day = dt.date.today()
+        _, results = demo.run(settings, dg.DagsterInstance.ephemeral(), hourly_days=21)
+        runs.append((day, snapshot(settings.warehouse_path), results))
+    (_, first, first_results), (_, second, second_results) = runs[-2:]
     return settings, first, second, first_results + second_results
 
 
@@ -78,3 +84,4 @@ def test_a_forecast_and_its_var_for_every_horizon(two_runs):
     assert len(latest) == 4 and (latest["var99_usd"] > latest["var95_usd"]).all() and (latest["var95_usd"] > 0).all()
     text = demo.summary(settings)
     assert "SAMPLE WORLD" in text and "VaR99" in text
+
