@@ -81,8 +81,7 @@ def parse_window(spec: SourceSpec, window: Window, payloads: list[Payload]) -> d
             frames[table.name] = pd.DataFrame()
             continue
         frame = pd.concat(chunks, ignore_index=True)
-        as_of = pd.to_datetime(frame["as_of_date"]).dt.date
-        frame = frame[as_of.map(window.contains)]
+        frame = frame[window.contains_all(frame["as_of_date"]).to_numpy()]
         frame = frame.drop_duplicates(list(table.primary_key), keep="last").reset_index(drop=True)
         frames[table.name] = frame
     return frames

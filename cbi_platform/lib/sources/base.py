@@ -9,7 +9,10 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 MODES = ("sample", "live", "replay", "files")
 
@@ -75,6 +78,16 @@ class Window:
 
     def contains(self, day: dt.date) -> bool:
         return (self.include_history or day >= self.start) and day < self.end
+
+    def contains_all(self, days) -> pd.Series:
+        """Vectorised `contains` over a column of dates (or timestamps): a boolean Series."""
+        import pandas as pd
+
+        stamps = pd.to_datetime(pd.Series(days))
+        inside = stamps < pd.Timestamp(self.end)
+        if not self.include_history:
+            inside &= stamps >= pd.Timestamp(self.start)
+        return inside
 
     def overlaps(self, other: "Window") -> bool:
         starts_before_other_ends = self.start < other.end or self.include_history

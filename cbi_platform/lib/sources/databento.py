@@ -113,11 +113,31 @@ def decode(payload: Payload) -> tuple[pd.DataFrame, object, str]:
         with warnings.catch_warnings():
             warnings.simplefilter("error")  # databento only *warns* on a truncated stream
             store = db.DBNStore.from_bytes(payload.body)
-            frame = store.to_df(price_type="float", pretty_ts=True, map_symbols=True)
+            frame = store.to_df(price_type="float", pretty_ts=True, map_symbols=False).reset_index()
+            frame["symbol"] = _map_symbols(frame, store.metadata)
     except Exception as exc:  # the decoder raises several types: all mean "not valid DBN"
         raise ParseError(SOURCE, payload.window, f"{payload.name}: invalid DBN ({type(exc).__name__}: {exc})") from None
     schema = str(store.schema) if store.schema is not None else str(payload.meta.get("schema"))
-    return frame.reset_index(), store.metadata, schema
+    return frame, store.metadata, schema
+
+
+def _map_symbols(frame: pd.DataFrame, metadata) -> np.ndarray:
+    """The requested symbol of each record (instrument id on the record's UTC date), resolved
+    once per distinct (instrument, date) pair: DBNStore's own mapping sorts every record and
+    took 70% of decoding a year of hourly bars. Same rule as DBNStore: the first timestamp field."""
+    import databento as db
+
+    if frame.empty:
+        return np.array([], dtype=object)
+    stamp = "ts_recv" if "ts_recv" in frame.columns and frame.columns.get_loc("ts_recv") < frame.columns.get_loc("ts_event") \
+        else "ts_event"
+    days = frame[stamp].dt.tz_convert("UTC").dt.tz_localize(None).to_numpy().astype("datetime64[D]")
+    ids = frame["instrument_id"].to_numpy().astype(np.int64)  # DBN instrument ids are uint32
+    codes, pairs = pd.factorize((ids << 32) | days.view("int64"))  # days since 1970 fit in 32 bits
+    instruments = db.InstrumentMap()
+    instruments.insert_metadata(metadata)
+    resolved = instruments.resolve_many((pairs >> 32).astype(np.uint64), (pairs & 0xFFFFFFFF).astype("datetime64[D]"))
+    return resolved[codes]
 
 
 def _statistics(frame: pd.DataFrame, payload: Payload) -> pd.DataFrame:
@@ -181,7 +201,22 @@ def _definitions(frame: pd.DataFrame, metadata, payload: Payload) -> pd.DataFram
     })[DEFINITION_COLUMNS]
 
 
+def _dates(stamps: pd.Series) -> np.ndarray:
+    """Calendar dates (datetime.date) of tz-aware timestamps in their own zone; numpy's
+    conversion, 3x faster than `.dt.date` on a year of hourly bars."""
+    return stamps.dt.tz_localize(None).to_numpy().astype("datetime64[D]").astype(object)
+
+
 def _roots_and_ranks(symbols: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """Root and continuous rank of each symbol, computed once per distinct symbol (a year of
+    hourly bars has ~350k rows but ~130 symbols)."""
+    codes, distinct = pd.factorize(symbols)
+    root, rank = _distinct_roots_and_ranks(pd.Series(distinct, dtype=object))
+    return (pd.Series(root.to_numpy()[codes], index=symbols.index),
+            pd.Series(rank.array.take(codes), index=symbols.index, dtype="Int8"))
+
+
+def _distinct_roots_and_ranks(symbols: pd.Series) -> tuple[pd.Series, pd.Series]:
     parts = symbols.str.split(".", expand=True)
     if parts.shape[1] == 3:
         continuous = parts[1] == "c"
@@ -238,8 +273,8 @@ def parse(payload: Payload) -> dict[str, pd.DataFrame]:
         out["prev_day_open_interest"] = np.nan
     else:
         out["ts_event"] = ts.dt.tz_localize(None)
-        out["trade_date"] = (ts.dt.tz_convert("America/Chicago") + _SESSION_SHIFT).dt.date
-        out["as_of_date"] = ts.dt.date
+        out["trade_date"] = _dates(ts.dt.tz_convert("America/Chicago") + _SESSION_SHIFT)
+        out["as_of_date"] = _dates(ts)
     return {TABLES[schema]: out[columns]}
 
 
