@@ -3,7 +3,7 @@
 
 Charts: ZL history with the P10/P50/P90 fan per horizon, the scenario distribution with
 VaR/CVaR marked, P10-P90 coverage over time (rolling, backtest forecasts), and the ensemble's
-weights and honest scores.
+leaderboard (honest skill and weight of every member).
 """
 
 from __future__ import annotations
@@ -87,11 +87,30 @@ def _coverage_chart(backtest: pd.DataFrame, plt):
     return fig
 
 
-def _table_html(frame: pd.DataFrame, floatfmt: str = "{:.4f}") -> str:
+def leaderboard(weights: pd.DataFrame) -> pd.DataFrame:
+    """Every ensemble member's honest (out-of-fold) pinball skill against climatology and its
+    weight, per horizon, best average skill first."""
+    if weights.empty:
+        return pd.DataFrame()
+    frame = weights.dropna(subset=["honest_pinball"])
+    reference = frame[frame["member"] == "climatology"].set_index("horizon")["honest_pinball"]
+    frame = frame.assign(skill=1.0 - frame["honest_pinball"] / frame["horizon"].map(reference))
+    horizons = [h for h in HORIZON_ORDER if h in set(frame["horizon"])]
+    skill = frame.pivot_table(index="member", columns="horizon", values="skill")[horizons]
+    weight = frame.pivot_table(index="member", columns="horizon", values="weight")[horizons].fillna(0.0)
+    table = pd.concat([skill.add_suffix(" skill"), weight.add_suffix(" weight")], axis=1)
+    table = table.loc[skill.mean(axis=1).sort_values(ascending=False).index]
+    table.columns.name = None
+    return table.reset_index()
+
+
+def _table_html(frame: pd.DataFrame, floatfmt: str = "{:.4f}", formats: dict[str, str] | None = None) -> str:
+    """`formats` maps a column-name suffix to its format (e.g. "_usd": "{:,.0f}")."""
     formatted = frame.copy()
     for column in formatted.columns:
         if pd.api.types.is_float_dtype(formatted[column]):
-            formatted[column] = formatted[column].map(lambda v: "" if pd.isna(v) else floatfmt.format(v))
+            fmt = next((f for suffix, f in (formats or {}).items() if str(column).endswith(suffix)), floatfmt)
+            formatted[column] = formatted[column].map(lambda v, fmt=fmt: "" if pd.isna(v) else fmt.format(v))
     return formatted.to_html(index=False, border=0, classes="table", escape=True)
 
 
@@ -112,7 +131,7 @@ def build(conn: duckdb.DuckDBPyConnection, out_dir: Path) -> Report:
                                FROM forecasts.zl_predictions p JOIN training.oof_predictions o
                                  ON o.model = p.model AND o.horizon = p.horizon AND o.as_of_date = p.as_of_date
                                WHERE p.kind = 'backtest'""").df()
-    weights = conn.execute("""SELECT member, horizon, weight, method FROM training.ensemble_weights
+    weights = conn.execute("""SELECT member, horizon, weight, method, honest_pinball FROM training.ensemble_weights
                               WHERE version IN (SELECT version FROM training.model_registry WHERE model = 'zl_ensemble'
                                                 ORDER BY trained_at DESC LIMIT 1)""").df()
     data_mode = str(live["data_mode"].iloc[0])
@@ -127,10 +146,10 @@ def build(conn: duckdb.DuckDBPyConnection, out_dir: Path) -> Report:
         path.write_bytes(data)
         pngs[name], embedded[name] = path, base64.b64encode(data).decode()
     forecast_table = live[["horizon", "target_date", "last_price", "p10_price", "p50_price", "p90_price"]]
+    risk = risk.assign(_order=risk["horizon"].map(HORIZON_ORDER.index)).sort_values("_order")
     risk_table = risk[["horizon", "var95_return", "cvar95_return", "var99_return", "cvar99_return", "var95_usd", "var99_usd",
                        "position_var99_usd"]]
-    weight_table = weights.pivot_table(index="member", columns="horizon", values="weight").fillna(0.0).reset_index() \
-        if len(weights) else pd.DataFrame()
+    board = leaderboard(weights)
     banner = ("<p class='sample'>SAMPLE WORLD: these are forecasts of simulated data, produced to show the platform "
               "working; they say nothing about the real soybean oil market.</p>") if data_mode == "sample" else ""
     page = f"""<!doctype html>
@@ -150,11 +169,14 @@ the P10-P90 interval covers 80% out of sample; prices in cents per pound.</p>
 <h2>Forecast</h2>{_table_html(forecast_table, "{:.2f}")}
 <img alt="fan chart" src="data:image/png;base64,{embedded['fan_chart']}">
 <h2>Value at Risk (long 1 contract = 60,000 lb; the configured position in the last column)</h2>
-{_table_html(risk_table)}
+{_table_html(risk_table, formats={"_return": "{:.2%}", "_usd": "{:,.0f}"})}
 <img alt="scenario distribution" src="data:image/png;base64,{embedded['scenarios']}">
 <h2>Calibration over time</h2>
 <img alt="coverage over time" src="data:image/png;base64,{embedded['coverage']}">
-<h2>Ensemble weights by horizon</h2>{_table_html(weight_table, "{:.2f}") if len(weight_table) else "<p>none</p>"}
+<h2>Model leaderboard</h2>
+<p>Each member's out-of-fold pinball skill against climatology (positive: better; walk-forward forecasts, never
+trained on their own dates) and its weight in the ensemble, per horizon.</p>
+{_table_html(board, formats={" skill": "{:+.1%}", " weight": "{:.2f}"}) if len(board) else "<p>no ensemble trained yet</p>"}
 </body></html>"""
     html_path = out_dir / "latest.html"
     html_path.write_text(page, encoding="utf-8")

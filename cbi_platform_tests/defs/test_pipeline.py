@@ -85,3 +85,24 @@ def test_a_forecast_and_its_var_for_every_horizon(two_runs):
     text = demo.summary(settings)
     assert "SAMPLE WORLD" in text and "VaR99" in text
 
+
+
+def test_the_report_renders_in_a_browser(two_runs):
+    from cbi_platform_tests.browser import ARTIFACTS, browser_page
+
+    settings, first, *_ = two_runs
+    report = settings.report_dir / "latest.html"
+    with browser_page(width=1200, height=900) as page:
+        page.goto(report.resolve().as_uri(), wait_until="load")
+        images = page.eval_on_selector_all("img", "els => els.map(e => [e.alt, e.naturalWidth, e.naturalHeight])")
+        text = page.inner_text("body")
+        page.screenshot(path=str(ARTIFACTS / "report.png"), full_page=True)
+    assert sorted(alt for alt, *_ in images) == ["coverage over time", "fan chart", "scenario distribution"]
+    assert all(width > 400 and height > 200 for _, width, height in images), images
+    assert "SAMPLE WORLD" in text and "Model leaderboard" in text
+    live = first["forecasts.zl_predictions"].query("kind == 'live'")
+    latest = live[live["as_of_date"] == live["as_of_date"].max()]
+    for price in latest["p50_price"]:
+        assert f"{price:.2f}" in text  # the table shows the published P50s
+    members = set(first["training.ensemble_weights"]["member"])
+    assert {"climatology", "zl_main", "zl_linear"} <= members and all(m in text for m in members)

@@ -12,12 +12,9 @@ from pathlib import Path
 import pytest
 
 from cbi_platform.lib.settings import PROJECT_ROOT
+from cbi_platform_tests.browser import ARTIFACTS, CHROMIUM, browser_page
 from cbi_platform_tests.deploy.conftest import free_port
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run", "--disable-quic"]
-ARTIFACTS = Path(os.environ.get("CBI_TEST_ARTIFACTS", PROJECT_ROOT / "data" / "test-artifacts"))
 GROUPS = ["features", "forecasts", "ingest_ags", "ingest_biofuel", "ingest_energy", "ingest_macro", "ingest_market",
           "ingest_news", "ingest_positioning", "models", "reports", "risk"]
 
@@ -53,19 +50,13 @@ def webserver(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def page(webserver):
-    from playwright.sync_api import sync_playwright
-
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
-        tab = browser.new_page(viewport={"width": 1400, "height": 900})
+    with browser_page() as tab:
         tab.goto(f"{webserver}/asset-groups", wait_until="networkidle")
         tab.wait_for_timeout(1500)
         skip = tab.get_by_role("button", name="Skip")  # the first-visit "Join the community" dialog
         if skip.count():
             skip.click()
         yield tab
-        browser.close()
 
 
 def test_the_lineage_shows_every_group(page, webserver):

@@ -1,0 +1,28 @@
+"""Headless Chromium (Debian's, installed by .ci/run) driven by Playwright, for the tests that
+look at what a person would see: the Dagster UI and the forecast report."""
+
+import contextlib
+import os
+from pathlib import Path
+
+from cbi_platform.lib.settings import PROJECT_ROOT
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run", "--disable-quic"]
+ARTIFACTS = Path(os.environ.get("CBI_TEST_ARTIFACTS", PROJECT_ROOT / "data" / "test-artifacts"))
+
+
+@contextlib.contextmanager
+def browser_page(width: int = 1400, height: int = 900):
+    if not CHROMIUM.exists():
+        raise FileNotFoundError(f"{CHROMIUM} is missing: .ci/run installs Debian's chromium")
+    from playwright.sync_api import sync_playwright
+
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+        try:
+            yield browser.new_page(viewport={"width": width, "height": height})
+        finally:
+            browser.close()
