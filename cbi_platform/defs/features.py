@@ -45,7 +45,7 @@ def feature_asset(
     deps: Sequence[str],
     description: str,
     checks: Sequence[tuple[str, str, bool]] = (),
-    run_checks: Callable[[object], list[quality.CheckOutcome]] | None = None,
+    run_checks: Callable[[object, Path, Path], list[quality.CheckOutcome]] | None = None,
     extra_tables: Sequence[str] = (),
 ) -> dg.AssetsDefinition:
     key = dg.AssetKey(["features", name])
@@ -58,7 +58,7 @@ def feature_asset(
         kinds={"duckdb", "sql"},
         owners=["team:quant-research"],
         pool=WAREHOUSE_POOL,
-        check_specs=specs(key, checks),
+        check_specs=specs(key, [*checks, SCHEMA_CHECK]),
         metadata={"sql": f"sql/features/*_{name}.sql"},
         automation_condition=on_upstream_update(),
     )
@@ -72,14 +72,51 @@ def feature_asset(
             metadata = table_metadata(conn, f"features.{name}", feature_sql.column_docs(Path(sql_dir), name))
             for extra in extra_tables:
                 metadata[f"{extra}_rows"] = conn.execute(f"SELECT count(*) FROM features.{extra}").fetchone()[0]
-            outcomes = run_checks(conn) if run_checks else []
+            outcomes = (run_checks(conn, Path(sql_dir), Path(sources.config_dir)) if run_checks else []) + [
+                _schema_check(context, conn, f"features.{name}", Path(sql_dir), Path(sources.config_dir), metadata)]
         return dg.MaterializeResult(metadata=metadata, check_results=[to_result(o) for o in outcomes])
 
     return _asset
 
 
-def _daily_checks(table: str, extra: Callable[[object], list] | None = None, exclude: Sequence[str] = ()):
-    def run(conn):
+SCHEMA_CHECK = ("schema_unchanged", "The column schema changes only when the SQL or config defining it changed", True)
+
+
+def _schema_check(context: dg.AssetExecutionContext, conn, table: str, sql_dir: Path, config_dir: Path,
+                  metadata: dict) -> quality.CheckOutcome:
+    """Compare this build's column schema with the previous materialisation's, and record this
+    build's fingerprints in `metadata` for the next one."""
+    from cbi_platform.lib import features as feature_sql
+
+    event = context.instance.get_latest_materialization_event(context.asset_key)
+    previous = event.asset_materialization.metadata if event and event.asset_materialization else {}
+
+    def previous_value(key):
+        entry = previous.get(key)
+        return entry.value if entry is not None else None
+
+    schema = quality.schema_fingerprint(conn, table)
+    config = feature_sql.definition_fingerprint(sql_dir, config_dir)
+    metadata["schema_fingerprint"], metadata["config_fingerprint"] = schema, config
+    return quality.schema_unchanged(schema, config, previous_value("schema_fingerprint"), previous_value("config_fingerprint"))
+
+
+def _point_in_time(conn, sql_dir: Path, config_dir: Path) -> quality.CheckOutcome:
+    from cbi_platform.lib import features as feature_sql
+
+    days = feature_sql.point_in_time_sample_days(conn)
+    return quality.point_in_time(feature_sql.point_in_time_mismatches(conn, sql_dir, days, config_dir=config_dir), days)
+
+
+def _terms_of_trade_coverage(conn) -> quality.CheckOutcome:
+    outcome = quality.column_coverage(conn, "features.core_macro_fx", "terms_of_trade", WARMUP_ROWS, 0.95,
+                                      "terms_of_trade_coverage")
+    outcome.severity = "WARN"  # a deployment without BRL futures still trains; the gap is visible
+    return outcome
+
+
+def _daily_checks(table: str, extra: Callable[[object, Path, Path], list] | None = None, exclude: Sequence[str] = ()):
+    def run(conn, sql_dir: Path, config_dir: Path):
         outcomes = [
             quality.no_inf(conn, table),
             quality.primary_key_unique(conn, table, ["trade_date"]),
@@ -87,7 +124,7 @@ def _daily_checks(table: str, extra: Callable[[object], list] | None = None, exc
             quality.history_long_enough(conn, table),
             quality.null_share(conn, table, WARMUP_ROWS, 0.10, exclude=exclude),
         ]
-        return outcomes + (extra(conn) if extra else [])
+        return outcomes + (extra(conn, sql_dir, config_dir) if extra else [])
     return run
 
 
@@ -100,7 +137,7 @@ futures_returns = feature_asset(
     ),
     checks=[("no_inf", "No Inf or NaN in returns", True),
             ("primary_key_unique", "One row per root and day", True)],
-    run_checks=lambda conn: [quality.no_inf(conn, "features.futures_returns"),
+    run_checks=lambda conn, sql_dir, config_dir: [quality.no_inf(conn, "features.futures_returns"),
                              quality.primary_key_unique(conn, "features.futures_returns", ["root", "trade_date"])],
     extra_tables=["roll_calendar"],
 )
@@ -113,15 +150,16 @@ macro_pit = feature_asset(
         "published by then at its newest vintage published by then (never a later revision)."
     ),
     checks=[("primary_key_unique", "One row per day and series", True)],
-    run_checks=lambda conn: [quality.primary_key_unique(conn, "features.macro_pit", ["trade_date", "series_id"])],
+    run_checks=lambda conn, sql_dir, config_dir: [quality.primary_key_unique(conn, "features.macro_pit", ["trade_date", "series_id"])],
 )
 
 core_macro_fx = feature_asset(
     "core_macro_fx",
     deps=["features/futures_returns", "features/macro_pit"],
     description="The ~50 base features every bucket inherits: FX, macro, ZL price/volume, cross-asset.",
-    checks=DAILY_CHECKS,
-    run_checks=_daily_checks("features.core_macro_fx"),
+    checks=[*DAILY_CHECKS, ("terms_of_trade_coverage", "Terms of trade (needs the 6L future) non-NULL on 95%+ of rows "
+                                                       "after warm-up (WARN)", False)],
+    run_checks=_daily_checks("features.core_macro_fx", extra=lambda conn, sql_dir, config_dir: [_terms_of_trade_coverage(conn)]),
 )
 
 bucket_inputs = feature_asset(
@@ -137,7 +175,7 @@ bucket_inputs = feature_asset(
             ("primary_key_unique", "No duplicate dates", True),
             ("covers_trading_days", "One row per ZL trading day", True),
             ("null_share", "Each feature non-NULL on 90%+ of rows after warm-up (WARN lists offenders)", False)],
-    run_checks=lambda conn: [quality.no_inf(conn, "features.bucket_inputs"),
+    run_checks=lambda conn, sql_dir, config_dir: [quality.no_inf(conn, "features.bucket_inputs"),
                              quality.primary_key_unique(conn, "features.bucket_inputs", ["trade_date"]),
                              quality.covers_trading_days(conn, "features.bucket_inputs"),
                              quality.null_share(conn, "features.bucket_inputs", WARMUP_ROWS, 0.10)],
@@ -155,7 +193,7 @@ def bucket_asset(bucket: str) -> dg.AssetsDefinition:
               description=f"The {bucket} bucket view: core_macro_fx plus the {bucket} features chosen in config/buckets.yaml "
                           f"({BUCKET_DESCRIPTIONS[bucket]}).",
               group_name="features", kinds={"duckdb", "sql"}, owners=["team:quant-research"], pool=WAREHOUSE_POOL,
-              check_specs=specs(key, checks), metadata={"config": "config/buckets.yaml"},
+              check_specs=specs(key, [*checks, SCHEMA_CHECK]), metadata={"config": "config/buckets.yaml"},
               automation_condition=on_upstream_update())
     def _bucket(context: dg.AssetExecutionContext, warehouse: Warehouse, sources: SourceResource) -> dg.MaterializeResult:
         from cbi_platform.lib import features as feature_sql
@@ -166,7 +204,8 @@ def bucket_asset(bucket: str) -> dg.AssetsDefinition:
                 Path(warehouse.sql_dir), "core_macro_fx")
             metadata = table_metadata(conn, table, docs)
             readiness = quality.bucket_readiness(conn, table, own, WARMUP_ROWS)
-            outcomes = [quality.no_inf(conn, table), quality.covers_trading_days(conn, table), readiness]
+            outcomes = [quality.no_inf(conn, table), quality.covers_trading_days(conn, table), readiness,
+                        _schema_check(context, conn, table, Path(warehouse.sql_dir), Path(sources.config_dir), metadata)]
         metadata["bucket_features"] = dg.MetadataValue.json(own)
         metadata["readiness"] = dg.MetadataValue.json(readiness.metadata["coverage"])
         return dg.MaterializeResult(metadata=metadata, check_results=[to_result(o) for o in outcomes])
@@ -185,10 +224,14 @@ zl_daily_matrix = feature_asset(
         "The ZL training matrix: one row per trading day, every feature, and forward log-return targets "
         "at 1w/1m/3m/6m (5/21/63/126 trading days), NULL until the horizon has settled."
     ),
-    checks=[*DAILY_CHECKS, ("targets_within_known_prices", "No target uses a price after the last known one", True)],
+    checks=[*DAILY_CHECKS, ("targets_within_known_prices", "No target uses a price after the last known one", True),
+            ("targets_roll_adjusted", "No return or target spans an unadjusted roll of the ZL front month", True),
+            ("point_in_time", "Features recomputed from raw data truncated at sampled dates equal the stored rows", True)],
     run_checks=_daily_checks(
         "features.zl_daily_matrix",
-        extra=lambda conn: [quality.targets_within_known_prices(conn, "features.zl_daily_matrix", HORIZONS)],
+        extra=lambda conn, sql_dir, config_dir: [
+            quality.targets_within_known_prices(conn, "features.zl_daily_matrix", HORIZONS),
+            quality.rolls_adjusted(conn, "ZL"), _point_in_time(conn, sql_dir, config_dir)],
         exclude=[f"target_{h}" for h in HORIZONS] + [f"target_end_{h}" for h in HORIZONS],
     ),
 )
@@ -205,7 +248,7 @@ mes_hourly = feature_asset(
     ),
     checks=[("no_inf", "No Inf or NaN anywhere", True),
             ("primary_key_unique", "One row per root and bar", True)],
-    run_checks=lambda conn: [quality.no_inf(conn, "features.mes_hourly"),
+    run_checks=lambda conn, sql_dir, config_dir: [quality.no_inf(conn, "features.mes_hourly"),
                              quality.primary_key_unique(conn, "features.mes_hourly", ["item_id", "timestamp"])],
 )
 FEATURE_ASSETS = [futures_returns, macro_pit, core_macro_fx, bucket_inputs, *BUCKET_FEATURE_ASSETS, zl_daily_matrix,

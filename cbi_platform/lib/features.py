@@ -129,6 +129,27 @@ def raw_tables(conn: duckdb.DuckDBPyConnection) -> list[str]:
         "SELECT table_name FROM information_schema.tables WHERE table_schema = 'raw' ORDER BY 1").fetchall()]
 
 
+def definition_fingerprint(sql_dir: Path, config_dir: Path) -> str:
+    """Hash of everything that defines the feature tables' columns: the feature SQL, the raw
+    schema migrations and the config. A column schema may change only when this does."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    for path in sorted([*Path(sql_dir).glob("features/*.sql"), *Path(sql_dir).glob("schema/*.sql"),
+                        *Path(config_dir).rglob("*.yaml")]):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def point_in_time_sample_days(conn: duckdb.DuckDBPyConnection, table: str = "zl_daily_matrix",
+                              rows_back: tuple[int, ...] = (21, 252)) -> list:
+    """The trading days the point-in-time check recomputes: a month and a year before the
+    latest row (recent rows are where revisions and late publications bite)."""
+    days = [r[0] for r in conn.execute(f"SELECT trade_date FROM features.{table} ORDER BY trade_date DESC LIMIT ?",
+                                       [max(rows_back) + 1]).fetchall()]
+    return [days[k] for k in rows_back if k < len(days)]
+
+
 def point_in_time_mismatches(conn: duckdb.DuckDBPyConnection, sql_dir: Path, days: list, table: str = "zl_daily_matrix",
                              atol: float = 1e-9, config_dir: Path | None = None) -> dict[str, list[str]]:
     """Recompute the features from raw data truncated to `as_of_date <= D` and compare them

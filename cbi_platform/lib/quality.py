@@ -1,6 +1,7 @@
 """Data-quality checks as plain functions over the warehouse. Each returns a `CheckOutcome`;
 the Dagster layer turns outcomes into asset check results (blocking where downstream must not
-run on bad data). Every check here can fail: tests feed each one data that makes it fail."""
+run on bad data). Every check here can fail: cbi_platform_tests/lib/test_quality.py feeds each
+one data that makes it fail."""
 
 from __future__ import annotations
 
@@ -210,3 +211,66 @@ def bucket_readiness(conn: duckdb.DuckDBPyConnection, table: str, columns: Seque
     empty = [c for c, share in coverage.items() if share == 0]
     return CheckOutcome("bucket_ready", not empty, "every bucket feature has data after the warm-up", severity="WARN",
                         metadata={"coverage": coverage, "empty_features": ", ".join(empty) or "none"})
+
+
+def column_coverage(conn: duckdb.DuckDBPyConnection, table: str, column: str, warmup_rows: int, minimum: float,
+                    name: str) -> CheckOutcome:
+    """Share of non-NULL values of one column after the warm-up is at least `minimum`."""
+    table, column = checked_table(table), checked_column(column)
+    rows, present = conn.execute(
+        f"SELECT count(*), count({column}) FROM (SELECT {column} FROM {table} ORDER BY trade_date OFFSET ?)", [warmup_rows]
+    ).fetchone()
+    share = present / rows if rows else 0.0
+    return CheckOutcome(name, share > minimum, f"{column} is non-NULL on more than {minimum:.0%} of rows after warm-up",
+                        metadata={"non_null_share": round(share, 4), "rows_checked": int(rows)})
+
+
+def rolls_adjusted(conn: duckdb.DuckDBPyConnection, root: str = "ZL") -> CheckOutcome:
+    """No return of `root`'s front month (and so no target summing them) spans an unadjusted
+    roll: wherever the front contract's instrument id changes, the day is a roll whose return
+    is one contract's (second-month based) or zeroed, never the gap between two contracts."""
+    unadjusted, rolls, undetectable = conn.execute(
+        """WITH r AS (
+               SELECT trade_date, instrument_id, roll_method, log_return, raw_log_return,
+                      lag(instrument_id) OVER (ORDER BY trade_date) AS previous_id
+               FROM features.futures_returns WHERE root = ?)
+           SELECT count(*) FILTER (instrument_id <> previous_id
+                                   AND (roll_method NOT IN ('second_month', 'gap_removed')
+                                        OR (abs(log_return - raw_log_return) < 1e-12 AND abs(raw_log_return) > 1e-12))),
+                  count(*) FILTER (roll_method IN ('second_month', 'gap_removed')),
+                  count(*) FILTER (instrument_id IS NULL)
+           FROM r""",
+        [root],
+    ).fetchone()
+    return CheckOutcome(
+        "targets_roll_adjusted", unadjusted == 0, f"every change of {root}'s front contract is a roll-adjusted return",
+        metadata={"unadjusted_rolls": int(unadjusted), "rolls_adjusted": int(rolls),
+                  "rows_without_instrument_id": int(undetectable),
+                  "note": "rows without instrument ids (vendor CSVs) are adjusted by open-interest migration or the "
+                          "Change column; only instrument ids make an unadjusted roll provable"})
+
+
+def schema_fingerprint(conn: duckdb.DuckDBPyConnection, table: str) -> str:
+    import hashlib
+
+    schema, name = checked_table(table).split(".")
+    columns = conn.execute("SELECT column_name, data_type FROM duckdb_columns() WHERE schema_name = ? AND table_name = ? "
+                           "ORDER BY column_index", [schema, name]).fetchall()
+    return hashlib.sha256(repr(columns).encode()).hexdigest()[:16]
+
+
+def schema_unchanged(current_schema: str, current_config: str, previous_schema: str | None,
+                     previous_config: str | None) -> CheckOutcome:
+    """The column schema may change only when the SQL or config that defines it changed."""
+    changed = previous_schema is not None and previous_schema != current_schema
+    explained = previous_config != current_config
+    return CheckOutcome(
+        "schema_unchanged", not changed or explained, "the column schema changes only with the SQL or config",
+        metadata={"schema_fingerprint": current_schema, "previous_schema_fingerprint": previous_schema or "none",
+                  "config_fingerprint": current_config, "previous_config_fingerprint": previous_config or "none"})
+
+
+def point_in_time(mismatches: dict[str, list[str]], days: Sequence) -> CheckOutcome:
+    return CheckOutcome("point_in_time", not mismatches,
+                        "features recomputed from raw data truncated at sampled dates equal the full-history rows",
+                        metadata={"days_checked": [str(d) for d in days], "mismatches": mismatches or "none"})
