@@ -40,6 +40,25 @@ class MissingCredential(SourceError):
     """A live fetch needs an API key the environment does not provide."""
 
 
+def decode_json(body: bytes, source: str, window: "Window | str | None", name: str) -> Any:
+    """An untrusted JSON body, decoded; a ParseError naming source, partition and payload when it
+    is empty, an HTML/XML error page, not UTF-8 or malformed. Callers check the shape and their
+    API's own error envelope."""
+    import json
+
+    text = body.lstrip()
+    if not text or text == b"\xef\xbb\xbf":
+        raise ParseError(source, window, f"{name}: empty body")
+    if text[:1] == b"<":
+        raise ParseError(source, window, f"{name}: got HTML/XML instead of JSON ({text[:60]!r})")
+    try:
+        return json.loads(body.decode("utf-8-sig"))
+    except UnicodeDecodeError as exc:
+        raise ParseError(source, window, f"{name}: not UTF-8 ({exc.reason})") from None
+    except json.JSONDecodeError as exc:
+        raise ParseError(source, window, f"{name}: malformed JSON ({exc.msg} at char {exc.pos})") from None
+
+
 @dataclass(frozen=True)
 class RetryConfig:
     """Retries of one HTTP request: attempts, exponential backoff base and cap, timeout."""

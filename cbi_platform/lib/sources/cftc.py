@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-import json
 import os
 import re
 import zipfile
@@ -44,7 +43,7 @@ from pathlib import Path
 import pandas as pd
 
 from cbi_platform.lib.config import ConfigError, load_sources
-from cbi_platform.lib.sources.base import ParseError, Payload, SourceError, Window
+from cbi_platform.lib.sources.base import ParseError, decode_json, Payload, SourceError, Window
 from cbi_platform.lib.sources.context import FetchContext
 
 SOURCE = "cftc"
@@ -320,15 +319,7 @@ def _canonical_columns(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def _load_json(body: bytes, name: str, window: Window | None) -> list:
-    text = body.lstrip()
-    if not text:
-        raise ParseError(SOURCE, window, f"{name}: empty body")
-    if _looks_like_html(body):
-        raise ParseError(SOURCE, window, f"{name}: got HTML instead of JSON ({text[:60]!r})")
-    try:
-        document = json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ParseError(SOURCE, window, f"{name}: malformed JSON ({getattr(exc, 'msg', exc)})") from None
+    document = decode_json(body, SOURCE, window, name)
     if isinstance(document, dict) and (document.get("error") or "errorCode" in document or "code" in document):
         raise SourceError(SOURCE, window, f"{name}: Socrata error {document.get('code') or document.get('errorCode')}: "
                                           f"{document.get('message')}")

@@ -31,7 +31,6 @@ release lag (and the whole history from `history_start` for a history partition)
 from __future__ import annotations
 
 import datetime as dt
-import json
 import math
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -41,7 +40,7 @@ from pandas.tseries.holiday import USFederalHolidayCalendar
 
 from cbi_platform.lib.config import ConfigError, load_yaml, validate_identifier
 from cbi_platform.lib.release import next_weekday_on_or_after
-from cbi_platform.lib.sources.base import ParseError, Payload, SourceError, Window
+from cbi_platform.lib.sources.base import ParseError, decode_json, Payload, SourceError, Window
 from cbi_platform.lib.sources.context import FetchContext
 
 SOURCE = "eia"
@@ -192,15 +191,7 @@ def fetch(window: Window, ctx: FetchContext) -> list[Payload]:
 
 # ------------------------------------------------------------------------------------ parse
 def _document(payload: Payload) -> dict:
-    body = payload.body.lstrip()
-    if not body:
-        raise ParseError(SOURCE, payload.window, f"{payload.name}: empty body")
-    if body[:1] == b"<":
-        raise ParseError(SOURCE, payload.window, f"{payload.name}: got HTML/XML instead of JSON ({body[:60]!r})")
-    try:
-        document = json.loads(payload.body)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ParseError(SOURCE, payload.window, f"{payload.name}: malformed JSON ({exc})") from None
+    document = decode_json(payload.body, SOURCE, payload.window, payload.name)
     if not isinstance(document, dict):
         raise ParseError(SOURCE, payload.window, f"{payload.name}: expected a JSON object")
     if "error" in document:

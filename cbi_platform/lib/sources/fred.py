@@ -15,13 +15,12 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-import json
 
 import pandas as pd
 
 from cbi_platform.lib.config import SeriesSpec, load_sources
 from cbi_platform.lib.release import period_end, release_date
-from cbi_platform.lib.sources.base import ParseError, Payload, SourceError, Window
+from cbi_platform.lib.sources.base import ParseError, decode_json, Payload, SourceError, Window
 from cbi_platform.lib.sources.context import FetchContext
 
 SOURCE = "fred"
@@ -84,15 +83,7 @@ def fetch(window: Window, ctx: FetchContext) -> list[Payload]:
 
 
 def _load_json(payload_body: bytes, source: str, window, what: str) -> dict:
-    text = payload_body.lstrip()
-    if not text:
-        raise ParseError(source, window, f"{what}: empty body")
-    if text[:1] == b"<":
-        raise ParseError(source, window, f"{what}: got HTML/XML instead of JSON ({text[:60]!r})")
-    try:
-        document = json.loads(payload_body)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ParseError(source, window, f"{what}: malformed JSON ({exc.msg if hasattr(exc, 'msg') else exc})") from None
+    document = decode_json(payload_body, source, window, what)
     if not isinstance(document, dict):
         raise ParseError(source, window, f"{what}: expected a JSON object")
     if "error_code" in document:

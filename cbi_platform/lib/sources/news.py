@@ -41,7 +41,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import pandas as pd
 
 from cbi_platform.lib.config import ConfigError, load_yaml, validate_identifier
-from cbi_platform.lib.sources.base import ParseError, Payload, SourceError, Window
+from cbi_platform.lib.sources.base import ParseError, decode_json, Payload, SourceError, Window
 from cbi_platform.lib.sources.context import FetchContext
 
 log = logging.getLogger(__name__)
@@ -552,15 +552,7 @@ def parse_timestamp(text: str, zone: dt.tzinfo = UTC) -> dt.datetime | None:
 
 
 def _load_json(body: bytes, window: Window, name: str) -> dict:
-    text = body.lstrip()
-    if not text:
-        raise ParseError(SOURCE, window, f"{name}: empty body")
-    if text[:1] == b"<":
-        raise ParseError(SOURCE, window, f"{name}: got HTML/XML instead of JSON ({text[:60]!r})")
-    try:
-        document = json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ParseError(SOURCE, window, f"{name}: malformed JSON ({getattr(exc, 'msg', exc)})") from None
+    document = decode_json(body, SOURCE, window, name)
     if not isinstance(document, dict):
         raise ParseError(SOURCE, window, f"{name}: expected a JSON object")
     if "errors" in document:

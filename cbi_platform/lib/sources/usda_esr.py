@@ -43,7 +43,7 @@ from pathlib import Path
 import pandas as pd
 
 from cbi_platform.lib.config import ConfigError, load_yaml
-from cbi_platform.lib.sources.base import ParseError, Payload, Window
+from cbi_platform.lib.sources.base import ParseError, decode_json, Payload, Window
 from cbi_platform.lib.sources.context import FetchContext
 
 SOURCE = "usda_esr"
@@ -279,17 +279,7 @@ def _fail(payload: Payload, detail: str) -> ParseError:
 
 
 def _load_array(payload: Payload) -> list[dict]:
-    text = payload.body.lstrip()
-    if not text:
-        raise _fail(payload, "empty body")
-    if text[:1] == b"<":
-        raise _fail(payload, f"got HTML/XML instead of JSON ({text[:60]!r})")
-    try:
-        document = json.loads(payload.body.decode("utf-8-sig"))
-    except UnicodeDecodeError as exc:
-        raise _fail(payload, f"not UTF-8 ({exc.reason})") from None
-    except json.JSONDecodeError as exc:
-        raise _fail(payload, f"malformed JSON ({exc.msg} at char {exc.pos})") from None
+    document = decode_json(payload.body, SOURCE, payload.window, payload.name)
     if isinstance(document, dict):
         # the gateway answers errors with an object; show its gist, never the request headers
         raise _fail(payload, f"expected a JSON array, got an object {json.dumps(document)[:160]}")

@@ -45,7 +45,6 @@ dated a day or so early.
 from __future__ import annotations
 
 import datetime as dt
-import json
 import re
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
@@ -57,7 +56,7 @@ import pandas as pd
 from defusedxml import DefusedXmlException
 
 from cbi_platform.lib.config import ConfigError, load_yaml
-from cbi_platform.lib.sources.base import ParseError, Payload, SourceError, Window
+from cbi_platform.lib.sources.base import ParseError, decode_json, Payload, SourceError, Window
 from cbi_platform.lib.sources.context import FetchContext
 
 SOURCE = "usda_wasde"
@@ -208,15 +207,7 @@ def fetch(window: Window, ctx: FetchContext) -> list[Payload]:
 
 
 def _json_document(payload: Payload) -> dict:
-    body = payload.body.lstrip()
-    if not body:
-        raise ParseError(SOURCE, payload.window, f"{payload.name}: empty body")
-    if body[:1] == b"<":
-        raise ParseError(SOURCE, payload.window, f"{payload.name}: got HTML/XML instead of JSON ({body[:60]!r})")
-    try:
-        document = json.loads(payload.body)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ParseError(SOURCE, payload.window, f"{payload.name}: malformed JSON ({exc})") from None
+    document = decode_json(payload.body, SOURCE, payload.window, payload.name)
     if not isinstance(document, dict):
         raise ParseError(SOURCE, payload.window, f"{payload.name}: expected a JSON object")
     return document

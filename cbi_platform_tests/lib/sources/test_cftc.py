@@ -295,7 +295,7 @@ def test_malformed_archives_fail_with_source_and_partition(make_body, message):
     "body, message",
     [
         (b"", "empty body"),
-        (b"<html><body>503 Service Unavailable</body></html>", "got HTML instead of JSON"),
+        (b"<html><body>503 Service Unavailable</body></html>", "got HTML/XML instead of JSON"),
         (b'[{"cftc_contract_market_code":"007601"', "malformed JSON"),
         (b'{"rows": []}', "expected a JSON array of objects"),
         (b'["007601"]', "expected a JSON array of objects"),
