@@ -18,6 +18,11 @@ def test_two_warehouse_runs_launched_together_both_succeed(tmp_path):
     home.mkdir()
     (home / "dagster.yaml").write_text(LOCAL_INSTANCE_YAML)
     env = {**os.environ, "DAGSTER_HOME": str(home), "CBI_DATA_DIR": str(tmp_path / "data")}
+    from dagster._core.instance.ref import InstanceRef  # an instance for a given home, without touching DAGSTER_HOME
+
+    # the instance exists before runs are launched (as `make demo`/`make ui` and the deployed
+    # Postgres ensure): two processes creating a fresh SQLite schema at once race on its DDL
+    dg.DagsterInstance.from_ref(InstanceRef.from_dir(str(home))).dispose()
     dagster = str(Path(sys.executable).with_name("dagster"))
     runs = [
         subprocess.Popen([dagster, "asset", "materialize", "-m", "cbi_platform.definitions", "--select", selection,
@@ -28,8 +33,6 @@ def test_two_warehouse_runs_launched_together_both_succeed(tmp_path):
     outputs = [run.communicate(timeout=600)[0].decode(errors="replace") for run in runs]
     assert [run.returncode for run in runs] == [0, 0], "\n".join(o[-2000:] for o in outputs)
     assert not any("Could not set lock" in o for o in outputs)
-    from dagster._core.instance.ref import InstanceRef  # an instance for a given home, without touching DAGSTER_HOME
-
     instance = dg.DagsterInstance.from_ref(InstanceRef.from_dir(str(home)))
     statuses = sorted(r.status.value for r in instance.get_runs())
     assert statuses == ["SUCCESS", "SUCCESS"]
