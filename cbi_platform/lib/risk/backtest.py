@@ -68,8 +68,10 @@ def christoffersen(hits: np.ndarray) -> tuple[float, float]:
 def traffic_light(exceedances: int, observations: int, p: float) -> str:
     """Basel zones by the binomial probability of seeing at most this many exceedances if the
     model were right: green below 95%, yellow below 99.99%, red beyond. With 250 observations
-    at 99% this is the familiar green 0-4, yellow 5-9, red 10 or more."""
-    if observations == 0:
+    at 99% this is the familiar green 0-4, yellow 5-9, red 10 or more. No exceedance is never
+    evidence of understated risk: with few observations (4 six-month windows) P(X <= 0) alone
+    passes 95%, which the plain rule would call yellow."""
+    if observations == 0 or exceedances == 0:
         return "green"
     cumulative = stats.binom.cdf(exceedances, observations, p)
     if cumulative < 0.95:

@@ -9,6 +9,14 @@ def test_basel_zones_for_250_days_at_99_percent():
     assert zones == ["green"] * 5 + ["yellow"] * 5 + ["red"] * 3
 
 
+def test_few_observations_without_exceedance_are_green_and_one_is_not():
+    # four non-overlapping 6-month windows: P(0 exceedances) = 0.96 under the model, yet no
+    # exceedance is no evidence of understated risk; one in four at 1% is (P(X >= 1) = 3.9%)
+    assert traffic_light(0, 4, 0.01) == "green"
+    assert traffic_light(1, 4, 0.01) == "yellow"
+    assert traffic_light(2, 4, 0.01) == "red"
+
+
 def test_kupiec_accepts_the_right_rate_and_rejects_a_wrong_one():
     assert kupiec(3, 250, 0.01)[1] > 0.5
     lr, p = kupiec(12, 250, 0.01)
