@@ -28,6 +28,7 @@ class SkillTest:
     standard_error: float  # moving-block bootstrap
     band: float  # one-sided 95% noise band on the skill
     rows: int
+    independent_outcomes: int  # rows / horizon: under ~10 the band itself is unreliable (few blocks)
 
     @property
     def worse_beyond_noise(self) -> bool:
@@ -68,4 +69,5 @@ def skill_test(realised: np.ndarray, forecast: np.ndarray, reference: np.ndarray
         standard_error=se,
         band=float(Z_ONE_SIDED_95 * se / reference_mean),
         rows=int(len(losses)),
+        independent_outcomes=int(len(losses) // max(horizon_days, 1)),
     )

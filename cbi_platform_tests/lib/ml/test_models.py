@@ -114,3 +114,4 @@ def test_the_noise_band_respects_overlapping_outcomes():
     assert weekly.standard_error > 2 * naive_se
     assert quarterly.band > 1.3 * weekly.band
     assert quarterly.skill < 0 and not quarterly.better_beyond_noise
+    assert (quarterly.independent_outcomes, weekly.independent_outcomes) == (2000 // 63, 2000 // 5)
