@@ -13,7 +13,6 @@ import datetime as dt
 import os
 import sys
 import time
-from pathlib import Path
 
 DEMO_HOURLY_DAYS = 60
 

@@ -46,8 +46,6 @@ def _horizons(sources: SourceResource) -> dict[str, int]:
     ]),
 )
 def zl_predictions(context: dg.AssetExecutionContext, warehouse: Warehouse, sources: SourceResource) -> dg.MaterializeResult:
-    import pandas as pd
-
     from cbi_platform.lib import warehouse as wh
     from cbi_platform.lib.forecast import publish
     from cbi_platform.lib.ml.quantiles import QCOLS

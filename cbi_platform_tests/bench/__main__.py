@@ -140,7 +140,7 @@ def _sample_warehouse(base: Path, signal: float = 1.0, history_start=None):
     import datetime as dt
 
     from cbi_platform.defs.ingest import cftc, databento, eia, epa_rin, fred, news, usda_esr, usda_wasde
-    from cbi_platform.lib import features, warehouse
+    from cbi_platform.lib import warehouse
     from cbi_platform.lib.ingest import ingest
     from cbi_platform.lib.sources.base import Window
 

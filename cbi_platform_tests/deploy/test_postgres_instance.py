@@ -1,8 +1,6 @@
 """The deployed instance config (deploy/dagster.yaml) on a real PostgreSQL: a partitioned
 materialisation, then its events and asset checks read back from Postgres."""
 
-import datetime as dt
-import shutil
 
 import dagster as dg
 import pytest

@@ -2,7 +2,6 @@ import datetime as dt
 import shutil
 
 import numpy as np
-import pandas as pd
 import pytest
 
 from cbi_platform.lib import features, warehouse

@@ -55,6 +55,8 @@ def test_the_shrunk_linear_model_shrinks_noise_away():
     model = ShrunkLinear("target_1m", DAYS, ["x1", "x2"], (0.0, 10.0)).fit(train.iloc[:500], train.iloc[500:])
     assert model.tuning_scores[10.0] < model.tuning_scores[0.0] and model.shrinkage == 10.0
     assert np.abs(model.coef).max() < 0.02
+    unshrunk = ShrunkLinear("target_1m", DAYS, ["x1", "x2"], (0.0,)).fit(train.iloc[:500], train.iloc[500:])
+    assert skill(model, train, test) > skill(unshrunk, train, test)  # out of sample, shrinking noise helps
 
 
 def test_missing_and_never_seen_features_contribute_nothing():
