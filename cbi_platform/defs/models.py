@@ -100,6 +100,11 @@ def _store_and_report(warehouse: Warehouse, runs, names: list[str], extra: dict 
 MODEL_CHECKS = [("quantiles_ordered", "Out-of-fold quantiles never cross and are finite", True)]
 
 
+def _zl_matrix(warehouse: Warehouse):
+    with warehouse.read_connection() as conn:
+        return conn.execute("SELECT * FROM features.zl_daily_matrix ORDER BY trade_date").df()
+
+
 def specialist_asset(name: str, feature_table: str, description: str) -> dg.AssetsDefinition:
     """An AutoGluon quantile specialist per horizon on one feature view (plus the targets)."""
     key = dg.AssetKey(["models", name])
@@ -164,8 +169,7 @@ def zl_baselines(context: dg.AssetExecutionContext, config: TrainingRunConfig, w
     from cbi_platform.lib.ml.models import Climatology, VolScaledClimatology
 
     training = _training(sources, config)
-    with warehouse.read_connection() as conn:
-        matrix = conn.execute("SELECT * FROM features.zl_daily_matrix ORDER BY trade_date").df()
+    matrix = _zl_matrix(warehouse)
     runs = [
         train_or_reuse(context, config, warehouse, matrix, model_name=name, model_asset="models/zl_baselines", features=[],
                        make_model=factory, training=training, model_store=model_store, sources=sources)
@@ -200,8 +204,7 @@ def zl_linear(context: dg.AssetExecutionContext, config: TrainingRunConfig, ware
     from cbi_platform.lib.ml.train import feature_columns
 
     training = _training(sources, config)
-    with warehouse.read_connection() as conn:
-        matrix = conn.execute("SELECT * FROM features.zl_daily_matrix ORDER BY trade_date").df()
+    matrix = _zl_matrix(warehouse)
     features = feature_columns(matrix)
     run = train_or_reuse(
         context, config, warehouse, matrix, model_name="zl_linear", model_asset="models/zl_linear", features=features,

@@ -62,6 +62,7 @@ import datetime as dt
 import json
 import re
 import zlib
+from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from functools import lru_cache
 from xml.sax.saxutils import escape
@@ -223,7 +224,7 @@ class Printed:
         return units / 10**self.decimals
 
 
-class Sheet:
+class Sheet(ABC):
     """One balance sheet over market years and report stages, printed consistently."""
 
     decimals = 0
@@ -241,16 +242,18 @@ class Sheet:
             self._floats[key] = self.compute(*key)
         return self._floats[key]
 
+    @abstractmethod
     def compute(self, year: int, stage: int) -> Flows:
-        raise NotImplementedError
+        """The balance sheet's flows for a market year as known at a report stage."""
 
     def previous_ending(self, year: int, stage: int) -> float:
         if year <= FIRST_MODEL_YEAR:
             return self.steady_stocks(year)
         return self.floats(year - 1, stage + 12).ending
 
+    @abstractmethod
     def steady_stocks(self, year: int) -> float:
-        raise NotImplementedError
+        """Ending stocks of the year before the modelled history starts."""
 
     def printed(self, year: int, stage: int) -> Printed:
         key = (year, min(stage, FINAL_STAGE))

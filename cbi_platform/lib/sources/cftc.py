@@ -290,6 +290,7 @@ def _read_zip(payload: Payload) -> pd.DataFrame:
             if len(members) != 1:
                 raise _fail(payload, f"zip holds no f_year.txt (members: {archive.namelist()[:10]})")
             raw = archive.read(members[0])
+    # zipfile raises NotImplementedError for a compression method it does not support
     except (zipfile.BadZipFile, zlib.error, EOFError, OSError, NotImplementedError, ValueError) as exc:
         raise _fail(payload, f"truncated or corrupt zip ({type(exc).__name__}: {exc})") from None
     return _read_text(payload, raw, members[0])
