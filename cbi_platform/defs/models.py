@@ -17,6 +17,7 @@ from cbi_platform.defs.partitions import SETTINGS
 from cbi_platform.defs.resources import ModelStore, SourceResource, Warehouse
 from cbi_platform.lib import quality
 from cbi_platform.lib.config import load_yaml
+from cbi_platform.lib.ml.models import BASELINES
 from cbi_platform.lib.tables import markdown
 
 MATRIX = dg.AssetKey(["features", "zl_daily_matrix"])
@@ -154,8 +155,9 @@ BUCKET_MODELS = [
     key=["models", "zl_baselines"],
     deps=[MATRIX],
     description=(
-        "First-class baselines for every horizon: climatology (empirical quantiles of past h-day ZL returns) and "
-        "volatility-scaled climatology (the same, rescaled by trailing realised volatility). Walk-forward "
+        "First-class baselines for every horizon: climatology (empirical quantiles of past h-day ZL returns), "
+        "volatility-scaled climatology (the same, rescaled by trailing realised volatility) and a driftless random walk "
+        "(the volatility-scaled spread centred on zero drift). Walk-forward "
         "out-of-fold predictions like any model; the ensemble can fall back to them."
     ),
     group_name="models",
@@ -166,19 +168,15 @@ BUCKET_MODELS = [
 )
 def zl_baselines(context: dg.AssetExecutionContext, config: TrainingRunConfig, warehouse: Warehouse,
                  model_store: ModelStore, sources: SourceResource) -> dg.MaterializeResult:
-    from cbi_platform.lib.ml.models import Climatology, VolScaledClimatology
-
     training = _training(sources, config)
     matrix = _zl_matrix(warehouse)
     runs = [
         train_or_reuse(context, config, warehouse, matrix, model_name=name, model_asset="models/zl_baselines", features=[],
-                       make_model=factory, training=training, model_store=model_store, sources=sources)
-        for name, factory in (
-            ("climatology", lambda label, days, path: Climatology(label, days)),
-            ("vol_climatology", lambda label, days, path: VolScaledClimatology(label, days)),
-        )
+                       make_model=lambda label, days, path, cls=cls: cls(label, days), training=training,
+                       model_store=model_store, sources=sources)
+        for name, cls in BASELINES.items()
     ]
-    return _store_and_report(warehouse, [r for r in runs if r is not None], ["climatology", "vol_climatology"])
+    return _store_and_report(warehouse, [r for r in runs if r is not None], list(BASELINES))
 
 
 @dg.asset(
@@ -252,7 +250,7 @@ def zl_ensemble(context: dg.AssetExecutionContext, config: TrainingRunConfig, wa
     from cbi_platform.lib.ml import ensemble_pipeline
 
     training = _training(sources, config)
-    members = [a.key.path[-1] for a in MEMBER_ASSETS if a is not zl_baselines] + ["climatology", "vol_climatology"]
+    members = [a.key.path[-1] for a in MEMBER_ASSETS if a is not zl_baselines] + list(BASELINES)
     with warehouse.read_connection() as conn:
         oof = conn.execute("SELECT * FROM training.oof_predictions WHERE model IN (SELECT unnest(?))", [members]).df()
         version = ensemble_pipeline.ensemble_version(oof, training)

@@ -7,8 +7,9 @@ Two methods, compared per horizon on the same honest footing:
 - stacked: an AutoGluon quantile model on the members' out-of-fold quantiles.
 
 Both are refit block by block over the walk-forward folds: the ensemble for fold k is chosen on
-folds before k only, so the ensemble's own out-of-fold forecasts (folds 1..K-1) never saw their
-outcomes. The better method per horizon on those forecasts is kept; the final weights (or
+the forecasts of folds before k whose outcomes were already known when fold k began (the last
+h-day outcomes of fold k-1 resolve inside fold k), so the ensemble's own out-of-fold forecasts
+(folds 1..K-1) never saw their outcomes, nor any outcome realised after they were made. The better method per horizon on those forecasts is kept; the final weights (or
 stacker) are refit on every fold for live use. Baselines are members, so where the features
 carry no signal the ensemble can fall back to climatology: it must do no harm.
 """
@@ -22,7 +23,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from cbi_platform.lib.ml.quantiles import QCOLS, QUANTILES, pinball, sort_quantiles
+from cbi_platform.lib.ml.quantiles import QCOLS, QUANTILES, pinball, resolved_before, sort_quantiles
 
 GREEDY_ROUNDS = 30
 REFERENCE = "climatology"
@@ -116,7 +117,8 @@ class HorizonEnsemble:
         return combine(stack(wide, self.members), self.weights)
 
 
-def fit_horizon(oof: pd.DataFrame, horizon: str, workdir: Path, try_stacking: bool = True) -> HorizonEnsemble:
+def fit_horizon(oof: pd.DataFrame, horizon: str, horizon_days: int, workdir: Path,
+                try_stacking: bool = True) -> HorizonEnsemble:
     wide, members = member_matrix(oof, horizon)
     folds = sorted(wide["fold"].unique())
     if len(folds) < 2:
@@ -126,7 +128,10 @@ def fit_horizon(oof: pd.DataFrame, horizon: str, workdir: Path, try_stacking: bo
     select = lambda f, r: greedy_weights(f, r, prior=prior, prior_rounds=REFERENCE_PRIOR_ROUNDS)  # noqa: E731
     honest = {"greedy": [], "stacked": []}
     for fold in folds[1:]:
-        past, now = (wide["fold"] < fold).to_numpy(), (wide["fold"] == fold).to_numpy()
+        past, now = resolved_before(wide["fold"].to_numpy(), fold, horizon_days), (wide["fold"] == fold).to_numpy()
+        if not past.any():
+            raise ValueError(f"ensemble {horizon}: no outcome of an earlier fold is known before fold {fold} begins; "
+                             f"test blocks must be longer than the {horizon_days}-session horizon")
         weights = select(forecasts[past], realised[past])
         honest["greedy"].append(combine(forecasts[now], weights))
         if try_stacking:

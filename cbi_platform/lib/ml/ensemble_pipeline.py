@@ -88,7 +88,7 @@ def fit(oof: pd.DataFrame, training: TrainingConfig, store_root: Path, data_mode
     fitted, reference, paths = {}, {}, {}
     for horizon in training.horizons:
         path = store_root / "zl_ensemble" / version / horizon
-        fitted[horizon] = ensemble.fit_horizon(oof, horizon, path)
+        fitted[horizon] = ensemble.fit_horizon(oof, horizon, training.horizons[horizon], path)
         dates = set(fitted[horizon].oof["as_of_date"])
         clim = oof[(oof["model"] == REFERENCE) & (oof["horizon"] == horizon) & oof["as_of_date"].isin(dates)]
         reference[horizon] = clim.sort_values("as_of_date").reset_index(drop=True)

@@ -11,7 +11,7 @@ from pathlib import Path
 import pandas as pd
 
 from cbi_platform.lib.ml import ensemble
-from cbi_platform.lib.ml.models import AutoGluonQuantile, Climatology, ShrunkLinear, VolScaledClimatology
+from cbi_platform.lib.ml.models import BASELINES, AutoGluonQuantile, ShrunkLinear
 from cbi_platform.lib.ml.pipeline import fit_model
 from cbi_platform.lib.ml.quantiles import QCOLS, coverage, pinball, sequential_calibration
 from cbi_platform.lib.ml.skill import SkillTest, skill_test
@@ -24,6 +24,7 @@ class HorizonEvaluation:
     ensemble: SkillTest  # the ensemble against climatology on its honest dates
     main: SkillTest  # the main model alone against climatology on the same dates
     coverage: float  # calibrated P10-P90 coverage of the ensemble
+    calibrated: pd.DataFrame  # the sequentially calibrated forecasts that coverage is measured on
     weights: dict[str, float]
     losses: pd.DataFrame  # as_of_date, fold, ensemble, climatology: per-day pinball losses
 
@@ -43,16 +44,14 @@ def evaluate(matrix: pd.DataFrame, config: TrainingConfig, features: list[str] |
             fit_model(matrix, model_name="zl_linear", model_asset="models/zl_linear", features=features, config=config,
                       make_model=lambda label, days, path: ShrunkLinear(label, days, features, config.linear_shrinkage_grid),
                       store_root=root, data_mode="evaluation"),
-            fit_model(matrix, model_name="climatology", model_asset="models/zl_baselines", features=[], config=config,
-                      make_model=lambda label, days, path: Climatology(label, days), store_root=root, data_mode="evaluation"),
-            fit_model(matrix, model_name="vol_climatology", model_asset="models/zl_baselines", features=[], config=config,
-                      make_model=lambda label, days, path: VolScaledClimatology(label, days), store_root=root,
-                      data_mode="evaluation"),
+            *[fit_model(matrix, model_name=name, model_asset="models/zl_baselines", features=[], config=config,
+                        make_model=lambda label, days, path, cls=cls: cls(label, days), store_root=root,
+                        data_mode="evaluation") for name, cls in BASELINES.items()],
         ]
         oof = pd.concat([r.oof for r in runs], ignore_index=True)
         out = {}
         for horizon, days in config.horizons.items():
-            fitted = ensemble.fit_horizon(oof, horizon, root / "ensemble", try_stacking=False)
+            fitted = ensemble.fit_horizon(oof, horizon, days, root / "ensemble", try_stacking=False)
             dates = set(fitted.oof["as_of_date"])
             on_dates = {m: oof[(oof["model"] == m) & (oof["horizon"] == horizon) & oof["as_of_date"].isin(dates)]
                         .sort_values("as_of_date") for m in ("climatology", "zl_main")}
@@ -68,6 +67,7 @@ def evaluate(matrix: pd.DataFrame, config: TrainingConfig, features: list[str] |
                 ensemble=skill_test(realised, fitted.oof[list(QCOLS)].to_numpy(), reference, days),
                 main=skill_test(realised, on_dates["zl_main"][list(QCOLS)].to_numpy(), reference, days),
                 coverage=coverage(later["realised"], later["q10"], later["q90"]),
+                calibrated=later,
                 weights=dict(zip(fitted.members, map(float, fitted.weights))),
                 losses=losses,
             )

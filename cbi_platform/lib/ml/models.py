@@ -3,6 +3,9 @@
 - `Climatology`: empirical quantiles of past h-day returns in the training window.
 - `VolScaledClimatology`: the same quantiles of returns standardised by the trailing realised
   volatility known at each row, rescaled by the current volatility.
+- `RandomWalk`: the volatility-scaled spread centred on a zero drift: futures prices are close
+  to martingales, and a training window's average trend is mostly noise that, at long horizons,
+  shifts every interval.
 - `ShrunkLinear`: a heavily shrunk ridge regression of the volatility-standardised return on
   standardised features, with the empirical quantiles of its residuals. Trees need far more
   independent samples than overlapping monthly targets give to find a weak additive signal; a
@@ -85,6 +88,24 @@ class VolScaledClimatology:
 
     def predict(self, frame: pd.DataFrame) -> np.ndarray:
         return (self._vol(frame) * self.scale)[:, None] * self.quantiles[None, :]
+
+
+class RandomWalk(VolScaledClimatology):
+    """A driftless random walk: the standardised quantiles of `VolScaledClimatology` shifted so
+    their mean is zero. The training window's mean return is a noisy drift estimate whose error
+    grows with the horizon h while the spread grows with sqrt(h): on real ZL, the 1990s'
+    falling prices centred every 6-month forecast of the 2000s below zero."""
+
+    def fit(self, train: pd.DataFrame, tune: pd.DataFrame) -> "RandomWalk":
+        super().fit(train, tune)
+        both = pd.concat([train, tune])
+        z = both[self.label].to_numpy(dtype=float) / (self._vol(both) * self.scale)
+        self.quantiles = self.quantiles - float(np.mean(z[np.isfinite(z)]))
+        return self
+
+
+# The baselines in models/zl_baselines, by member name: forecast, scored and ensembled like any model.
+BASELINES = {"climatology": Climatology, "vol_climatology": VolScaledClimatology, "random_walk": RandomWalk}
 
 
 class ShrunkLinear:

@@ -82,16 +82,30 @@ def apply_scale(predicted: np.ndarray, scale: float) -> np.ndarray:
     return sort_quantiles(median + scale * (predicted - median))
 
 
+def resolved_before(fold: np.ndarray, start_fold, horizon_days: int) -> np.ndarray:
+    """Rows of earlier folds whose outcome was known before `start_fold`'s first forecast.
+
+    `fold` is in time order, one row per session: the outcome of the row at session p is known
+    at the close of p + horizon_days, so the last `horizon_days` rows before a fold (and one
+    session of margin) resolve inside it and may not inform it."""
+    fold = np.asarray(fold)
+    start = int(np.argmax(fold == start_fold))
+    mask = np.zeros(len(fold), dtype=bool)
+    mask[: max(0, start - horizon_days)] = True
+    return mask & (fold < start_fold)
+
+
 def sequential_calibration(frame: pd.DataFrame, horizon_days: int, fold_column: str = "fold",
                            target: str = "realised") -> pd.DataFrame:
-    """Calibrate each fold's predictions with the scale learnt on the folds before it only, so
-    the calibrated out-of-fold predictions stay honest. The first fold is left as predicted."""
+    """Calibrate each fold's predictions with the scale learnt only on earlier outcomes already
+    known when the fold begins, so the calibrated out-of-fold predictions stay honest. The
+    first fold is left as predicted. Rows must be in time order, one per session."""
     out = frame.copy()
-    folds = sorted(frame[fold_column].unique())
-    for fold in folds[1:]:
-        past = frame[frame[fold_column] < fold]
+    folds = frame[fold_column].to_numpy()
+    for fold in sorted(set(folds))[1:]:
+        past = frame[resolved_before(folds, fold, horizon_days)]
         scale = calibration_scale(past[target].to_numpy(), past[list(QCOLS)].to_numpy(), horizon_days)
-        mask = frame[fold_column] == fold
+        mask = folds == fold
         out.loc[mask, list(QCOLS)] = apply_scale(frame.loc[mask, list(QCOLS)].to_numpy(), scale)
     return out
 
@@ -102,3 +116,18 @@ def coverage_band(horizon_days: int, rows: int, tolerance: float = 0.05) -> tupl
     n_eff = max(effective_outcomes(rows, horizon_days), 1.0)
     half = max(tolerance, 1.96 * np.sqrt(TARGET_COVERAGE * (1 - TARGET_COVERAGE) / n_eff))
     return TARGET_COVERAGE - half, TARGET_COVERAGE + half
+
+
+def calibrated_coverage_range(rows: int, horizon_days: int, simulations: int = 2000, seed: int = 0) -> tuple[float, float]:
+    """5th-95th percentile of the P10-P90 coverage that a perfectly calibrated forecaster shows on
+    `rows` consecutive daily forecasts of overlapping h-day outcomes (Gaussian random walk): how
+    far from 80% a measured coverage may fall by chance alone, overlap included."""
+    rng = np.random.default_rng(seed)
+    half_width = 1.2815515655446004 * np.sqrt(horizon_days)  # the normal's P90
+    rates = np.empty(simulations)
+    for k in range(simulations):
+        path = np.concatenate([[0.0], np.cumsum(rng.standard_normal(rows + horizon_days))])
+        outcomes = path[horizon_days:horizon_days + rows] - path[:rows]
+        rates[k] = np.mean(np.abs(outcomes) <= half_width)
+    low, high = np.percentile(rates, [5, 95])
+    return float(low), float(high)

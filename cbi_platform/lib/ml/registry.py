@@ -14,10 +14,10 @@ import duckdb
 import pandas as pd
 
 from cbi_platform.lib import warehouse
-from cbi_platform.lib.ml.models import AutoGluonQuantile, Climatology, ShrunkLinear, VolScaledClimatology
+from cbi_platform.lib.ml.models import BASELINES, AutoGluonQuantile, ShrunkLinear
 
 MANIFEST = "model.json"
-STATISTICAL_MODELS = {"climatology": Climatology, "vol_climatology": VolScaledClimatology, "shrunk_linear": ShrunkLinear}
+STATISTICAL_MODELS = {**BASELINES, "shrunk_linear": ShrunkLinear}
 
 
 class ModelVersionError(RuntimeError):
@@ -48,7 +48,7 @@ def save(model: Any, path: Path, manifest: dict[str, Any]) -> None:
         body["autogluon_version"] = installed_autogluon_version()
         body["features"] = model.features
     else:
-        body["statistical_model"] = next(name for name, cls in STATISTICAL_MODELS.items() if isinstance(model, cls))
+        body["statistical_model"] = next(name for name, cls in STATISTICAL_MODELS.items() if type(model) is cls)
         body["horizon_days"] = model.horizon_days
         body["state"] = model.state()
     (path / MANIFEST).write_text(json.dumps(body, indent=1, default=str))

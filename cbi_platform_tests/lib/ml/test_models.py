@@ -6,9 +6,10 @@ import pandas as pd
 import pytest
 
 from cbi_platform.lib.ml import registry
+from cbi_platform.lib.ml import ensemble
 from cbi_platform.lib.ml.ensemble import greedy_weights
-from cbi_platform.lib.ml.models import Climatology, ShrunkLinear, VolScaledClimatology
-from cbi_platform.lib.ml.quantiles import QUANTILES, pinball
+from cbi_platform.lib.ml.models import Climatology, RandomWalk, ShrunkLinear, VolScaledClimatology
+from cbi_platform.lib.ml.quantiles import QCOLS, QUANTILES, pinball
 from cbi_platform.lib.ml.skill import skill_test
 
 DAYS = 21
@@ -42,6 +43,18 @@ def test_volatility_scaling_beats_climatology_when_volatility_moves():
     assert skill(model, train, test) > 0.05
 
 
+def test_the_random_walk_keeps_the_spread_and_drops_the_training_drift():
+    trending = synthetic(4000, 0.0, 13)
+    trending["target_1m"] -= 0.5 * trending["zl_vol_63d"] * SCALE  # the training years fell half a sd a month
+    vol_scaled = VolScaledClimatology("target_1m", DAYS).fit(trending, trending.iloc[:0])
+    walk = RandomWalk("target_1m", DAYS).fit(trending, trending.iloc[:0])
+    assert vol_scaled.quantiles[2] == pytest.approx(-0.5, abs=0.06)  # the drift, learnt
+    assert walk.quantiles[2] == pytest.approx(0.0, abs=0.06)  # dropped: centred on zero
+    np.testing.assert_allclose(np.diff(walk.quantiles), np.diff(vol_scaled.quantiles))  # the same spread
+    driftless = synthetic(2000, 0.0, 14)  # the test years do not fall: the random walk scores better
+    assert skill(walk, trending, driftless) > skill(vol_scaled, trending, driftless) + 0.05
+
+
 def test_the_shrunk_linear_model_finds_a_linear_signal():
     train, test = synthetic(3000, 0.3, 4), synthetic(2000, 0.3, 5)
     model = ShrunkLinear("target_1m", DAYS, ["x1", "x2"], (0.01, 0.1, 1.0, 10.0)).fit(train.iloc[:2500], train.iloc[2500:])
@@ -71,7 +84,7 @@ def test_missing_and_never_seen_features_contribute_nothing():
 
 def test_statistical_models_round_trip_through_the_registry(tmp_path):
     train = synthetic(1000, 0.3, 9)
-    for model in (Climatology("target_1m", DAYS), VolScaledClimatology("target_1m", DAYS),
+    for model in (Climatology("target_1m", DAYS), VolScaledClimatology("target_1m", DAYS), RandomWalk("target_1m", DAYS),
                   ShrunkLinear("target_1m", DAYS, ["x1", "x2"], (0.1, 1.0))):
         model.fit(train.iloc[:800], train.iloc[800:])
         path = tmp_path / type(model).__name__
@@ -101,6 +114,27 @@ def test_the_greedy_ensemble_weighs_members_by_evidence(informative):
         assert weights[1] >= 0.5
     else:
         assert weights[1] <= 0.05  # pinball is flat at the optimum: at most a token pick of noise
+
+
+def test_the_ensemble_for_a_fold_ignores_outcomes_realised_after_it_began(tmp_path):
+    """A member that 'knows' the outcomes of fold 0's last h rows, which resolve inside fold 1,
+    must not earn weight for fold 1: when fold 1 began, those outcomes were still unknown."""
+    rng = np.random.default_rng(15)
+    horizon_days, block = 63, 300
+    realised = rng.standard_normal(3 * block) * 0.1
+    dates = pd.bdate_range("2020-01-01", periods=3 * block)
+    climatology = np.tile(np.quantile(realised, QUANTILES), (3 * block, 1))
+    prescient = climatology + 0.5  # useless, except on the rows whose outcome is unknown at fold 1's start
+    late = np.arange(block - horizon_days, block)
+    prescient[late] = realised[late, None] + 0.02 * (np.array(QUANTILES) - 0.5)
+    frames = [pd.DataFrame(q, columns=list(QCOLS)).assign(model=m, horizon="3m", as_of_date=dates,
+                                                           fold=np.repeat([0, 1, 2], block), realised=realised)
+              for m, q in (("climatology", climatology), ("prescient", prescient))]
+    fitted = ensemble.fit_horizon(pd.concat(frames), "3m", horizon_days, tmp_path, try_stacking=False)
+    first = fitted.oof[fitted.oof["fold"] == 1]
+    np.testing.assert_allclose(first[list(QCOLS)].to_numpy(), climatology[block:2 * block])
+    # by fold 2 those outcomes are known, and (on this contrived evidence) it earns weight
+    assert not np.allclose(fitted.oof.loc[fitted.oof["fold"] == 2, list(QCOLS)].to_numpy(), climatology[2 * block:])
 
 
 def test_the_noise_band_respects_overlapping_outcomes():

@@ -2,8 +2,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from cbi_platform.lib.ml.quantiles import (QCOLS, QUANTILES, apply_scale, calibration_scale, coverage, coverage_band, crps,
-                                           pinball, sequential_calibration, sort_quantiles)
+from cbi_platform.lib.ml.quantiles import (QCOLS, QUANTILES, apply_scale, calibrated_coverage_range, calibration_scale,
+                                           coverage, coverage_band, crps, pinball, sequential_calibration, sort_quantiles)
 
 
 def hand_pinball(y, q, tau):
@@ -63,3 +63,26 @@ def test_sequential_calibration_only_uses_earlier_folds():
     middle, late = out[out.fold == 1], out[out.fold == 2]
     assert coverage(middle.realised, middle.q10, middle.q90) == pytest.approx(0.8, abs=0.07)
     assert coverage(late.realised, late.q10, late.q90) < 0.5
+
+
+def test_calibration_ignores_outcomes_realised_after_the_fold_began():
+    rng = np.random.default_rng(3)
+    frame = pd.DataFrame(np.tile([-0.5, -0.3, 0.0, 0.3, 0.5], (1200, 1)), columns=list(QCOLS))
+    frame["fold"] = np.repeat([0, 1], [900, 300])
+    frame["realised"] = rng.standard_normal(1200) * 0.3
+    wild = frame.copy()
+    wild.loc[900 - 21:899, "realised"] = 50.0  # the last month of fold 0 resolves inside fold 1
+    honest, leaked = sequential_calibration(frame, horizon_days=21), sequential_calibration(wild, horizon_days=21)
+    pd.testing.assert_frame_equal(honest[list(QCOLS)], leaked[list(QCOLS)])
+    # a shorter horizon has those outcomes before fold 1 begins: they do widen its interval
+    assert sequential_calibration(wild, horizon_days=5).loc[900, "q90"] > honest.loc[900, "q90"]
+
+
+def test_a_calibrated_forecasters_coverage_range_widens_with_overlap():
+    from scipy.stats import binom
+
+    low, high = calibrated_coverage_range(1000, 1)  # independent outcomes: the binomial's 5-95% range
+    assert (low, high) == pytest.approx((binom.ppf(0.05, 1000, 0.8) / 1000, binom.ppf(0.95, 1000, 0.8) / 1000), abs=0.004)
+    weekly, half_year = calibrated_coverage_range(2000, 5), calibrated_coverage_range(2000, 126)
+    assert half_year[0] < weekly[0] - 0.05 and half_year[1] > weekly[1] + 0.05
+    assert half_year[0] < 0.8 < half_year[1]
