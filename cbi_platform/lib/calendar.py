@@ -18,6 +18,20 @@ CALENDAR_END = dt.date(2030, 12, 31)
 
 
 @lru_cache(maxsize=1)
+def federal_holidays() -> frozenset[dt.date]:
+    """US federal holidays 1980-2040 (pandas' USFederalHolidayCalendar, observed dates): the
+    release calendars of FRED, EIA, the CFTC and USDA shift around them."""
+    from pandas.tseries.holiday import USFederalHolidayCalendar
+
+    return frozenset(USFederalHolidayCalendar().holidays("1980-01-01", "2040-12-31").date)
+
+
+def is_business_day(day: dt.date) -> bool:
+    """A US government business day: a weekday that is not a federal holiday."""
+    return day.weekday() < 5 and day not in federal_holidays()
+
+
+@lru_cache(maxsize=1)
 def sessions() -> np.ndarray:
     """CME trading dates from 2005 to 2030, as datetime64[D]."""
     import exchange_calendars as xcals  # imported lazily: loads holiday rules for many exchanges

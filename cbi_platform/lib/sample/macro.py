@@ -15,6 +15,7 @@ from functools import lru_cache
 import numpy as np
 import pandas as pd
 
+from cbi_platform.lib.calendar import federal_holidays
 from cbi_platform.lib.config import SeriesSpec
 from cbi_platform.lib.release import period_end, release_date, revision_dates
 from cbi_platform.lib.sample import calendar
@@ -93,9 +94,7 @@ def series_vintages(world: World, spec: SeriesSpec) -> pd.DataFrame:
     sessions = world.sessions
     last_day = calendar.WORLD_END - dt.timedelta(days=120)
     obs_dates, period_ends = _observation_periods(spec, last_day)
-    from pandas.tseries.holiday import USFederalHolidayCalendar
-
-    holidays = set(USFederalHolidayCalendar().holidays(MACRO_START, last_day).date)
+    holidays = federal_holidays()
 
     # value of each observation: the session value on the date (daily, weekly) or the mean over
     # the period's sessions (monthly, quarterly)

@@ -69,8 +69,8 @@ from xml.sax.saxutils import escape
 
 import httpx
 import numpy as np
-from pandas.tseries.holiday import USFederalHolidayCalendar
 
+from cbi_platform.lib.calendar import federal_holidays
 from cbi_platform.lib.sample import calendar
 from cbi_platform.lib.sample.macro import front_close
 from cbi_platform.lib.sample.world import World
@@ -114,7 +114,7 @@ class Release:
 @lru_cache(maxsize=4)
 def schedule(world: World) -> tuple[Release, ...]:
     """One release a month, January 2005 to the end of the world's calendar."""
-    holidays = set(USFederalHolidayCalendar().holidays(calendar.WORLD_START, calendar.WORLD_END).date)
+    holidays = federal_holidays()
     releases = []
     year, month = FIRST_RELEASE_MONTH
     index = 0

@@ -37,11 +37,11 @@ import os
 import re
 import zipfile
 import zlib
-from functools import lru_cache
 from pathlib import Path
 
 import pandas as pd
 
+from cbi_platform.lib.calendar import is_business_day
 from cbi_platform.lib.config import ConfigError, load_sources
 from cbi_platform.lib.sources.base import ParseError, decode_json, Payload, SourceError, Window
 from cbi_platform.lib.sources.context import FetchContext
@@ -103,17 +103,6 @@ _INTEGER = re.compile(r"^-?\d+(\.0*)?$")
 
 
 # ---------------------------------------------------------------------------- calendar
-@lru_cache(maxsize=1)
-def _federal_holidays() -> frozenset[dt.date]:
-    from pandas.tseries.holiday import USFederalHolidayCalendar
-
-    return frozenset(USFederalHolidayCalendar().holidays("1990-01-01", "2040-12-31").date)
-
-
-def is_business_day(day: dt.date) -> bool:
-    return day.weekday() < 5 and day not in _federal_holidays()
-
-
 def release_date(report_date: dt.date) -> dt.date:
     """When a report becomes public: the Friday after its report date (15:30 ET); when that
     Friday is a US federal holiday, the next business day."""

@@ -33,11 +33,10 @@ from __future__ import annotations
 import datetime as dt
 import math
 from dataclasses import dataclass, field
-from functools import lru_cache
 
 import pandas as pd
-from pandas.tseries.holiday import USFederalHolidayCalendar
 
+from cbi_platform.lib.calendar import federal_holidays
 from cbi_platform.lib.config import ConfigError, load_yaml, validate_identifier
 from cbi_platform.lib.release import next_weekday_on_or_after
 from cbi_platform.lib.sources.base import ParseError, decode_json, Payload, SourceError, Window
@@ -107,16 +106,11 @@ def load_config(config_dir) -> EiaConfig:
 
 
 # ------------------------------------------------------------------------------------ release dates
-@lru_cache(maxsize=1)
-def _federal_holidays() -> frozenset[dt.date]:
-    return frozenset(USFederalHolidayCalendar().holidays("1980-01-01", "2040-12-31").date)
-
-
 def weekly_release_date(week_ending: dt.date, rule: dict = WEEKLY_RULE) -> dt.date:
     """The Weekly Petroleum Status Report for a week ending Friday comes out on the following
     Wednesday, a day later when a federal holiday falls on that Monday..Wednesday."""
     release = week_ending + dt.timedelta(days=int(rule.get("lag_days", 5)))
-    holidays = _federal_holidays()
+    holidays = federal_holidays()
     if any(release - dt.timedelta(days=d) in holidays for d in range(0, 3)):
         release += dt.timedelta(days=int(rule.get("holiday_shift_days", 1)))
     return release

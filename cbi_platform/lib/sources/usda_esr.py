@@ -42,6 +42,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from cbi_platform.lib.calendar import federal_holidays, is_business_day
 from cbi_platform.lib.config import ConfigError, load_yaml
 from cbi_platform.lib.sources.base import ParseError, decode_json, Payload, Window
 from cbi_platform.lib.sources.context import FetchContext
@@ -166,31 +167,15 @@ def load_config(config_dir: Path) -> EsrConfig:
 
 
 # ---------------------------------------------------------------------------- calendar
-@lru_cache(maxsize=64)
-def _federal_holidays(year: int) -> frozenset[dt.date]:
-    from pandas.tseries.holiday import USFederalHolidayCalendar
-
-    days = USFederalHolidayCalendar().holidays(start=f"{year}-01-01", end=f"{year}-12-31")
-    return frozenset(d.date() for d in days)
-
-
-def is_federal_holiday(day: dt.date) -> bool:
-    return day in _federal_holidays(day.year)
-
-
-def _business_day(day: dt.date) -> bool:
-    return day.weekday() < 5 and not is_federal_holiday(day)
-
-
 def release_date(week_ending: dt.date) -> dt.date:
     """When FAS publishes the week: the Thursday after the week ends (7 days after a Thursday
     week end), or the next business day if a federal holiday falls in between."""
     thursday = week_ending + dt.timedelta(days=(_THURSDAY - week_ending.weekday()) % 7)
     release = thursday + dt.timedelta(days=7)
     span = (thursday + dt.timedelta(days=i) for i in range(1, 8))
-    if any(is_federal_holiday(day) for day in span):
+    if any(day in federal_holidays() for day in span):
         release += dt.timedelta(days=1)
-        while not _business_day(release):
+        while not is_business_day(release):
             release += dt.timedelta(days=1)
     return release
 
