@@ -4,6 +4,7 @@ root, so it runs as the `postgres` user."""
 
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
@@ -19,6 +20,39 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+def _default_sigint() -> None:
+    # Dagster's servers map SIGTERM onto SIGINT's handler; a child of a shell that ignores SIGINT
+    # (any background job) would then ignore SIGTERM too and never stop.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+def start_server(args: list[str], env: dict, log: Path) -> subprocess.Popen:
+    """A long-running server process, its output in `log` (a pipe nobody reads would fill up
+    and block it)."""
+    from cbi_platform.lib.settings import PROJECT_ROOT
+
+    with open(log, "wb") as out:
+        return subprocess.Popen(args, cwd=PROJECT_ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
+                                preexec_fn=_default_sigint)
+
+
+def server_failed(process: subprocess.Popen, log: Path, what: str) -> RuntimeError:
+    process.kill()
+    process.wait()
+    return RuntimeError(f"{what} did not come up:\n{log.read_text(errors='replace')[-3000:]}")
+
+
+def stop_server(process: subprocess.Popen, log: Path) -> None:
+    """Stop as `docker stop` does (SIGTERM), and fail if the server ignores it."""
+    process.terminate()
+    try:
+        process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+        raise RuntimeError(f"server ignored SIGTERM for 30 s:\n{log.read_text(errors='replace')[-3000:]}")
 
 
 def as_postgres(*args: str) -> list[str]:

@@ -2,15 +2,13 @@
 cbi_user_code service starts it, and the definitions loaded through it."""
 
 import os
-import subprocess
 import sys
 import time
 from pathlib import Path
 
 import pytest
 
-from cbi_platform.lib.settings import PROJECT_ROOT
-from cbi_platform_tests.deploy.conftest import free_port
+from cbi_platform_tests.deploy.conftest import free_port, server_failed, start_server, stop_server
 
 DAGSTER = Path(sys.executable).with_name("dagster")
 
@@ -21,9 +19,9 @@ def code_server(tmp_path_factory):
     home = tmp_path_factory.mktemp("grpc_home")
     (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
     env = {**os.environ, "DAGSTER_HOME": str(home), "CBI_DATA_DIR": str(home / "data")}
-    process = subprocess.Popen([str(DAGSTER), "code-server", "start", "-h", "127.0.0.1", "-p", str(port),
-                                "-m", "cbi_platform.definitions"], cwd=PROJECT_ROOT, env=env,
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    log = home / "code_server.log"
+    process = start_server([str(DAGSTER), "code-server", "start", "-h", "127.0.0.1", "-p", str(port),
+                            "-m", "cbi_platform.definitions"], env, log)
     from dagster._grpc.client import DagsterGrpcClient  # the client Dagster's own webserver and daemon use
 
     client = DagsterGrpcClient(port=port, host="127.0.0.1")
@@ -34,13 +32,10 @@ def code_server(tmp_path_factory):
             break
         except Exception:
             if process.poll() is not None or time.monotonic() > deadline:
-                output = process.stdout.read().decode(errors="replace") if process.stdout else ""
-                process.kill()
-                raise RuntimeError(f"code server did not come up:\n{output[-3000:]}")
+                raise server_failed(process, log, "code server")
             time.sleep(0.5)
     yield client, port
-    process.terminate()
-    process.wait(timeout=30)
+    stop_server(process, log)
 
 
 def test_code_server_serves_the_definitions(code_server):

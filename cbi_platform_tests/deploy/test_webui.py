@@ -3,7 +3,6 @@ webserver bound to loopback. Opens the asset lineage, sees every group, launches
 materialisation and watches it succeed; the screenshots are kept as test artifacts."""
 
 import os
-import subprocess
 import sys
 import time
 import urllib.request
@@ -11,9 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from cbi_platform.lib.settings import PROJECT_ROOT
 from cbi_platform_tests.browser import ARTIFACTS, CHROMIUM, browser_page
-from cbi_platform_tests.deploy.conftest import free_port
+from cbi_platform_tests.deploy.conftest import free_port, server_failed, start_server, stop_server
 
 GROUPS = ["features", "forecasts", "ingest_ags", "ingest_biofuel", "ingest_energy", "ingest_macro", "ingest_market",
           "ingest_news", "ingest_positioning", "models", "reports", "risk"]
@@ -29,9 +27,9 @@ def webserver(tmp_path_factory):
                                        "  module: dagster._core.run_coordinator\n  class: DefaultRunCoordinator\n")
     port = free_port()
     env = {**os.environ, "DAGSTER_HOME": str(home), "CBI_DATA_DIR": str(home / "data")}
-    process = subprocess.Popen([str(Path(sys.executable).with_name("dagster-webserver")), "-h", "127.0.0.1", "-p",
-                                str(port), "-m", "cbi_platform.definitions"], cwd=PROJECT_ROOT, env=env,
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    log = home / "webserver.log"
+    process = start_server([str(Path(sys.executable).with_name("dagster-webserver")), "-h", "127.0.0.1", "-p",
+                            str(port), "-m", "cbi_platform.definitions"], env, log)
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 120
     while True:
@@ -40,12 +38,10 @@ def webserver(tmp_path_factory):
             break
         except OSError:
             if process.poll() is not None or time.monotonic() > deadline:
-                process.kill()
-                raise RuntimeError(process.stdout.read().decode(errors="replace")[-3000:])
+                raise server_failed(process, log, "webserver")
             time.sleep(0.5)
     yield url
-    process.terminate()
-    process.wait(timeout=30)
+    stop_server(process, log)
 
 
 @pytest.fixture(scope="module")
