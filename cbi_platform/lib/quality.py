@@ -214,7 +214,7 @@ def bucket_readiness(conn: duckdb.DuckDBPyConnection, table: str, columns: Seque
 
 
 def column_coverage(conn: duckdb.DuckDBPyConnection, table: str, column: str, warmup_rows: int, minimum: float,
-                    name: str) -> CheckOutcome:
+                    name: str, severity: str = "ERROR") -> CheckOutcome:
     """Share of non-NULL values of one column after the warm-up is at least `minimum`."""
     table, column = checked_table(table), checked_column(column)
     rows, present = conn.execute(
@@ -222,7 +222,7 @@ def column_coverage(conn: duckdb.DuckDBPyConnection, table: str, column: str, wa
     ).fetchone()
     share = present / rows if rows else 0.0
     return CheckOutcome(name, share > minimum, f"{column} is non-NULL on more than {minimum:.0%} of rows after warm-up",
-                        metadata={"non_null_share": round(share, 4), "rows_checked": int(rows)})
+                        severity=severity, metadata={"non_null_share": round(share, 4), "rows_checked": int(rows)})
 
 
 def rolls_adjusted(conn: duckdb.DuckDBPyConnection, root: str = "ZL") -> CheckOutcome:

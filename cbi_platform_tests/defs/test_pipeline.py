@@ -86,7 +86,6 @@ def test_a_forecast_and_its_var_for_every_horizon(two_runs):
     assert "SAMPLE WORLD" in text and "VaR99" in text
 
 
-
 def test_the_report_renders_in_a_browser(two_runs):
     from cbi_platform_tests.browser import ARTIFACTS, browser_page
 

@@ -9,8 +9,9 @@ Two methods, compared per horizon on the same honest footing:
 Both are refit block by block over the walk-forward folds: the ensemble for fold k is chosen on
 the forecasts of folds before k whose outcomes were already known when fold k began (the last
 h-day outcomes of fold k-1 resolve inside fold k), so the ensemble's own out-of-fold forecasts
-(folds 1..K-1) never saw their outcomes, nor any outcome realised after they were made. The better method per horizon on those forecasts is kept; the final weights (or
-stacker) are refit on every fold for live use. Baselines are members, so where the features
+(folds 1..K-1) never saw their outcomes, nor any outcome realised after they were made. The
+better method per horizon on those forecasts is kept; the final weights (or stacker) are refit
+on every fold for live use. Baselines are members, so where the features
 carry no signal the ensemble can fall back to climatology: it must do no harm.
 """
 

@@ -83,8 +83,13 @@ class VolScaledClimatology:
         vols = both[self.vol_column].to_numpy(dtype=float)
         self.fallback_vol = float(np.nanmedian(vols[vols > 0])) if np.any(vols > 0) else 0.2
         z = both[self.label].to_numpy(dtype=float) / (self._vol(both) * self.scale)
-        self.quantiles = np.quantile(z[np.isfinite(z)], QUANTILES)
+        z = z[np.isfinite(z)]
+        self.quantiles = np.quantile(z, QUANTILES) - self._drift(z)
         return self
+
+    def _drift(self, standardised: np.ndarray) -> float:
+        """The part of the standardised returns' location not kept in the forecast: none."""
+        return 0.0
 
     def predict(self, frame: pd.DataFrame) -> np.ndarray:
         return (self._vol(frame) * self.scale)[:, None] * self.quantiles[None, :]
@@ -96,12 +101,8 @@ class RandomWalk(VolScaledClimatology):
     grows with the horizon h while the spread grows with sqrt(h): on real ZL, the 1990s'
     falling prices centred every 6-month forecast of the 2000s below zero."""
 
-    def fit(self, train: pd.DataFrame, tune: pd.DataFrame) -> "RandomWalk":
-        super().fit(train, tune)
-        both = pd.concat([train, tune])
-        z = both[self.label].to_numpy(dtype=float) / (self._vol(both) * self.scale)
-        self.quantiles = self.quantiles - float(np.mean(z[np.isfinite(z)]))
-        return self
+    def _drift(self, standardised: np.ndarray) -> float:
+        return float(np.mean(standardised))
 
 
 # The baselines in models/zl_baselines, by member name: forecast, scored and ensembled like any model.

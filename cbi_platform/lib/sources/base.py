@@ -59,6 +59,14 @@ def decode_json(body: bytes, source: str, window: "Window | str | None", name: s
         raise ParseError(source, window, f"{name}: malformed JSON ({exc.msg} at char {exc.pos})") from None
 
 
+def decode_json_object(body: bytes, source: str, window: "Window | str | None", name: str) -> dict:
+    """`decode_json` for APIs that answer with one JSON object."""
+    document = decode_json(body, source, window, name)
+    if not isinstance(document, dict):
+        raise ParseError(source, window, f"{name}: expected a JSON object")
+    return document
+
+
 @dataclass(frozen=True)
 class RetryConfig:
     """Retries of one HTTP request: attempts, exponential backoff base and cap, timeout."""

@@ -39,7 +39,7 @@ import pandas as pd
 from cbi_platform.lib.calendar import federal_holidays
 from cbi_platform.lib.config import ConfigError, load_yaml, validate_identifier
 from cbi_platform.lib.release import next_weekday_on_or_after
-from cbi_platform.lib.sources.base import ParseError, decode_json, Payload, SourceError, Window
+from cbi_platform.lib.sources.base import ParseError, decode_json_object, Payload, SourceError, Window
 from cbi_platform.lib.sources.context import FetchContext
 
 SOURCE = "eia"
@@ -185,9 +185,7 @@ def fetch(window: Window, ctx: FetchContext) -> list[Payload]:
 
 # ------------------------------------------------------------------------------------ parse
 def _document(payload: Payload) -> dict:
-    document = decode_json(payload.body, SOURCE, payload.window, payload.name)
-    if not isinstance(document, dict):
-        raise ParseError(SOURCE, payload.window, f"{payload.name}: expected a JSON object")
+    document = decode_json_object(payload.body, SOURCE, payload.window, payload.name)
     if "error" in document:
         error = document["error"]
         if isinstance(error, dict):  # {"error": {"code": "...", "message": "..."}} also occurs

@@ -20,7 +20,7 @@ import pandas as pd
 
 from cbi_platform.lib.config import SeriesSpec, load_sources
 from cbi_platform.lib.release import period_end, release_date
-from cbi_platform.lib.sources.base import ParseError, decode_json, Payload, SourceError, Window
+from cbi_platform.lib.sources.base import ParseError, decode_json_object, Payload, SourceError, Window
 from cbi_platform.lib.sources.context import FetchContext
 
 SOURCE = "fred"
@@ -83,9 +83,7 @@ def fetch(window: Window, ctx: FetchContext) -> list[Payload]:
 
 
 def _load_json(payload_body: bytes, source: str, window, what: str) -> dict:
-    document = decode_json(payload_body, source, window, what)
-    if not isinstance(document, dict):
-        raise ParseError(source, window, f"{what}: expected a JSON object")
+    document = decode_json_object(payload_body, source, window, what)
     if "error_code" in document:
         raise SourceError(source, window, f"{what}: FRED error {document.get('error_code')}: {document.get('error_message')}")
     return document

@@ -41,7 +41,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import pandas as pd
 
 from cbi_platform.lib.config import ConfigError, load_yaml, validate_identifier
-from cbi_platform.lib.sources.base import ParseError, decode_json, Payload, SourceError, Window
+from cbi_platform.lib.sources.base import ParseError, decode_json_object, Payload, SourceError, Window
 from cbi_platform.lib.sources.context import FetchContext
 
 log = logging.getLogger(__name__)
@@ -552,9 +552,7 @@ def parse_timestamp(text: str, zone: dt.tzinfo = UTC) -> dt.datetime | None:
 
 
 def _load_json(body: bytes, window: Window, name: str) -> dict:
-    document = decode_json(body, SOURCE, window, name)
-    if not isinstance(document, dict):
-        raise ParseError(SOURCE, window, f"{name}: expected a JSON object")
+    document = decode_json_object(body, SOURCE, window, name)
     if "errors" in document:
         raise SourceError(SOURCE, window, f"{name}: Federal Register error {document['errors']}")
     return document

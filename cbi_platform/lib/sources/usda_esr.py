@@ -172,8 +172,8 @@ def release_date(week_ending: dt.date) -> dt.date:
     week end), or the next business day if a federal holiday falls in between."""
     thursday = week_ending + dt.timedelta(days=(_THURSDAY - week_ending.weekday()) % 7)
     release = thursday + dt.timedelta(days=7)
-    span = (thursday + dt.timedelta(days=i) for i in range(1, 8))
-    if any(day in federal_holidays() for day in span):
+    holidays = federal_holidays()
+    if any(thursday + dt.timedelta(days=i) in holidays for i in range(1, 8)):
         release += dt.timedelta(days=1)
         while not is_business_day(release):
             release += dt.timedelta(days=1)

@@ -56,7 +56,7 @@ import pandas as pd
 from defusedxml import DefusedXmlException
 
 from cbi_platform.lib.config import ConfigError, load_yaml
-from cbi_platform.lib.sources.base import ParseError, decode_json, Payload, SourceError, Window
+from cbi_platform.lib.sources.base import ParseError, decode_json_object, Payload, SourceError, Window
 from cbi_platform.lib.sources.context import FetchContext
 
 SOURCE = "usda_wasde"
@@ -206,16 +206,9 @@ def fetch(window: Window, ctx: FetchContext) -> list[Payload]:
     return payloads
 
 
-def _json_document(payload: Payload) -> dict:
-    document = decode_json(payload.body, SOURCE, payload.window, payload.name)
-    if not isinstance(document, dict):
-        raise ParseError(SOURCE, payload.window, f"{payload.name}: expected a JSON object")
-    return document
-
-
 def parse_catalogue(payload: Payload) -> tuple[list[Release], int]:
     """ESMIS catalogue page -> (releases on it, total pages)."""
-    document = _json_document(payload)
+    document = decode_json_object(payload.body, SOURCE, payload.window, payload.name)
     results, pager = document.get("results"), document.get("pager")
     if not isinstance(results, list) or not isinstance(pager, dict):
         raise ParseError(SOURCE, payload.window, f"{payload.name}: not an ESMIS catalogue page (no results/pager)")
