@@ -132,12 +132,21 @@ futures_returns = feature_asset(
     deps=["raw/futures_ohlcv_1d"],
     description=(
         "Roll-adjusted daily log returns of every root's continuous front month (a return across a roll "
-        "is one contract's return, using the second month's previous close), plus features.roll_calendar."
+        "is one contract's return, using the second month's previous close; in vendor files without instrument "
+        "ids a roll is found from the Change column or, without it, open interest in each contract's roll "
+        "segment, and its gap removed), plus features.roll_calendar. Blocking gates stop corrupted vendor data."
     ),
     checks=[("no_inf", "No Inf or NaN in returns", True),
-            ("primary_key_unique", "One row per root and day", True)],
+            ("primary_key_unique", "One row per root and day", True),
+            ("returns_sign_agreement", "On non-roll days the adjusted return has the sign of the settle difference; a "
+                                       "signed vendor Change column agrees with it", True),
+            ("returns_balance", "Share of positive daily returns per root and year in [0.35, 0.65]", True),
+            ("roll_frequency", "Rolls per complete year between half and twice the root's listed contract months", True),
+            ("price_moves_plausible", "No daily settle move beyond x2 or /2 (a rescaled series, a misplaced decimal)", True),
+            ("prices_not_stale", "No settle repeated on 7 or more consecutive trading days", True)],
     run_checks=lambda conn, sql_dir, config_dir: [quality.no_inf(conn, "features.futures_returns"),
-                             quality.primary_key_unique(conn, "features.futures_returns", ["root", "trade_date"])],
+                             quality.primary_key_unique(conn, "features.futures_returns", ["root", "trade_date"]),
+                             *quality.futures_returns_gates(conn)],
     extra_tables=["roll_calendar"],
 )
 

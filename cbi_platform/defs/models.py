@@ -23,7 +23,6 @@ from cbi_platform.lib.tables import markdown
 MATRIX = dg.AssetKey(["features", "zl_daily_matrix"])
 BUCKETS = tuple(load_yaml(SETTINGS.config_dir / "buckets.yaml")["buckets"])
 COVERAGE_TOLERANCE = 0.05  # P10-P90 should cover 80% +- 5 points out of sample (plus sampling error)
-LEAKAGE_ALARM_SKILL = 0.05  # skill vs climatology above this at 1w/1m on real data is suspicious
 
 
 class TrainingRunConfig(dg.Config):
@@ -241,6 +240,8 @@ ENSEMBLE_KEY = dg.AssetKey(["models", "zl_ensemble"])
         ("coverage_in_band", "Calibrated P10-P90 covers 80% +- 5 points of out-of-sample outcomes (+ sampling error)", True),
         ("quantiles_ordered", "Ensemble quantiles never cross and are finite", True),
         ("leakage_alarm", "Skill above +5% vs climatology at 1w/1m on real data is investigated, not celebrated (WARN)", False),
+        ("implausible_skill", "Skill above +10% at 1w/1m or +15% at 3m/6m on real data blocks publication until a person "
+                              "signs the version off (config/training.yaml skill_gates)", True),
     ]),
 )
 def zl_ensemble(context: dg.AssetExecutionContext, config: TrainingRunConfig, warehouse: Warehouse,
@@ -259,11 +260,13 @@ def zl_ensemble(context: dg.AssetExecutionContext, config: TrainingRunConfig, wa
             return dg.MaterializeResult(
                 metadata={"retrained": False, "version": version},
                 check_results=[to_result(quality.CheckOutcome(name, True, "unchanged ensemble version, gates passed when fitted"))
-                               for name in ("do_no_harm", "coverage_in_band", "quantiles_ordered", "leakage_alarm")])
+                               for name in ("do_no_harm", "coverage_in_band", "quantiles_ordered", "leakage_alarm",
+                                            "implausible_skill")])
     run = ensemble_pipeline.fit(oof, training, Path(model_store.root), sources.mode)
     with warehouse.get_connection() as conn:
         ensemble_pipeline.store(conn, run)
-    gates = ensemble_pipeline.gates(run, sources.mode, COVERAGE_TOLERANCE, LEAKAGE_ALARM_SKILL)
+    gates = ensemble_pipeline.gates(run, sources.mode, COVERAGE_TOLERANCE,
+                                    ensemble_pipeline.load_skill_gates(Path(sources.config_dir)))
     return dg.MaterializeResult(
         metadata={
             "version": run.version,

@@ -7,6 +7,7 @@ select-list line; the Dagster assets publish it as the table schema.
 
 from __future__ import annotations
 
+import functools
 import re
 from pathlib import Path
 
@@ -39,9 +40,23 @@ def config_tables(config_dir: Path) -> dict[str, pd.DataFrame]:
         "features.config_fred_series": pd.DataFrame(
             [(s.series_id, s.category, s.frequency) for s in sources.series], columns=["series_id", "category", "frequency"]),
         "features.config_symbols": pd.DataFrame(
-            [(s.root, s.bucket, s.exchange, s.session, s.contract_size, s.units) for s in sources.symbols],
-            columns=["root", "bucket", "exchange", "session", "contract_size", "units"]),
+            [(s.root, s.bucket, s.exchange, s.session, s.contract_size, s.units, s.tick_size, len(s.months))
+             for s in sources.symbols],
+            columns=["root", "bucket", "exchange", "session", "contract_size", "units", "tick_size", "contracts_per_year"]),
+        "features.config_roll_segments": _roll_segments(sources.symbols).copy(),
     }
+
+
+@functools.lru_cache(maxsize=4)
+def _roll_segments(symbols: tuple) -> pd.DataFrame:
+    from cbi_platform.lib.contracts import roll_segments
+
+    # the longest vendor histories start in 1959; the sample world ends in 2030
+    return pd.concat([roll_segments(spec, ROLL_SEGMENT_YEARS[0], ROLL_SEGMENT_YEARS[1]) for spec in symbols],
+                     ignore_index=True)
+
+
+ROLL_SEGMENT_YEARS = (1950, 2040)
 
 
 def run_sql(conn: duckdb.DuckDBPyConnection, sql_dir: Path, name: str, config_dir: Path | None = None) -> None:

@@ -24,6 +24,10 @@ class TableSpec:
     name: str  # warehouse table, e.g. "raw.fred_observations"
     primary_key: tuple[str, ...]
     key_column: str | None = None  # the column gaps are reported on (series_id, symbol, ...)
+    # Two payloads of one window holding the same key: "later_wins" (an API's revision or a
+    # refetch) or "error" unless the rows are identical (user files that overlap: a history
+    # split across several exports may repeat days, but must not disagree on them).
+    duplicates: str = "later_wins"
 
 
 @dataclass(frozen=True)
@@ -73,7 +77,7 @@ def parse_window(spec: SourceSpec, window: Window, payloads: list[Payload]) -> d
             if table not in parts:
                 raise ParseError(spec.name, window, f"{payload.name}: parser produced unknown table {table}")
             if len(frame):
-                parts[table].append(frame)
+                parts[table].append(frame.assign(_payload=payload.name))
     frames = {}
     for table in spec.tables:
         chunks = parts[table.name]
@@ -82,9 +86,29 @@ def parse_window(spec: SourceSpec, window: Window, payloads: list[Payload]) -> d
             continue
         frame = pd.concat(chunks, ignore_index=True)
         frame = frame[window.contains_all(frame["as_of_date"]).to_numpy()]
-        frame = frame.drop_duplicates(list(table.primary_key), keep="last").reset_index(drop=True)
-        frames[table.name] = frame
+        if table.duplicates == "error":
+            _refuse_conflicting_duplicates(spec.name, window, table, frame)
+        frame = frame.drop_duplicates(list(table.primary_key), keep="last").drop(columns="_payload")
+        frames[table.name] = frame.reset_index(drop=True)
     return frames
+
+
+def _refuse_conflicting_duplicates(source: str, window: Window, table: TableSpec, frame: pd.DataFrame) -> None:
+    """Rows repeated across payloads are fine when identical; a key whose rows differ is an error
+    naming the key, the payloads and the differing values."""
+    key = list(table.primary_key)
+    distinct = frame.drop_duplicates([c for c in frame.columns if c != "_payload"])
+    conflicts = distinct[distinct.duplicated(key, keep=False)]
+    if conflicts.empty:
+        return
+    examples = []
+    for values, rows in list(conflicts.groupby(key, sort=True))[:3]:
+        differing = [c for c in rows.columns if c not in (*key, "_payload") and rows[c].astype(str).nunique() > 1]
+        shown = "; ".join(f"{p}: " + ", ".join(f"{c}={r[c]}" for c in differing) for p, (_, r) in zip(rows["_payload"], rows.iterrows()))
+        examples.append(f"{dict(zip(key, values if isinstance(values, tuple) else (values,)))} ({shown})")
+    count = conflicts[key].drop_duplicates().shape[0]
+    raise ParseError(source, window, f"{table.name}: {count} key(s) with conflicting rows in overlapping payloads, e.g. "
+                                     + " | ".join(examples))
 
 
 def write_window(conn: duckdb.DuckDBPyConnection, spec: SourceSpec, window: Window,

@@ -6,6 +6,7 @@ one data that makes it fail."""
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -274,3 +275,116 @@ def point_in_time(mismatches: dict[str, list[str]], days: Sequence) -> CheckOutc
     return CheckOutcome("point_in_time", not mismatches,
                         "features recomputed from raw data truncated at sampled dates equal the full-history rows",
                         metadata={"days_checked": [str(d) for d in days], "mismatches": mismatches or "none"})
+
+
+# ---------------------------------------------------------------- gates on features.futures_returns
+# Corrupted vendor files (an unsigned Change read as signed, a block of flipped signs, rolls left
+# in, a price series rescaled mid-way, a stale price carried forward) all leave marks in the
+# returns that real markets never show. Each limit below holds on every root and year of the
+# real 1959-2009 exports in ../shared/real (see the README's data-fault coverage).
+RETURNS_TABLE = "features.futures_returns"
+POSITIVE_SHARE_RANGE = (0.35, 0.65)  # real: 0.39-0.60 per root and year
+MIN_RETURNS_FOR_BALANCE = 100  # a partial year with fewer non-zero returns is not judged
+CHANGE_SIGN_CONFLICT_SHARE = 0.01  # in a year with signed Change, at most 1% of days may disagree
+MAX_ABS_DAILY_LOG_MOVE = 0.7  # x2 or /2 in a day, rolls included (real max 0.38: CL, 17 Jan 1991)
+MAX_STALE_RUN = 7  # identical settles on consecutive trading days (real max 4)
+
+
+def returns_sign_agreement(conn: duckdb.DuckDBPyConnection) -> CheckOutcome:
+    """On non-roll days the adjusted return has the sign of the settle difference; and in a root-year
+    whose vendor Change column is signed (it holds negative values), Change agrees in sign with the
+    settle difference (a block of flipped signs is damaged data, whichever column is wrong)."""
+    return_conflicts = conn.execute(
+        f"SELECT count(*) FROM {RETURNS_TABLE} WHERE roll_method = 'none' AND raw_log_return <> 0 "
+        "AND sign(log_return) <> sign(raw_log_return)").fetchone()[0]
+    rows = conn.execute(
+        f"""WITH r AS (SELECT root, year(trade_date) AS year, roll_method, raw_log_return, vendor_change FROM {RETURNS_TABLE}),
+               signed AS (SELECT root, year FROM r GROUP BY root, year HAVING bool_or(vendor_change < 0))
+           SELECT root, year, count(*) AS days,
+                  count(*) FILTER (sign(vendor_change) <> sign(raw_log_return)) AS conflicts
+           FROM r JOIN signed USING (root, year)
+           WHERE roll_method = 'none' AND vendor_change <> 0 AND raw_log_return <> 0
+           GROUP BY root, year ORDER BY root, year""").fetchall()
+    change_conflicts = {f"{root} {year}": f"{conflicts}/{days}" for root, year, days, conflicts in rows
+                        if conflicts > CHANGE_SIGN_CONFLICT_SHARE * days}
+    return CheckOutcome(
+        "returns_sign_agreement", return_conflicts == 0 and not change_conflicts,
+        "on non-roll days the adjusted return has the sign of the settle difference, and a signed Change column agrees",
+        metadata={"return_sign_conflicts": int(return_conflicts), "change_sign_conflicts_by_root_year": change_conflicts or "none",
+                  "max_conflict_share": CHANGE_SIGN_CONFLICT_SHARE})
+
+
+def returns_balance(conn: duckdb.DuckDBPyConnection) -> CheckOutcome:
+    """Share of positive daily returns (among non-zero ones) per root and calendar year inside
+    [0.35, 0.65]: a Change column misread as signed makes every return positive."""
+    low, high = POSITIVE_SHARE_RANGE
+    rows = conn.execute(
+        f"""SELECT root, year(trade_date) AS year, count(*) AS n, avg(CASE WHEN log_return > 0 THEN 1.0 ELSE 0.0 END) AS share
+            FROM {RETURNS_TABLE} WHERE log_return <> 0 GROUP BY root, year HAVING count(*) >= ? ORDER BY root, year""",
+        [MIN_RETURNS_FOR_BALANCE]).fetchall()
+    offenders = {f"{root} {year}": round(share, 3) for root, year, _, share in rows if not low <= share <= high}
+    shares = [share for *_, share in rows]
+    return CheckOutcome(
+        "returns_balance", not offenders, f"share of positive daily returns per root and year in [{low}, {high}]",
+        metadata={"out_of_range": offenders or "none", "root_years_checked": len(rows),
+                  "lowest_share": round(min(shares), 3) if shares else None,
+                  "highest_share": round(max(shares), 3) if shares else None})
+
+
+def rolls_per_year(conn: duckdb.DuckDBPyConnection) -> list[tuple[str, int, int, int]]:
+    """(root, year, rolls, listed contracts) for every complete calendar year of every root
+    (data from the first to the last weeks of the year)."""
+    return conn.execute(
+        f"""SELECT r.root, year(r.trade_date) AS year, count(*) FILTER (r.is_roll) AS rolls, any_value(s.contracts_per_year)
+            FROM {RETURNS_TABLE} r JOIN features.config_symbols s USING (root)
+            GROUP BY r.root, year
+            HAVING min(r.trade_date) <= make_date(year, 1, 10) AND max(r.trade_date) >= make_date(year, 12, 20)
+            ORDER BY r.root, year""").fetchall()
+
+
+def roll_frequency(conn: duckdb.DuckDBPyConnection) -> CheckOutcome:
+    """Detected rolls per complete year are at least half the root's listed contract months and
+    at most twice: too few means roll gaps left in the returns, too many means real returns zeroed."""
+    rows = rolls_per_year(conn)
+    offenders = {f"{root} {year}": f"{rolls} rolls, {listed} listed months" for root, year, rolls, listed in rows
+                 if not listed / 2 <= rolls <= 2 * listed}
+    by_root: dict[str, list[int]] = {}
+    for root, _, rolls, _ in rows:
+        by_root.setdefault(root, []).append(rolls)
+    return CheckOutcome(
+        "roll_frequency", not offenders, "rolls per complete year between half and twice the listed contract months",
+        metadata={"out_of_range": offenders or "none", "complete_root_years": len(rows),
+                  "rolls_per_year_min_max": {root: [min(v), max(v)] for root, v in sorted(by_root.items())} or "none"})
+
+
+def price_moves_plausible(conn: duckdb.DuckDBPyConnection) -> CheckOutcome:
+    """No day's raw settle move (rolls included) exceeds x2 or /2: a series rescaled mid-way
+    (cents vs dollars) or a misplaced decimal."""
+    rows = conn.execute(
+        f"SELECT root, trade_date, raw_log_return FROM {RETURNS_TABLE} WHERE abs(raw_log_return) > ? ORDER BY root, trade_date",
+        [MAX_ABS_DAILY_LOG_MOVE]).fetchall()
+    return CheckOutcome(
+        "price_moves_plausible", not rows, f"no daily settle move beyond a factor of {math.exp(MAX_ABS_DAILY_LOG_MOVE):.1f}",
+        metadata={"implausible_moves": len(rows),
+                  "first": [f"{root} {day}: log move {move:+.2f}" for root, day, move in rows[:5]] or "none"})
+
+
+def prices_not_stale(conn: duckdb.DuckDBPyConnection) -> CheckOutcome:
+    """No settle repeated on MAX_STALE_RUN or more consecutive trading days: a feed carrying a
+    stale price forward."""
+    rows = conn.execute(
+        f"""WITH r AS (SELECT root, trade_date, close,
+                              CASE WHEN close = lag(close) OVER w THEN 0 ELSE 1 END AS starts_run
+                       FROM {RETURNS_TABLE} WINDOW w AS (PARTITION BY root ORDER BY trade_date)),
+                g AS (SELECT *, sum(starts_run) OVER (PARTITION BY root ORDER BY trade_date) AS run FROM r)
+            SELECT root, min(trade_date), max(trade_date), count(*) AS days FROM g
+            GROUP BY root, run HAVING count(*) >= ? ORDER BY root, min(trade_date)""",
+        [MAX_STALE_RUN]).fetchall()
+    return CheckOutcome(
+        "prices_not_stale", not rows, f"no settle repeated on {MAX_STALE_RUN} or more consecutive trading days",
+        metadata={"stale_runs": len(rows), "first": [f"{root} {start}..{end}: {days} days" for root, start, end, days in rows[:5]] or "none"})
+
+
+def futures_returns_gates(conn: duckdb.DuckDBPyConnection) -> list[CheckOutcome]:
+    return [returns_sign_agreement(conn), returns_balance(conn), roll_frequency(conn), price_moves_plausible(conn),
+            prices_not_stale(conn)]

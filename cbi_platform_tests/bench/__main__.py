@@ -119,11 +119,11 @@ def partition_scaling() -> dict:
     from cbi_platform.lib import warehouse
     from cbi_platform.lib.ingest import ingest
     from cbi_platform.lib.sources.base import Window
-    from cbi_platform.defs.ingest.databento import source_for
+    from cbi_platform.defs.ingest.databento import DAILY_BARS_SOURCE
 
     with tempfile.TemporaryDirectory(prefix="cbi_bench_") as tmp:
         ctx = _sample_context(Path(tmp))
-        spec = source_for("ohlcv-1d", {"raw.futures_ohlcv_1d": ("symbol", "trade_date")})()
+        spec = DAILY_BARS_SOURCE()
         conn = warehouse.connect(Path(tmp) / "w.duckdb")
         warehouse.apply_migrations(conn, Settings.from_env().sql_dir)
         day = ctx.today - dt.timedelta(days=(ctx.today.weekday() + 3) % 7 or 7)  # a recent weekday
@@ -150,7 +150,7 @@ def _sample_warehouse(base: Path, signal: float = 1.0, history_start=None):
     conn = warehouse.connect(base / "w.duckdb")
     warehouse.apply_migrations(conn, settings.sql_dir)
     window = Window(ctx.history_start, ctx.today + dt.timedelta(days=1), include_history=True)
-    for spec in [fred.source(), databento.source_for("ohlcv-1d", {"raw.futures_ohlcv_1d": ("symbol", "trade_date")})(),
+    for spec in [fred.source(), databento.DAILY_BARS_SOURCE(),
                  databento.source_for("statistics", {"raw.futures_statistics_1d": ("symbol", "trade_date")})(),
                  databento.source_for("options", {"raw.options_ohlcv_1d": ("instrument_id", "trade_date"),
                                                   "raw.options_definitions": ("instrument_id", "as_of_date")}, "parent")(),
@@ -292,7 +292,7 @@ def real_data() -> dict:
         warehouse.apply_migrations(conn, settings.sql_dir)
         window = Window(dt.date(1990, 1, 1), dt.date(2010, 1, 1), include_history=True)
         ingest(fred.source(), window, ctx, conn)
-        ingest(databento.source_for("ohlcv-1d", {"raw.futures_ohlcv_1d": ("symbol", "trade_date")})(), window, ctx, conn)
+        ingest(databento.DAILY_BARS_SOURCE(), window, ctx, conn)
         for name in features.FEATURE_ORDER:
             features.run_sql(conn, settings.sql_dir, name, settings.config_dir)
         matrix = conn.execute("SELECT * FROM features.zl_daily_matrix ORDER BY trade_date").df()

@@ -14,7 +14,7 @@ from cbi_platform.defs.ingest import databento as databento_assets
 from cbi_platform.defs.ingest import fred as fred_assets
 
 FRED = fred_assets.source()
-DAILY = databento_assets.source_for("ohlcv-1d", {"raw.futures_ohlcv_1d": ("symbol", "trade_date")})()
+DAILY = databento_assets.DAILY_BARS_SOURCE()
 
 
 def table(conn, name, order):

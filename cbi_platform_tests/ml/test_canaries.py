@@ -20,7 +20,7 @@ import numpy as np
 import pytest
 
 from cbi_platform.defs.ingest import cftc, databento, epa_rin, eia, fred, usda_esr, usda_wasde
-from cbi_platform.defs.models import LEAKAGE_ALARM_SKILL
+from cbi_platform.lib.ml.ensemble_pipeline import load_skill_gates
 from cbi_platform.lib import features, warehouse
 from cbi_platform.lib.ingest import ingest
 from cbi_platform.lib.ml.evaluation import evaluate
@@ -39,7 +39,7 @@ def build_matrix(base, signal: float):
     warehouse.apply_migrations(conn, SQL_DIR)
     window = Window(HISTORY, dt.date.today() + dt.timedelta(days=1), include_history=True)
     ctx.history_start = HISTORY
-    sources = [fred.source(), databento.source_for("ohlcv-1d", {"raw.futures_ohlcv_1d": ("symbol", "trade_date")})(),
+    sources = [fred.source(), databento.DAILY_BARS_SOURCE(),
                databento.source_for("statistics", {"raw.futures_statistics_1d": ("symbol", "trade_date")})(),
                cftc.source(), epa_rin.source(), usda_esr.source(), usda_wasde.source(), eia.source()]
     for spec in sources:
@@ -82,7 +82,7 @@ def test_the_canary_catches_a_planted_leak(null_matrix, config):
     results = evaluate(leaky, config, horizons=["1m"])
     # caught twice over: beyond the noise band, and above the skill at which the platform's own
     # leakage alarm fires on real data
-    assert results["1m"].ensemble.better_beyond_noise and results["1m"].ensemble.skill > LEAKAGE_ALARM_SKILL
+    assert results["1m"].ensemble.better_beyond_noise and results["1m"].ensemble.skill > load_skill_gates(CONFIG_DIR).warn["1m"]
 
 
 def test_the_planted_signal_is_found(signal_matrix, config):

@@ -4,12 +4,19 @@
 --   roll_method = 'none'          same contract as the previous day: ln(close / previous close)
 --   roll_method = 'second_month'  the front rolled and the new front was yesterday's second
 --                                 month: ln(close / yesterday's second-month close)
---   roll_method = 'change'        vendor CSV with a Change column (the same contract's change):
---                                 ln(settle / (settle - change)), right across rolls too
---   roll_method = 'gap_removed'   a roll without the new contract's previous price (vendor CSV
---                                 without Change, detected by open interest migrating, or a
---                                 skipped month): the day's return is set to 0, so the roll gap
---                                 never enters a feature or a target
+--   roll_method = 'gap_removed'   a roll without the new contract's previous price: the day's
+--                                 return is set to 0, so the roll gap never enters a feature or
+--                                 a target
+--
+-- Vendor settle CSVs carry no instrument id; roll_evidence says how a roll was found there:
+--   'change'         the Change column disagrees with the settle difference by more than half a
+--                    tick (| |settle - previous settle| - |change| | > tick / 2). Change may be
+--                    signed or unsigned (its magnitude is all that is compared) and may switch
+--                    convention part-way through a file.
+--   'open_interest'  no Change: in each contract's roll segment (features.config_roll_segments,
+--                    midpoints between consecutive nominal expiries) the day whose open interest
+--                    moves most, if it moves by more than 5% in log terms. One roll per listed
+--                    contract at most, on whatever day the vendor switched.
 CREATE OR REPLACE TABLE features.futures_returns AS
 WITH front AS (
     SELECT root, trade_date, instrument_id, close, volume, change, prev_day_open_interest
@@ -26,6 +33,24 @@ WITH front AS (
            lag(f.prev_day_open_interest) OVER w AS prev_oi
     FROM front f LEFT JOIN second s USING (root, trade_date)
     WINDOW w AS (PARTITION BY f.root ORDER BY f.trade_date)
+), evidence AS (
+    SELECT j.*, seg.nominal_expiry AS roll_segment,
+           CASE WHEN j.instrument_id IS NULL AND j.change IS NOT NULL AND j.prev_close IS NOT NULL
+                THEN abs(abs(j.close - j.prev_close) - abs(j.change)) > coalesce(sym.tick_size, 0) / 2 + 1e-9
+           END AS change_says_roll,
+           CASE WHEN j.instrument_id IS NULL AND j.change IS NULL AND j.prev_oi > 0 AND j.prev_day_open_interest > 0
+                THEN abs(ln(j.prev_day_open_interest / j.prev_oi))
+           END AS open_interest_move
+    FROM joined j
+    LEFT JOIN features.config_symbols sym USING (root)
+    LEFT JOIN features.config_roll_segments seg
+           ON seg.root = j.root AND j.trade_date >= seg.segment_start AND j.trade_date < seg.segment_end
+), ranked AS (
+    SELECT *,
+           row_number() OVER (PARTITION BY root, roll_segment ORDER BY open_interest_move DESC NULLS LAST, trade_date)
+               AS move_rank,
+           bool_or(coalesce(change_says_roll, false)) OVER (PARTITION BY root, roll_segment) AS segment_has_change_roll
+    FROM evidence
 ), classified AS (
     SELECT *,
         CASE
@@ -33,31 +58,40 @@ WITH front AS (
             WHEN instrument_id IS NOT NULL AND instrument_id = prev_id THEN 'none'
             WHEN instrument_id IS NOT NULL AND instrument_id = prev_second_id THEN 'second_month'
             WHEN instrument_id IS NOT NULL THEN 'gap_removed'
-            WHEN change IS NOT NULL AND close - change > 0 THEN 'change'
-            -- vendor CSV: open interest of the front jumps when a new contract becomes the front
-            WHEN prev_oi > 0 AND prev_day_open_interest > 0
-                 AND (prev_day_open_interest / prev_oi > 1.6 OR prev_day_open_interest / prev_oi < 0.6) THEN 'gap_removed'
+            WHEN change_says_roll THEN 'gap_removed'
+            WHEN change IS NULL AND roll_segment IS NOT NULL AND move_rank = 1 AND open_interest_move > 0.05
+                 AND NOT segment_has_change_roll THEN 'gap_removed'
             ELSE 'none'
-        END AS roll_method
-    FROM joined
+        END AS roll_method,
+        CASE
+            WHEN instrument_id IS NOT NULL THEN 'instrument_id'
+            WHEN change IS NOT NULL THEN 'change'
+            ELSE 'open_interest'
+        END AS evidence_kind
+    FROM ranked
 )
-SELECT root, trade_date, instrument_id, close, volume,
-       roll_method,
-       roll_method IN ('second_month', 'gap_removed') AS is_roll,
+SELECT root,                                                     -- futures root (ZL, CL, ...)
+       trade_date,                                               -- trading day of the front month
+       instrument_id,                                            -- front contract's id (NULL in vendor CSVs)
+       close,                                                    -- settle (or last) price of the front month
+       volume,                                                   -- contracts traded
+       change AS vendor_change,                                  -- the vendor's Change column as delivered (signed, unsigned or NULL)
+       roll_method,                                              -- none, second_month, gap_removed or first
+       roll_method IN ('second_month', 'gap_removed') AS is_roll, -- the front contract changed on this day
+       CASE WHEN roll_method IN ('second_month', 'gap_removed') THEN evidence_kind END AS roll_evidence, -- instrument_id, change or open_interest
        CASE roll_method
            WHEN 'none' THEN features.log_ratio(close, prev_close)
            WHEN 'second_month' THEN features.log_ratio(close, prev_second_close)
-           WHEN 'change' THEN features.log_ratio(close, close - change)
            WHEN 'gap_removed' THEN 0.0
-       END AS log_return,
-       features.log_ratio(close, prev_close) AS raw_log_return,
-       features.log_ratio(second_close, close) AS second_month_basis
+       END AS log_return,                                        -- roll-adjusted log return (one contract's)
+       features.log_ratio(close, prev_close) AS raw_log_return,  -- naive return of the continuous series
+       features.log_ratio(second_close, close) AS second_month_basis -- log second month over front
 FROM classified;
 
--- features.roll_calendar: every roll of every root, with how its return was adjusted and the
+-- features.roll_calendar: every roll of every root, with how it was found and adjusted and the
 -- raw gap a naive continuous series would have shown.
 CREATE OR REPLACE TABLE features.roll_calendar AS
-SELECT root, trade_date, instrument_id, roll_method,
+SELECT root, trade_date, instrument_id, roll_method, roll_evidence,
        raw_log_return AS raw_gap, log_return AS adjusted_return
 FROM features.futures_returns
 WHERE is_roll;

@@ -7,7 +7,7 @@ OHLC_CHECK = ("ohlc_consistent", "high >= low, open/close inside the bar, prices
 PRICE_CHECK = ("finite_values", "Prices are finite", True)
 
 
-def source_for(schema: str, tables: dict[str, tuple[str, ...]], key_column: str = "symbol"):
+def source_for(schema: str, tables: dict[str, tuple[str, ...]], key_column: str = "symbol", duplicates: str = "later_wins"):
     def build():
         from cbi_platform.lib.ingest import SourceSpec, TableSpec
         from cbi_platform.lib.sources import databento
@@ -16,7 +16,7 @@ def source_for(schema: str, tables: dict[str, tuple[str, ...]], key_column: str 
             name=databento.SOURCE,
             fetch=lambda window, ctx: databento.fetch(window, ctx, schema),
             parse=databento.parse,
-            tables=tuple(TableSpec(t, k, key_column if i == 0 else None) for i, (t, k) in enumerate(tables.items())),
+            tables=tuple(TableSpec(t, k, key_column if i == 0 else None, duplicates) for i, (t, k) in enumerate(tables.items())),
             expected_keys=lambda ctx, window: databento.expected_keys(ctx, window, schema),
         )
     return build
@@ -27,9 +27,12 @@ def _bar_checks(table: str, columns=("open", "high", "low", "close")):
                                  quality.finite_values(conn, table, list(columns), window)]
 
 
+# a market's history may come as several vendor files (files mode): overlapping days must agree
+DAILY_BARS_SOURCE = source_for("ohlcv-1d", {"raw.futures_ohlcv_1d": ("symbol", "trade_date")}, duplicates="error")
+
 futures_daily = ingest_assets(
     name="databento_ohlcv_1d",
-    source=source_for("ohlcv-1d", {"raw.futures_ohlcv_1d": ("symbol", "trade_date")}),
+    source=DAILY_BARS_SOURCE,
     group="ingest_market",
     kinds={"python", "databento"},
     tables=[RawTable(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -119,8 +120,32 @@ def store(conn: duckdb.DuckDBPyConnection, run: EnsembleRun) -> None:
     registry.register(conn, rows)
 
 
-def gates(run: EnsembleRun, data_mode: str, tolerance: float, alarm: float) -> list[CheckOutcome]:
-    harm, cover, alarms, bands, crossing = {}, {}, {}, {}, 0
+@dataclass(frozen=True)
+class SkillGates:
+    """Skill vs climatology that real futures do not offer (config/training.yaml `skill_gates`):
+    above `warn` a leakage alarm (WARN), above `block` publication stops unless a person signed
+    off that ensemble version (`signed_off_versions`). Sample data is exempt: its signal is planted."""
+
+    warn: dict[str, float]
+    block: dict[str, float]
+    signed_off: dict[str, dict[str, str]]
+
+
+def load_skill_gates(config_dir: Path) -> SkillGates:
+    from cbi_platform.lib.config import ConfigError, load_yaml
+
+    data = load_yaml(Path(config_dir) / "training.yaml").get("skill_gates") or {}
+    signed_off = {}
+    for entry in data.get("signed_off_versions") or []:
+        if not isinstance(entry, dict) or not all(str(entry.get(k, "")).strip() for k in ("version", "by", "reason")):
+            raise ConfigError(f"training.yaml skill_gates.signed_off_versions: every entry needs version, by and reason ({entry!r})")
+        signed_off[str(entry["version"])] = {"by": str(entry["by"]), "reason": str(entry["reason"])}
+    return SkillGates(warn={str(k): float(v) for k, v in (data.get("warn") or {}).items()},
+                      block={str(k): float(v) for k, v in (data.get("block") or {}).items()}, signed_off=signed_off)
+
+
+def gates(run: EnsembleRun, data_mode: str, tolerance: float, skill_gates: SkillGates) -> list[CheckOutcome]:
+    harm, cover, alarms, implausible, bands, crossing = {}, {}, {}, {}, {}, 0
     for horizon, fitted in run.fitted.items():
         test = run.skill(horizon)
         if test.worse_beyond_noise:
@@ -131,8 +156,10 @@ def gates(run: EnsembleRun, data_mode: str, tolerance: float, alarm: float) -> l
         bands[horizon] = {"coverage": round(rate, 3), "band": [round(band[0], 3), round(band[1], 3)]}
         if not band[0] <= rate <= band[1]:
             cover[horizon] = bands[horizon]
-        if data_mode != "sample" and horizon in ("1w", "1m") and test.skill > alarm:
+        if data_mode != "sample" and test.skill > skill_gates.warn.get(horizon, math.inf):
             alarms[horizon] = round(test.skill, 4)
+        if data_mode != "sample" and test.skill > skill_gates.block.get(horizon, math.inf):
+            implausible[horizon] = {"skill": round(test.skill, 4), "limit": skill_gates.block[horizon]}
         values = fitted.oof[list(QCOLS)].to_numpy()
         crossing += int(np.sum(np.any(np.diff(values, axis=1) < 0, axis=1)) + np.sum(~np.isfinite(values)))
     skills = {h: round(run.skill(h).skill, 4) for h in run.fitted}
@@ -146,6 +173,15 @@ def gates(run: EnsembleRun, data_mode: str, tolerance: float, alarm: float) -> l
         CheckOutcome("quantiles_ordered", crossing == 0, "no crossing or non-finite quantiles",
                      metadata={"offending_rows": crossing}),
         CheckOutcome("leakage_alarm", not alarms,
-                     f"on real data, skill above +{alarm:.0%} vs climatology at 1w/1m is a leakage alarm to investigate",
+                     "on real data, skill vs climatology above " + _limits(skill_gates.warn) + " is a leakage alarm to investigate",
                      severity="WARN", metadata={"suspicious_horizons": alarms or "none", "data_mode": data_mode}),
+        CheckOutcome("implausible_skill", not implausible or run.version in skill_gates.signed_off,
+                     "on real data, skill vs climatology above " + _limits(skill_gates.block) + " blocks publication "
+                     "until a person signs the ensemble version off (config/training.yaml skill_gates)",
+                     metadata={"implausible_horizons": implausible or "none", "data_mode": data_mode, "version": run.version,
+                               "signed_off": skill_gates.signed_off.get(run.version, "no")}),
     ]
+
+
+def _limits(limits: dict[str, float]) -> str:
+    return ", ".join(f"+{v:.0%} at {h}" for h, v in limits.items()) or "no limit"

@@ -18,7 +18,8 @@ import pandas as pd
 import zstandard
 
 from cbi_platform.lib.sample import calendar
-from cbi_platform.lib.sample.world import MONTH_CODES, World
+from cbi_platform.lib.contracts import MONTH_CODES
+from cbi_platform.lib.sample.world import World
 
 DATASET = "GLBX.MDP3"
 PUBLISHER_ID = 1  # GLBX.MDP3 on Databento

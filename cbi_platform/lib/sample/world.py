@@ -33,10 +33,10 @@ from pathlib import Path
 import numpy as np
 
 from cbi_platform.lib.config import SymbolSpec, load_sources
+from cbi_platform.lib.contracts import MONTH_CODES, nominal_expiry
 from cbi_platform.lib.sample import calendar
 
 FACTORS = ("equity", "usd", "rates", "energy", "grains", "oilseeds", "metals", "livestock", "china")
-MONTH_CODES = "FGHJKMNQUVXZ"
 KAPPA = 0.0016  # daily ZL drift per unit of the planted signal
 CRUSH_ANCHOR = 1.40  # $/bu, the long-run board crush margin
 CRUSH_SCALE = 0.6  # $/bu, one unit of the crush component (about its standard deviation)
@@ -224,10 +224,7 @@ class World:
         for year in range(calendar.WORLD_START.year - 1, calendar.WORLD_END.year + 2):
             for code in spec.months:
                 month = MONTH_CODES.index(code) + 1
-                y, m = year, month + spec.expiry_month_offset
-                while m < 1:
-                    y, m = y - 1, m + 12
-                day = dt.date(y, m, min(spec.expiry_day, 28))
+                day = nominal_expiry(spec, year, month)
                 expiry_index = calendar.index_of(day)
                 if day > calendar.WORLD_END:  # beyond the calendar: count weekdays
                     expiry_index = self.n_days + (day - calendar.WORLD_END).days * 5 // 7

@@ -283,9 +283,12 @@ SETTLE_HEADER = ["Date", "Open", "High", "Low", "Last", "Change", "Settle", "Vol
 
 
 def _fetch_files(window: Window, ctx: FetchContext) -> list[Payload]:
+    """Every `<ROOT>.csv` and `<ROOT>_*.csv` of a configured root: one payload per file, so a
+    history split across several exports is concatenated by the ingest (overlapping days must
+    agree, see `TableSpec.duplicates`)."""
     payloads = []
     for spec in _symbols(ctx):
-        for path in sorted(ctx.files_dir.glob(f"{spec.root}_*.csv")) + sorted(ctx.files_dir.glob(f"{spec.root}.csv")):
+        for path in sorted(ctx.files_dir.rglob(f"{spec.root}_*.csv")) + sorted(ctx.files_dir.rglob(f"{spec.root}.csv")):
             payloads.append(Payload(SOURCE, path.name, "settle_csv", path.read_bytes(), str(path), window, {"root": spec.root}))
     if not payloads:
         raise SourceError(SOURCE, window, f"files mode: no <ROOT>_*.csv settle files in {ctx.files_dir}")
@@ -294,7 +297,13 @@ def _fetch_files(window: Window, ctx: FetchContext) -> list[Payload]:
 
 def parse_settle_csv(payload: Payload) -> pd.DataFrame:
     """Vendor daily settle CSV (`Date,Open,High,Low,Last,Change,Settle,Volume,Previous Day Open
-    Interest`), a continuous front month without roll adjustment and without instrument ids."""
+    Interest`), a continuous front month without roll adjustment and without instrument ids.
+
+    Accepted: a UTF-8 byte-order mark, CRLF or LF line ends, rows in either date order, `Change`
+    empty, signed or unsigned (features compare only its magnitude), volume and open interest as
+    floats. Refused with the file named: a file cut short (no final newline, a row with missing
+    fields), a date given twice, a row without a settle or last price."""
+    import csv
     import io
 
     root = payload.meta.get("root")
@@ -303,17 +312,36 @@ def parse_settle_csv(payload: Payload) -> pd.DataFrame:
     if not payload.body.strip():
         raise ParseError(SOURCE, payload.window, f"{payload.name}: empty file")
     try:
-        frame = pd.read_csv(io.BytesIO(payload.body), encoding="utf-8-sig")
-    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
-        raise ParseError(SOURCE, payload.window, f"{payload.name}: not a CSV ({exc})") from None
-    if list(frame.columns) != SETTLE_HEADER:
-        raise ParseError(SOURCE, payload.window, f"{payload.name}: header {list(frame.columns)}, expected {SETTLE_HEADER}")
+        text = payload.body.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ParseError(SOURCE, payload.window, f"{payload.name}: not UTF-8 text ({exc})") from None
+    if not text.endswith("\n"):
+        raise ParseError(SOURCE, payload.window, f"{payload.name}: truncated (the last line has no line end; "
+                                                 "if the file is complete, end it with a newline)")
+    rows = list(csv.reader(io.StringIO(text, newline="")))
+    rows = [row for row in rows if row]
+    if [c.strip() for c in rows[0]] != SETTLE_HEADER:
+        raise ParseError(SOURCE, payload.window, f"{payload.name}: header {rows[0]}, expected {SETTLE_HEADER}")
+    short = [i + 1 for i, row in enumerate(rows) if len(row) != len(SETTLE_HEADER)]
+    if short:
+        raise ParseError(SOURCE, payload.window, f"{payload.name}: line(s) {short[:5]} do not have "
+                                                 f"{len(SETTLE_HEADER)} fields (a truncated or damaged file)")
+    frame = pd.DataFrame(rows[1:], columns=SETTLE_HEADER).replace("", None)
     try:
         trade_date = pd.to_datetime(frame["Date"], format="%Y-%m-%d").dt.date
         numbers = {c: pd.to_numeric(frame[c], errors="raise") for c in SETTLE_HEADER[1:]}
     except (ValueError, TypeError) as exc:
         raise ParseError(SOURCE, payload.window, f"{payload.name}: bad row ({exc})") from None
+    repeated = sorted(set(trade_date[trade_date.duplicated()]))
+    if repeated:
+        raise ParseError(SOURCE, payload.window, f"{payload.name}: {len(repeated)} date(s) appear more than once, "
+                                                 f"first {repeated[0]} (a damaged export: one row per trading day)")
     settle = numbers["Settle"].astype(float)
+    close = settle.where(settle.notna(), numbers["Last"].astype(float))
+    if close.isna().any():
+        missing = trade_date[close.isna()].iloc[0]
+        raise ParseError(SOURCE, payload.window, f"{payload.name}: {int(close.isna().sum())} row(s) without a settle or "
+                                                 f"last price, first {missing}")
     out = pd.DataFrame(
         {
             "symbol": f"{root}.c.0",
@@ -324,7 +352,7 @@ def parse_settle_csv(payload: Payload) -> pd.DataFrame:
             "open": numbers["Open"].astype(float),
             "high": numbers["High"].astype(float),
             "low": numbers["Low"].astype(float),
-            "close": settle.where(settle.notna(), numbers["Last"].astype(float)),
+            "close": close,
             "settle": settle,
             "change": numbers["Change"].astype(float),
             "volume": numbers["Volume"].fillna(0).round().astype("int64"),
@@ -333,4 +361,4 @@ def parse_settle_csv(payload: Payload) -> pd.DataFrame:
         }
     )
     out["rank"] = out["rank"].astype("Int8")
-    return out[DAILY_COLUMNS]
+    return out.sort_values("trade_date", ignore_index=True)[DAILY_COLUMNS]

@@ -170,12 +170,13 @@ def parse_series_metadata(payload: Payload) -> pd.DataFrame:
 def _fetch_files(window: Window, ctx: FetchContext) -> list[Payload]:
     payloads = []
     for spec in _series(ctx):
-        path = ctx.files_dir / f"{spec.series_id}.csv"
-        if path.exists():
+        # `<ID>.csv`, or a history split across `<ID>_*.csv` files (overlapping days must agree)
+        for path in sorted(ctx.files_dir.rglob(f"{spec.series_id}_*.csv")) + sorted(ctx.files_dir.rglob(f"{spec.series_id}.csv")):
             payloads.append(Payload(SOURCE, path.name, "fred_csv", path.read_bytes(), str(path), window,
                                     {"series_id": spec.series_id, "frequency": spec.frequency, "release": spec.release}))
     if not payloads:
-        raise SourceError(SOURCE, window, f"files mode: no <SERIES_ID>.csv for any configured series in {ctx.files_dir}")
+        raise SourceError(SOURCE, window, f"files mode: no <SERIES_ID>.csv or <SERIES_ID>_*.csv for any configured "
+                                          f"series in {ctx.files_dir}")
     return payloads
 
 

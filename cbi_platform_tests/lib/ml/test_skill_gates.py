@@ -1,0 +1,79 @@
+"""The ensemble's skill gates: skill that real futures do not offer warns, then blocks
+publication on real data until a person signs that version off."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy.stats import norm
+
+from cbi_platform.lib.config import ConfigError
+from cbi_platform.lib.ml import ensemble_pipeline
+from cbi_platform.lib.ml.ensemble import HorizonEnsemble
+from cbi_platform.lib.ml.quantiles import QCOLS, QUANTILES
+from cbi_platform_tests.conftest import CONFIG_DIR
+
+DAYS = 1500
+
+
+def forecasts(realised: np.ndarray, centre: np.ndarray, scale: float) -> pd.DataFrame:
+    frame = pd.DataFrame({"as_of_date": pd.bdate_range("2000-01-03", periods=len(realised)).date,
+                          "fold": np.repeat(np.arange(6), -(-len(realised) // 6))[:len(realised)], "realised": realised})
+    for column, q in zip(QCOLS, QUANTILES):
+        frame[column] = centre + scale * norm.ppf(q)
+    return frame
+
+
+def run_with_ensemble_error(error_scale: float, version: str = "v1") -> ensemble_pipeline.EnsembleRun:
+    """1m forecasts of a random walk: climatology knows the spread; the ensemble knows the outcome
+    up to `error_scale` times the spread (1.0: no skill; 0.5: a skill no real market gives)."""
+    rng = np.random.default_rng(3)
+    sd = 0.02 * np.sqrt(21)
+    realised = rng.standard_normal(DAYS) * sd
+    reference = forecasts(realised, np.zeros(DAYS), sd)
+    noise = rng.standard_normal(DAYS) * sd * error_scale
+    centre = realised * (1 - error_scale ** 2) + noise * np.sqrt(1 - error_scale ** 2) if error_scale < 1 else np.zeros(DAYS)
+    oof = forecasts(realised, centre, sd * error_scale)
+    fitted = HorizonEnsemble("1m", ["zl_main"], "greedy", np.array([1.0]), None, oof, {})
+    return ensemble_pipeline.EnsembleRun(version, {"1m": 21}, {"1m": fitted}, {"1m": reference}, {"1m": Path("unused")},
+                                         "fast", "files")
+
+
+GATES = ensemble_pipeline.SkillGates(warn={"1m": 0.05}, block={"1m": 0.10}, signed_off={})
+
+
+def outcome(run, data_mode="files", gates=GATES):
+    return {o.name: o for o in ensemble_pipeline.gates(run, data_mode, 0.05, gates)}
+
+
+def test_implausible_skill_on_real_data_blocks_and_warns():
+    run = run_with_ensemble_error(0.5)
+    assert run.skill("1m").skill > 0.3
+    checks = outcome(run)
+    assert not checks["implausible_skill"].passed and checks["implausible_skill"].severity == "ERROR"
+    assert not checks["leakage_alarm"].passed and checks["leakage_alarm"].severity == "WARN"
+    assert checks["implausible_skill"].metadata["implausible_horizons"]["1m"]["limit"] == 0.10
+
+
+def test_no_skill_passes_and_sample_data_is_exempt():
+    assert outcome(run_with_ensemble_error(1.0))["implausible_skill"].passed
+    assert outcome(run_with_ensemble_error(0.5), data_mode="sample")["implausible_skill"].passed
+
+
+def test_a_sign_off_applies_to_its_version_only():
+    gates = ensemble_pipeline.SkillGates(warn={}, block={"1m": 0.10},
+                                         signed_off={"v1": {"by": "A. Analyst", "reason": "verified on unseen years"}})
+    assert outcome(run_with_ensemble_error(0.5, "v1"), gates=gates)["implausible_skill"].passed
+    assert not outcome(run_with_ensemble_error(0.5, "v2"), gates=gates)["implausible_skill"].passed
+
+
+def test_the_configured_limits_are_the_documented_ones(tmp_path):
+    gates = ensemble_pipeline.load_skill_gates(CONFIG_DIR)
+    assert gates.block == {"1w": 0.10, "1m": 0.10, "3m": 0.15, "6m": 0.15} and gates.warn == {"1w": 0.05, "1m": 0.05}
+    (tmp_path / "training.yaml").write_text("skill_gates:\n  signed_off_versions: [{version: abc}]\n")
+    with pytest.raises(ConfigError, match="version, by and reason"):
+        ensemble_pipeline.load_skill_gates(tmp_path)
