@@ -12,7 +12,7 @@ export DAGSTER_HOME ?= $(CURDIR)/data/dagster_home
 PARTITIONS_START := $(shell cat data/partitions_start 2>/dev/null || echo 2026-01-01)
 demo ui: export CBI_START_DATE ?= $(PARTITIONS_START)
 
-.PHONY: demo test ui bench backfill install clean-data
+.PHONY: demo demo-files test ui bench backfill install clean-data
 
 install: $(STAMP)
 
@@ -28,6 +28,14 @@ $(STAMP): pyproject.toml requirements.lock
 
 demo: $(STAMP)
 	$(BIN)/python -m cbi_platform.demo
+
+# The whole graph in files mode on the real exports in ../shared/real (and pre1990/), in its own
+# data dir: daily partitions over the exports' last month, the first one carrying their history.
+FILES_DIR ?= $(abspath ../shared/real)
+FILES_DATA := $(CURDIR)/data/files-demo
+demo-files: $(STAMP)
+	CBI_SOURCE_MODE=files CBI_FILES_DIR=$(FILES_DIR) CBI_DATA_DIR=$(FILES_DATA) DAGSTER_HOME=$(FILES_DATA)/dagster_home \
+	CBI_START_DATE=$${CBI_START_DATE:-2009-12-01} CBI_END_DATE=$${CBI_END_DATE:-2010-01-01} $(BIN)/python -m cbi_platform.demo
 
 test: $(STAMP)
 	$(BIN)/python -m pytest

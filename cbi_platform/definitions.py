@@ -30,6 +30,9 @@ from cbi_platform.defs.resources import ModelStore, ReportStore, SourceResource,
 RAW_ASSETS = [fred, *DATABENTO_ASSETS, cftc_cot, epa_rin_prices, usda_export_sales, usda_wasde, eia_series, news_items]
 # raw assets the demo backfills over the whole history; hourly bars only over recent weeks
 HOURLY_ASSETS = [futures_hourly]
+# the hourly MES path: vendor settle files (files mode) have no hourly bars to feed it
+MES_ASSET_KEYS = {dg.AssetKey(["features", "mes_hourly"]), dg.AssetKey(["models", "mes_timeseries"]),
+                  dg.AssetKey(["forecasts", "mes_predictions"])}
 FORECAST_ASSETS = [zl_predictions, zl_risk, mes_predictions, zl_forecast_report]
 ALL_ASSETS = [*RAW_ASSETS, *FEATURE_ASSETS, *MODEL_ASSETS, *FORECAST_ASSETS]
 

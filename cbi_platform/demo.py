@@ -59,7 +59,13 @@ def run(settings, instance, profile: str | None = None, hourly_days: int = DEMO_
             raise SystemExit(f"ingest {start}..{end} failed")
 
     first_hourly = (dt.date.today() - dt.timedelta(days=hourly_days)).isoformat()
+    files_mode = settings.source_mode == "files"
+    if files_mode:
+        print("files mode: no hourly bars in vendor settle files, so the MES path (raw/futures_ohlcv_1h, "
+              "features/mes_hourly, models/mes_timeseries, forecasts/mes_predictions) is left out", flush=True)
     for asset in cbi.RAW_ASSETS:
+        if files_mode and asset in cbi.HOURLY_ASSETS:
+            continue
         t0 = time.perf_counter()
         first_key = sorted(asset.keys)[0]
         span = _missing_range(instance, first_key, partitions, first=first_hourly if asset in cbi.HOURLY_ASSETS else None)
@@ -69,7 +75,8 @@ def run(settings, instance, profile: str | None = None, hourly_days: int = DEMO_
 
     if ingest_only:
         return timings, results
-    downstream = [a for a in cbi.ALL_ASSETS if a not in cbi.RAW_ASSETS]
+    downstream = [a for a in cbi.ALL_ASSETS if a not in cbi.RAW_ASSETS
+                  and not (files_mode and set(a.keys) & cbi.MES_ASSET_KEYS)]
     run_config = {"ops": {}, **quiet}
     if profile:
         for asset in cbi.MODEL_ASSETS:
@@ -103,7 +110,8 @@ def summary(settings) -> str:
     if latest.empty:
         return "no live forecast was produced"
     mode = latest["data_mode"].iloc[0]
-    label = " (SAMPLE WORLD: simulated data, not a market forecast)" if mode == "sample" else ""
+    label = {"sample": " (SAMPLE WORLD: simulated data, not a market forecast)",
+             "files": f" (FILES MODE: your exports in {settings.files_dir}; as of their last day)"}.get(mode, f" (data mode: {mode})")
     lines.append(f"ZL soybean oil forecast as of {latest['as_of_date'].iloc[0].date()}, last settle "
                  f"{latest['last_price'].iloc[0]:.2f} c/lb{label}")
     lines.append(f"{'horizon':>8} {'target date':>12} {'P10':>8} {'P50':>8} {'P90':>8}")

@@ -7,4 +7,8 @@ from cbi_platform.lib.settings import Settings
 
 SETTINGS = Settings.from_env()
 
-daily_partitions = dg.DailyPartitionsDefinition(start_date=SETTINGS.start_date.isoformat(), end_offset=1)
+# CBI_END_DATE closes the range (files mode on exports that end in the past); by default the
+# partitions run through today
+daily_partitions = (
+    dg.DailyPartitionsDefinition(start_date=SETTINGS.start_date.isoformat(), end_date=SETTINGS.end_date.isoformat())
+    if SETTINGS.end_date else dg.DailyPartitionsDefinition(start_date=SETTINGS.start_date.isoformat(), end_offset=1))

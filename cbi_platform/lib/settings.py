@@ -32,6 +32,7 @@ class Settings:
     history_start: dt.date
     files_dir: Path
     profile: str
+    end_date: dt.date | None = None  # the day after the last daily partition (default: through today)
     config_dir: Path = field(default=PROJECT_ROOT / "config")
     sql_dir: Path = field(default=PROJECT_ROOT / "sql")
 
@@ -68,4 +69,5 @@ class Settings:
             profile=_env("CBI_PROFILE", "fast"),
             config_dir=Path(_env("CBI_CONFIG_DIR", str(PROJECT_ROOT / "config"))).resolve(),
             sql_dir=Path(_env("CBI_SQL_DIR", str(PROJECT_ROOT / "sql"))).resolve(),
+            end_date=dt.date.fromisoformat(_env("CBI_END_DATE", "")) if _env("CBI_END_DATE", "") else None,
         )

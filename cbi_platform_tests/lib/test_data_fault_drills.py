@@ -7,7 +7,6 @@ must give the same returns as the clean file."""
 from __future__ import annotations
 
 import datetime as dt
-import io
 from pathlib import Path
 
 import numpy as np

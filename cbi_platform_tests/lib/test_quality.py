@@ -50,6 +50,9 @@ def test_no_future_as_of(conn):
 def test_rows_present(conn):
     assert not quality.rows_present(conn, "raw.futures_ohlcv_1d", WINDOW, expected=True).passed
     assert quality.rows_present(conn, "raw.futures_ohlcv_1d", WINDOW, expected=False).passed  # a holiday
+    # files mode: the user's exports decide what exists, so an empty window warns instead of blocking
+    from_files = quality.rows_present(conn, "raw.futures_ohlcv_1d", WINDOW, expected=True, user_files=True)
+    assert not from_files.passed and from_files.severity == "WARN" and "files mode" in from_files.description
     insert_bars(conn, [bar()])
     assert quality.rows_present(conn, "raw.futures_ohlcv_1d", WINDOW, expected=True).passed
 
@@ -60,7 +63,16 @@ def test_rows_present(conn):
 def test_ohlc_consistent(conn, row, problem):
     insert_bars(conn, [bar(symbol="ZS.c.0"), bar(**row)])
     outcome = quality.ohlc_consistent(conn, "raw.futures_ohlcv_1d", WINDOW)
-    assert not outcome.passed and outcome.metadata[problem] == 1
+    assert not outcome.passed and outcome.metadata[problem] == 1 and outcome.severity == "ERROR"
+
+
+def test_a_vendor_file_settle_outside_the_range_only_warns(conn):
+    # settle CSVs carry no instrument id; their settle may lie outside a range from another session
+    insert_bars(conn, [bar(symbol="ZS.c.0"), {**bar(close=60.0), "instrument_id": None}])
+    outcome = quality.ohlc_consistent(conn, "raw.futures_ohlcv_1d", WINDOW)
+    assert not outcome.passed and outcome.severity == "WARN" and outcome.metadata["of_which_vendor_file_rows"] == 1
+    insert_bars(conn, [{**bar(symbol="ZM.c.0", close=-1.0, low=-2.0), "instrument_id": None}])
+    assert quality.ohlc_consistent(conn, "raw.futures_ohlcv_1d", WINDOW).severity == "ERROR"
 
 
 def test_finite_values_and_no_inf(conn):

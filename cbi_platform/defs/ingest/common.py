@@ -119,7 +119,8 @@ def ingest_assets(
                 outcomes = [
                     quality.primary_key_unique(conn, table.table, table.primary_key, window),
                     quality.no_future_as_of(conn, table.table, fetch_context.today),
-                    quality.rows_present(conn, table.table, window, table.publication_expected(window)),
+                    quality.rows_present(conn, table.table, window, table.publication_expected(window),
+                                         user_files=sources.mode == "files"),
                     quality.fresh(conn, table.table, fetch_context.today, table.max_age_days),
                 ]
                 if index == 0:

@@ -38,7 +38,7 @@ from pathlib import Path
 import pandas as pd
 
 from cbi_platform.lib.config import ConfigError, load_yaml, validate_identifier
-from cbi_platform.lib.sources.base import ParseError, Payload, SourceError, Window
+from cbi_platform.lib.sources.base import ParseError, Payload, Window
 from cbi_platform.lib.sources.context import FetchContext
 
 SOURCE = "epa_rin"
@@ -90,7 +90,7 @@ def fetch(window: Window, ctx: FetchContext) -> list[Payload]:
     if ctx.mode == "files":
         paths = sorted(ctx.files_dir.glob(FILES_GLOB))
         if not paths:
-            raise SourceError(SOURCE, window, f"files mode: no {FILES_GLOB} export in {ctx.files_dir}")
+            return []  # no export supplied: the table stays empty and the biofuel bucket's readiness check warns
         return [Payload(SOURCE, path.name, FORMAT, path.read_bytes(), str(path), window, dict(meta)) for path in paths]
     with ctx.http(SOURCE, window) as client:
         result = client.get(config.export_url, headers={"Accept": "text/csv"})

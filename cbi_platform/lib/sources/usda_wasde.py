@@ -166,8 +166,7 @@ class Release:
 
 def fetch(window: Window, ctx: FetchContext) -> list[Payload]:
     if ctx.mode == "files":
-        raise SourceError(SOURCE, window, "files mode is not supported: WASDE XML files carry no release date; "
-                                          "use live (ESMIS) or replay")
+        return []  # WASDE XML files carry no release date: in files mode the table stays empty (no_gaps warns)
     config = load_config(ctx.config_dir)
     payloads: list[Payload] = []
     releases: dict[str, Release] = {}

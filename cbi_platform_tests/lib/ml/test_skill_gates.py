@@ -3,7 +3,6 @@ publication on real data until a person signs that version off."""
 
 from __future__ import annotations
 
-import datetime as dt
 from pathlib import Path
 
 import numpy as np

@@ -181,9 +181,9 @@ def test_live_fetch_without_key_fails_before_any_request(tmp_path, monkeypatch):
     assert asked == []
 
 
-def test_files_mode_is_refused_clearly(tmp_path):
-    with pytest.raises(SourceError, match="files mode is not supported"):
-        eia.fetch(WINDOW, FetchContext("files", LandingZone(tmp_path), tmp_path, CONFIG_DIR, TODAY))
+def test_files_mode_leaves_the_table_empty(tmp_path):
+    # the API is the only input: nothing to read, nothing to fail on (the no_gaps check warns)
+    assert eia.fetch(WINDOW, FetchContext("files", LandingZone(tmp_path), tmp_path, CONFIG_DIR, TODAY)) == []
 
 
 def test_config_identifiers_and_expected_keys():

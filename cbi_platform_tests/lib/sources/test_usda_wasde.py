@@ -11,7 +11,7 @@ from cbi_platform.lib.landing import LandingZone
 from cbi_platform.lib.sample import render_wasde
 from cbi_platform.lib.sample.world import get_world
 from cbi_platform.lib.sources import usda_wasde
-from cbi_platform.lib.sources.base import ParseError, Payload, RetryConfig, SourceError, Window
+from cbi_platform.lib.sources.base import ParseError, Payload, RetryConfig, Window
 from cbi_platform.lib.sources.context import FetchContext
 from cbi_platform_tests.conftest import CONFIG_DIR, TODAY, shared_file
 
@@ -401,7 +401,6 @@ def test_expected_keys_need_a_month(config):
     assert month == [t.title for t in config.tables] and len(month) == 9
 
 
-def test_files_mode_is_refused_clearly(tmp_path):
-    ctx = FetchContext("files", LandingZone(tmp_path), tmp_path, CONFIG_DIR, TODAY)
-    with pytest.raises(SourceError, match="files mode is not supported"):
-        usda_wasde.fetch(WINDOW, ctx)
+def test_files_mode_leaves_the_table_empty(tmp_path):
+    # WASDE XML files carry no release date: nothing is read in files mode (the no_gaps check warns)
+    assert usda_wasde.fetch(WINDOW, FetchContext("files", LandingZone(tmp_path), tmp_path, CONFIG_DIR, TODAY)) == []
