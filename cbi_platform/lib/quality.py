@@ -345,11 +345,12 @@ def returns_balance(conn: duckdb.DuckDBPyConnection) -> CheckOutcome:
                   "highest_share": round(max(shares), 3) if shares else None})
 
 
-def rolls_per_year(conn: duckdb.DuckDBPyConnection) -> list[tuple[str, int, int, int]]:
-    """(root, year, rolls, listed contracts) for every complete calendar year of every root
-    (data from the first to the last weeks of the year)."""
+def rolls_per_year(conn: duckdb.DuckDBPyConnection) -> list[tuple[str, int, int, int, int]]:
+    """(root, year, rolls as known that day, settled rolls, listed contracts) for every complete
+    calendar year of every root (data from the first to the last weeks of the year)."""
     return conn.execute(
-        f"""SELECT r.root, year(r.trade_date) AS year, count(*) FILTER (r.is_roll) AS rolls, any_value(s.contracts_per_year)
+        f"""SELECT r.root, year(r.trade_date) AS year, count(*) FILTER (r.is_roll) AS rolls,
+                   count(*) FILTER (r.settled_is_roll) AS settled_rolls, any_value(s.contracts_per_year)
             FROM {RETURNS_TABLE} r JOIN features.config_symbols s USING (root)
             GROUP BY r.root, year
             HAVING min(r.trade_date) <= make_date(year, 1, 10) AND max(r.trade_date) >= make_date(year, 12, 20)
@@ -357,14 +358,16 @@ def rolls_per_year(conn: duckdb.DuckDBPyConnection) -> list[tuple[str, int, int,
 
 
 def roll_frequency(conn: duckdb.DuckDBPyConnection) -> CheckOutcome:
-    """Detected rolls per complete year are at least half the root's listed contract months and
-    at most twice: too few means roll gaps left in the returns, too many means real returns zeroed."""
+    """Detected rolls per complete year (as known that day, and settled) are at least half the
+    root's listed contract months and at most twice: too few means roll gaps left in the returns,
+    too many means real returns zeroed."""
     rows = rolls_per_year(conn)
-    offenders = {f"{root} {year}": f"{rolls} rolls, {listed} listed months" for root, year, rolls, listed in rows
-                 if not listed / 2 <= rolls <= 2 * listed}
+    offenders = {f"{root} {year}": f"{rolls} rolls known that day, {settled} settled, {listed} listed months"
+                 for root, year, rolls, settled, listed in rows
+                 if not (listed / 2 <= rolls <= 2 * listed and listed / 2 <= settled <= 2 * listed)}
     by_root: dict[str, list[int]] = {}
-    for root, _, rolls, _ in rows:
-        by_root.setdefault(root, []).append(rolls)
+    for root, _, rolls, settled, _ in rows:
+        by_root.setdefault(root, []).extend([rolls, settled])
     return CheckOutcome(
         "roll_frequency", not offenders, "rolls per complete year between half and twice the listed contract months",
         metadata={"out_of_range": offenders or "none", "complete_root_years": len(rows),

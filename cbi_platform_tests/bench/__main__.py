@@ -302,14 +302,16 @@ def _real_data_run(start: dt.date) -> dict:
         for name in features.FEATURE_ORDER:
             features.run_sql(conn, settings.sql_dir, name, settings.config_dir)
         gates = {o.name: o.passed for o in quality.futures_returns_gates(conn)}
-        rolls: dict[str, dict[int, int]] = {}
-        for root, year, count, _ in quality.rolls_per_year(conn):
-            rolls.setdefault(root, {})[int(year)] = int(count)
+        rolls: dict[str, dict[int, list[int]]] = {}  # [as known that day, settled]
+        for root, year, count, settled, _ in quality.rolls_per_year(conn):
+            rolls.setdefault(root, {})[int(year)] = [int(count), int(settled)]
         matrix = conn.execute("SELECT * FROM features.zl_daily_matrix ORDER BY trade_date").df()
         conn.close()
     print(f"    returns gates: {gates}")
     for root, years in rolls.items():
-        print(f"    rolls per year {root}: min {min(years.values())} max {max(years.values())} {years}")
+        known, settled = [v[0] for v in years.values()], [v[1] for v in years.values()]
+        print(f"    rolls per year {root} (known that day / settled): {min(known)}-{max(known)} / {min(settled)}-{max(settled)} "
+              f"{years}")
     config = dataclasses.replace(load_training_config(settings.config_dir, "fast"), folds=10, test_days=252)
     t0 = time.perf_counter()
     results = evaluate(matrix, config)

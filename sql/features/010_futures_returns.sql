@@ -13,10 +13,16 @@
 --                    tick (| |settle - previous settle| - |change| | > tick / 2). Change may be
 --                    signed or unsigned (its magnitude is all that is compared) and may switch
 --                    convention part-way through a file.
---   'open_interest'  no Change: in each contract's roll segment (features.config_roll_segments,
---                    midpoints between consecutive nominal expiries) the day whose open interest
---                    moves most, if it moves by more than 5% in log terms. One roll per listed
---                    contract at most, on whatever day the vendor switched.
+--   'open_interest'  no Change: each listed contract owns a roll segment of the calendar
+--                    (features.config_roll_segments: midpoints between consecutive nominal
+--                    expiries), so whatever day the vendor switched on lies in it. Two readings:
+--     * as known that day (log_return, is_roll; what features use, point in time): a roll when
+--       the day's open-interest move beats max(5%, 8 x its trailing one-year median) and twice
+--       every earlier move in the segment;
+--     * settled (settled_log_return, settled_is_roll; what targets use, which are unknown until
+--       their horizon has passed anyway): the segment's largest move, if above 5%, known once
+--       the segment has closed.
+--   With instrument ids or a Change column both readings agree.
 CREATE OR REPLACE TABLE features.futures_returns AS
 WITH front AS (
     SELECT root, trade_date, instrument_id, close, volume, change, prev_day_open_interest
@@ -49,7 +55,15 @@ WITH front AS (
     SELECT *,
            row_number() OVER (PARTITION BY root, roll_segment ORDER BY open_interest_move DESC NULLS LAST, trade_date)
                AS move_rank,
-           bool_or(coalesce(change_says_roll, false)) OVER (PARTITION BY root, roll_segment) AS segment_has_change_roll
+           -- as known that day: only earlier rows of the segment and of the past year
+           max(open_interest_move) OVER (PARTITION BY root, roll_segment ORDER BY trade_date
+                                         ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS earlier_segment_move,
+           median(open_interest_move) OVER (PARTITION BY root ORDER BY trade_date
+                                            ROWS BETWEEN 250 PRECEDING AND 1 PRECEDING) AS typical_move,
+           bool_or(coalesce(change_says_roll, false)) OVER (PARTITION BY root, roll_segment) AS segment_has_change_roll,
+           bool_or(coalesce(change_says_roll, false)) OVER (PARTITION BY root, roll_segment ORDER BY trade_date
+                                                             ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)
+               AS segment_had_change_roll
     FROM evidence
 ), classified AS (
     SELECT *,
@@ -59,10 +73,18 @@ WITH front AS (
             WHEN instrument_id IS NOT NULL AND instrument_id = prev_second_id THEN 'second_month'
             WHEN instrument_id IS NOT NULL THEN 'gap_removed'
             WHEN change_says_roll THEN 'gap_removed'
-            WHEN change IS NULL AND roll_segment IS NOT NULL AND move_rank = 1 AND open_interest_move > 0.05
-                 AND NOT segment_has_change_roll THEN 'gap_removed'
+            WHEN change IS NULL AND roll_segment IS NOT NULL AND NOT segment_had_change_roll
+                 AND open_interest_move > greatest(0.05, 8 * coalesce(typical_move, 0.02))
+                 AND open_interest_move > 2 * coalesce(earlier_segment_move, 0) THEN 'gap_removed'
             ELSE 'none'
         END AS roll_method,
+        CASE
+            WHEN prev_close IS NULL THEN 'first'
+            WHEN instrument_id IS NOT NULL OR change IS NOT NULL THEN NULL  -- as known that day
+            WHEN roll_segment IS NOT NULL AND move_rank = 1 AND open_interest_move > 0.05
+                 AND NOT segment_has_change_roll THEN 'gap_removed'
+            ELSE 'none'
+        END AS settled_override,
         CASE
             WHEN instrument_id IS NOT NULL THEN 'instrument_id'
             WHEN change IS NOT NULL THEN 'change'
@@ -83,15 +105,22 @@ SELECT root,                                                     -- futures root
            WHEN 'none' THEN features.log_ratio(close, prev_close)
            WHEN 'second_month' THEN features.log_ratio(close, prev_second_close)
            WHEN 'gap_removed' THEN 0.0
-       END AS log_return,                                        -- roll-adjusted log return (one contract's)
+       END AS log_return,                                        -- roll-adjusted log return as known that day (features)
+       coalesce(settled_override, roll_method) IN ('second_month', 'gap_removed') AS settled_is_roll, -- the front contract changed, once its roll segment has closed
+       CASE coalesce(settled_override, roll_method)
+           WHEN 'none' THEN features.log_ratio(close, prev_close)
+           WHEN 'second_month' THEN features.log_ratio(close, prev_second_close)
+           WHEN 'gap_removed' THEN 0.0
+       END AS settled_log_return,                                -- roll-adjusted log return once the segment has closed (targets)
        features.log_ratio(close, prev_close) AS raw_log_return,  -- naive return of the continuous series
        features.log_ratio(second_close, close) AS second_month_basis -- log second month over front
 FROM classified;
 
--- features.roll_calendar: every roll of every root, with how it was found and adjusted and the
--- raw gap a naive continuous series would have shown.
+-- features.roll_calendar: every roll of every root (as known that day, or once settled), with
+-- how it was found and adjusted and the raw gap a naive continuous series would have shown.
 CREATE OR REPLACE TABLE features.roll_calendar AS
-SELECT root, trade_date, instrument_id, roll_method, roll_evidence,
+SELECT root, trade_date, instrument_id, roll_method, coalesce(roll_evidence, 'open_interest') AS roll_evidence,
+       is_roll AS known_that_day, settled_is_roll AS settled,
        raw_log_return AS raw_gap, log_return AS adjusted_return
 FROM features.futures_returns
-WHERE is_roll;
+WHERE is_roll OR settled_is_roll;

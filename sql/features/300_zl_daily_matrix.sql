@@ -6,7 +6,9 @@
 -- validation starts has seen the validation period).
 CREATE OR REPLACE TABLE features.zl_daily_matrix AS
 WITH r AS (
-    SELECT trade_date, log_return FROM features.futures_returns WHERE root = 'ZL'
+    -- targets sum the settled returns: a vendor roll found in hindsight within its contract's
+    -- segment is fine for a target, whose horizon lies in the future anyway
+    SELECT trade_date, settled_log_return AS log_return FROM features.futures_returns WHERE root = 'ZL'
 ), targets AS (
     SELECT trade_date,
         CASE WHEN count(log_return) OVER h1w = 5 THEN sum(log_return) OVER h1w END AS target_1w,
