@@ -22,7 +22,6 @@ from cbi_platform.lib.tables import markdown
 
 MATRIX = dg.AssetKey(["features", "zl_daily_matrix"])
 BUCKETS = tuple(load_yaml(SETTINGS.config_dir / "buckets.yaml")["buckets"])
-COVERAGE_TOLERANCE = 0.05  # P10-P90 should cover 80% +- 5 points out of sample (plus sampling error)
 
 
 class TrainingRunConfig(dg.Config):
@@ -237,7 +236,8 @@ ENSEMBLE_KEY = dg.AssetKey(["models", "zl_ensemble"])
     pool=WAREHOUSE_POOL,
     check_specs=specs(ENSEMBLE_KEY, [
         ("do_no_harm", "Out-of-sample pinball loss no worse than climatology beyond the block-bootstrap noise band", True),
-        ("coverage_in_band", "Calibrated P10-P90 covers 80% +- 5 points of out-of-sample outcomes (+ sampling error)", True),
+        ("coverage_in_band", "Calibrated P10-P90 coverage inside the 5-95% range of a perfectly calibrated forecaster on "
+                             "as many overlapping outcomes (and 0.75-0.88 up to 3 months)", True),
         ("quantiles_ordered", "Ensemble quantiles never cross and are finite", True),
         ("leakage_alarm", "Skill above +5% vs climatology at 1w/1m on real data is investigated, not celebrated (WARN)", False),
         ("implausible_skill", "Skill above +10% at 1w/1m or +15% at 3m/6m on real data blocks publication until a person "
@@ -265,8 +265,7 @@ def zl_ensemble(context: dg.AssetExecutionContext, config: TrainingRunConfig, wa
     run = ensemble_pipeline.fit(oof, training, Path(model_store.root), sources.mode)
     with warehouse.get_connection() as conn:
         ensemble_pipeline.store(conn, run)
-    gates = ensemble_pipeline.gates(run, sources.mode, COVERAGE_TOLERANCE,
-                                    ensemble_pipeline.load_skill_gates(Path(sources.config_dir)))
+    gates = ensemble_pipeline.gates(run, sources.mode, ensemble_pipeline.load_skill_gates(Path(sources.config_dir)))
     return dg.MaterializeResult(
         metadata={
             "version": run.version,

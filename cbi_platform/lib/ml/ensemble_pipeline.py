@@ -13,7 +13,7 @@ import pandas as pd
 
 from cbi_platform.lib import warehouse
 from cbi_platform.lib.ml import ensemble, registry
-from cbi_platform.lib.ml.quantiles import QCOLS, coverage, coverage_band, sequential_calibration
+from cbi_platform.lib.ml.quantiles import QCOLS, coverage, coverage_gate_range, sequential_calibration
 from cbi_platform.lib.ml.skill import skill_test
 from cbi_platform.lib.ml.train import TrainingConfig, data_fingerprint
 from cbi_platform.lib.quality import CheckOutcome
@@ -144,7 +144,7 @@ def load_skill_gates(config_dir: Path) -> SkillGates:
                       block={str(k): float(v) for k, v in (data.get("block") or {}).items()}, signed_off=signed_off)
 
 
-def gates(run: EnsembleRun, data_mode: str, tolerance: float, skill_gates: SkillGates) -> list[CheckOutcome]:
+def gates(run: EnsembleRun, data_mode: str, skill_gates: SkillGates) -> list[CheckOutcome]:
     harm, cover, alarms, implausible, bands, crossing = {}, {}, {}, {}, {}, 0
     for horizon, fitted in run.fitted.items():
         test = run.skill(horizon)
@@ -152,7 +152,7 @@ def gates(run: EnsembleRun, data_mode: str, tolerance: float, skill_gates: Skill
             harm[horizon] = {"skill": round(test.skill, 4), "noise_band": round(test.band, 4)}
         calibrated = run.calibrated(horizon)
         rate = coverage(calibrated["realised"], calibrated["q10"], calibrated["q90"])
-        band = coverage_band(run.horizons[horizon], len(calibrated), tolerance)
+        band = coverage_gate_range(len(calibrated), run.horizons[horizon])
         bands[horizon] = {"coverage": round(rate, 3), "band": [round(band[0], 3), round(band[1], 3)]}
         if not band[0] <= rate <= band[1]:
             cover[horizon] = bands[horizon]
@@ -167,8 +167,8 @@ def gates(run: EnsembleRun, data_mode: str, tolerance: float, skill_gates: Skill
         CheckOutcome("do_no_harm", not harm, "no worse than climatology beyond the noise band, every horizon",
                      metadata={"worse_horizons": harm or "none", "skill_by_horizon": skills}),
         CheckOutcome("coverage_in_band", not cover,
-                     f"calibrated P10-P90 coverage within 80% +- {tolerance:.0%}, widened by the sampling error of few "
-                     "independent outcomes at long horizons",
+                     "calibrated P10-P90 coverage inside the 5-95% range of a perfectly calibrated forecaster on as "
+                     "many overlapping outcomes, and inside 0.75-0.88 up to 3 months",
                      metadata={"out_of_band": cover or "none", "by_horizon": bands}),
         CheckOutcome("quantiles_ordered", crossing == 0, "no crossing or non-finite quantiles",
                      metadata={"offending_rows": crossing}),

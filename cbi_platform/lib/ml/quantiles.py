@@ -110,12 +110,17 @@ def sequential_calibration(frame: pd.DataFrame, horizon_days: int, fold_column: 
     return out
 
 
-def coverage_band(horizon_days: int, rows: int, tolerance: float = 0.05) -> tuple[float, float]:
-    """80% +- 5 points, widened by the sampling error of a coverage rate measured on this many
-    independent outcomes (a 6-month horizon over three years has about six)."""
-    n_eff = max(effective_outcomes(rows, horizon_days), 1.0)
-    half = max(tolerance, 1.96 * np.sqrt(TARGET_COVERAGE * (1 - TARGET_COVERAGE) / n_eff))
-    return TARGET_COVERAGE - half, TARGET_COVERAGE + half
+SHORT_HORIZON_COVERAGE = (0.75, 0.88)  # the real-data yardstick for horizons up to 3 months
+SHORT_HORIZON_DAYS = 63
+
+
+def coverage_gate_range(rows: int, horizon_days: int) -> tuple[float, float]:
+    """Where a measured P10-P90 coverage must lie: inside the 5-95% range a perfectly calibrated
+    forecaster shows on as many overlapping outcomes, and, up to 3 months, inside 0.75-0.88 too."""
+    low, high = calibrated_coverage_range(rows, horizon_days)
+    if horizon_days <= SHORT_HORIZON_DAYS:
+        low, high = max(low, SHORT_HORIZON_COVERAGE[0]), min(high, SHORT_HORIZON_COVERAGE[1])
+    return low, high
 
 
 def calibrated_coverage_range(rows: int, horizon_days: int, simulations: int = 2000, seed: int = 0) -> tuple[float, float]:

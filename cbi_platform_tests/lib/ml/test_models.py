@@ -125,7 +125,8 @@ def test_the_ensemble_for_a_fold_ignores_outcomes_realised_after_it_began(tmp_pa
     dates = pd.bdate_range("2020-01-01", periods=3 * block)
     climatology = np.tile(np.quantile(realised, QUANTILES), (3 * block, 1))
     prescient = climatology + 0.5  # useless, except on the rows whose outcome is unknown at fold 1's start
-    late = np.arange(block - horizon_days, block)
+    prescient[:block] = climatology[:block]  # and no different from climatology on fold 0's other rows, so
+    late = np.arange(block - horizon_days, block)  # only those unknown outcomes could earn it weight for fold 1
     prescient[late] = realised[late, None] + 0.02 * (np.array(QUANTILES) - 0.5)
     frames = [pd.DataFrame(q, columns=list(QCOLS)).assign(model=m, horizon="3m", as_of_date=dates,
                                                            fold=np.repeat([0, 1, 2], block), realised=realised)
@@ -151,3 +152,10 @@ def test_the_noise_band_respects_overlapping_outcomes():
     assert quarterly.band > 1.3 * weekly.band
     assert quarterly.skill < 0 and not quarterly.better_beyond_noise
     assert (quarterly.independent_outcomes, weekly.independent_outcomes) == (2000 // 63, 2000 // 5)
+
+
+def test_the_prior_on_climatology_grows_with_the_noise_of_the_evidence():
+    from cbi_platform.lib.ml.ensemble import reference_prior_rounds
+
+    # out-of-fold loss differences over overlapping h-day outcomes are noisier by sqrt(h)
+    assert [reference_prior_rounds(d) for d in (5, 21, 63, 126)] == [10, 20, 35, 50]

@@ -46,7 +46,7 @@ GATES = ensemble_pipeline.SkillGates(warn={"1m": 0.05}, block={"1m": 0.10}, sign
 
 
 def outcome(run, data_mode="files", gates=GATES):
-    return {o.name: o for o in ensemble_pipeline.gates(run, data_mode, 0.05, gates)}
+    return {o.name: o for o in ensemble_pipeline.gates(run, data_mode, gates)}
 
 
 def test_implausible_skill_on_real_data_blocks_and_warns():
