@@ -283,7 +283,7 @@ def _real_data_run(start: dt.date) -> dict:
     from cbi_platform.lib.ingest import ingest
     from cbi_platform.lib.landing import LandingZone
     from cbi_platform.lib.ml.evaluation import evaluate
-    from cbi_platform.lib.ml.quantiles import calibrated_coverage_range, coverage
+    from cbi_platform.lib.ml.quantiles import SHORT_HORIZON_COVERAGE, calibrated_coverage_range, coverage
     from cbi_platform.lib.ml.train import load_training_config
     from cbi_platform.lib.sources.base import Window
     from cbi_platform.lib.sources.context import FetchContext
@@ -335,6 +335,8 @@ def _real_data_run(start: dt.date) -> dict:
                           "main_model_skill": round(result.main.skill, 4), "coverage_p10_p90": round(rate, 3),
                           "calibrated_forecaster_coverage_5_95pct": [round(chance[0], 3), round(chance[1], 3)],
                           "coverage_inside_calibrated_range": bool(chance[0] <= rate <= chance[1]),
+                          "coverage_meets_yardstick": bool(chance[0] <= rate <= chance[1] and (
+                              config.horizons[horizon] > 63 or SHORT_HORIZON_COVERAGE[0] <= rate <= SHORT_HORIZON_COVERAGE[1])),
                           "coverage_by_year": by_year_coverage, "test_years": int(len(by_year)),
                           "weights": {k: round(v, 2) for k, v in result.weights.items() if v}}
         print(f"    {horizon}: {table[horizon]}")

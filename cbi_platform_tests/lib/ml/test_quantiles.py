@@ -3,7 +3,7 @@ import pandas as pd
 import pytest
 
 from cbi_platform.lib.ml.quantiles import (QCOLS, QUANTILES, apply_scale, calibrated_coverage_range, calibration_scale,
-                                           coverage, coverage_gate_range, crps, pinball, sequential_calibration, sort_quantiles)
+                                           coverage, crps, pinball, sequential_calibration, sort_quantiles)
 
 
 def hand_pinball(y, q, tau):
@@ -46,15 +46,6 @@ def test_no_calibration_without_enough_independent_outcomes():
     assert calibration_scale(y, narrow, horizon_days=5) > 3
 
 
-def test_the_coverage_gate_is_the_calibrated_range_and_the_short_horizon_yardstick():
-    # ten years of weekly forecasts: a calibrated forecaster stays within about two points of 80%
-    low, high = coverage_gate_range(2520, 5)
-    assert (low, high) == calibrated_coverage_range(2520, 5) and 0.77 < low < 0.79 and 0.81 < high < 0.83
-    # two years of 3-month forecasts: the simulated range is wider than 0.75-0.88, which then binds
-    assert calibrated_coverage_range(504, 63)[0] < 0.75 and coverage_gate_range(504, 63) == (0.75, 0.88)
-    # 6 months are judged by the simulated range alone, however wide
-    low, high = coverage_gate_range(504, 126)
-    assert (low, high) == calibrated_coverage_range(504, 126) and low < 0.6
 
 
 def test_sequential_calibration_only_uses_earlier_folds():

@@ -76,3 +76,16 @@ def test_the_configured_limits_are_the_documented_ones(tmp_path):
     (tmp_path / "training.yaml").write_text("skill_gates:\n  signed_off_versions: [{version: abc}]\n")
     with pytest.raises(ConfigError, match="version, by and reason"):
         ensemble_pipeline.load_skill_gates(tmp_path)
+
+
+def test_the_coverage_gate_is_the_calibrated_forecasters_range():
+    assert outcome(run_with_ensemble_error(1.0))["coverage_in_band"].passed
+    # volatility triples after the first two folds: calibration learnt on earlier folds lags, the
+    # intervals cover far less than 80%, beyond what chance gives a calibrated forecaster
+    run = run_with_ensemble_error(1.0)
+    for frame in (run.fitted["1m"].oof, run.reference["1m"]):
+        later = frame["fold"] >= 2
+        frame.loc[later, "realised"] *= 3
+    checks = outcome(run)
+    band = checks["coverage_in_band"].metadata["by_horizon"]["1m"]
+    assert not checks["coverage_in_band"].passed and band["coverage"] < band["band"][0] < 0.8
