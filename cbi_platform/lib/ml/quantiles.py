@@ -113,7 +113,8 @@ def sequential_calibration(frame: pd.DataFrame, horizon_days: int, fold_column: 
 SHORT_HORIZON_COVERAGE = (0.75, 0.88)  # the real-data bench's yardstick for 1w-3m over ten test years
 
 
-def calibrated_coverage_range(rows: int, horizon_days: int, simulations: int = 2000, seed: int = 0) -> tuple[float, float]:
+def calibrated_coverage_range(rows: int, horizon_days: int, simulations: int = 2000, seed: int = 0,
+                              percentiles: tuple[float, float] = (5.0, 95.0)) -> tuple[float, float]:
     """5th-95th percentile of the P10-P90 coverage that a perfectly calibrated forecaster shows on
     `rows` consecutive daily forecasts of overlapping h-day outcomes (Gaussian random walk): how
     far from 80% a measured coverage may fall by chance alone, overlap included."""
@@ -124,5 +125,5 @@ def calibrated_coverage_range(rows: int, horizon_days: int, simulations: int = 2
         path = np.concatenate([[0.0], np.cumsum(rng.standard_normal(rows + horizon_days))])
         outcomes = path[horizon_days:horizon_days + rows] - path[:rows]
         rates[k] = np.mean(np.abs(outcomes) <= half_width)
-    low, high = np.percentile(rates, [5, 95])
+    low, high = np.percentile(rates, list(percentiles))
     return float(low), float(high)

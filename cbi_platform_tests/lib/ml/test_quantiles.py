@@ -82,3 +82,9 @@ def test_a_calibrated_forecasters_coverage_range_widens_with_overlap():
     weekly, half_year = calibrated_coverage_range(2000, 5), calibrated_coverage_range(2000, 126)
     assert half_year[0] < weekly[0] - 0.05 and half_year[1] > weekly[1] + 0.05
     assert half_year[0] < 0.8 < half_year[1]
+
+
+def test_the_gate_range_is_wider_than_the_yardstick():
+    yardstick = calibrated_coverage_range(252, 21)
+    gate = calibrated_coverage_range(252, 21, percentiles=(0.5, 99.5))
+    assert gate[0] < yardstick[0] - 0.03 and gate[1] > yardstick[1] + 0.02
