@@ -33,7 +33,7 @@ from pathlib import Path
 import numpy as np
 
 from cbi_platform.lib.config import SymbolSpec, load_sources
-from cbi_platform.lib.contracts import MONTH_CODES, nominal_expiry
+from cbi_platform.lib.contracts import MONTH_CODES, contract_months, nominal_expiry
 from cbi_platform.lib.sample import calendar
 
 FACTORS = ("equity", "usd", "rates", "energy", "grains", "oilseeds", "metals", "livestock", "china")
@@ -222,8 +222,7 @@ class World:
     def _contracts(self, spec: SymbolSpec) -> list[Contract]:
         contracts = []
         for year in range(calendar.WORLD_START.year - 1, calendar.WORLD_END.year + 2):
-            for code in spec.months:
-                month = MONTH_CODES.index(code) + 1
+            for month in contract_months(spec):
                 day = nominal_expiry(spec, year, month)
                 expiry_index = calendar.index_of(day)
                 if day > calendar.WORLD_END:  # beyond the calendar: count weekdays
