@@ -36,7 +36,7 @@ def _profile(config: TrainingRunConfig) -> str:
 def _training(sources: SourceResource, config: TrainingRunConfig):
     from cbi_platform.lib.ml.train import load_training_config
 
-    return load_training_config(Path(sources.config_dir), _profile(config))
+    return load_training_config(Path(sources.config_dir), _profile(config), sources.mode)
 
 
 def run_metadata(runs) -> dict:

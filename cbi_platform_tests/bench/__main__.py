@@ -274,7 +274,6 @@ REAL_DATA_STARTS = (dt.date(1959, 1, 1), dt.date(1990, 1, 1))
 
 
 def _real_data_run(start: dt.date) -> dict:
-    import dataclasses
 
     import numpy as np
 
@@ -282,6 +281,7 @@ def _real_data_run(start: dt.date) -> dict:
     from cbi_platform.lib import features, quality, warehouse
     from cbi_platform.lib.ingest import ingest
     from cbi_platform.lib.landing import LandingZone
+    from cbi_platform.lib.forecast import member_matrix_sql
     from cbi_platform.lib.ml.evaluation import evaluate
     from cbi_platform.lib.ml.quantiles import SHORT_HORIZON_COVERAGE, calibrated_coverage_range, coverage
     from cbi_platform.lib.ml.train import load_training_config
@@ -306,15 +306,20 @@ def _real_data_run(start: dt.date) -> dict:
         for root, year, count, settled, _ in quality.rolls_per_year(conn):
             rolls.setdefault(root, {})[int(year)] = [int(count), int(settled)]
         matrix = conn.execute("SELECT * FROM features.zl_daily_matrix ORDER BY trade_date").df()
+        # the bucket specialists too: the ensemble measured is the one the platform publishes
+        specialists = {}
+        for bucket in features.load_buckets(settings.config_dir):
+            features.build_bucket_view(conn, settings.config_dir, bucket)
+            specialists[f"bucket_{bucket}"] = conn.execute(member_matrix_sql(f"bucket_{bucket}")).df()
         conn.close()
     print(f"    returns gates: {gates}")
     for root, years in rolls.items():
         known, settled = [v[0] for v in years.values()], [v[1] for v in years.values()]
         print(f"    rolls per year {root} (known that day / settled): {min(known)}-{max(known)} / {min(settled)}-{max(settled)} "
               f"{years}")
-    config = dataclasses.replace(load_training_config(settings.config_dir, "fast"), folds=10, test_days=252)
+    config = load_training_config(settings.config_dir, "fast", "files")  # ten test years: 2000-2009
     t0 = time.perf_counter()
-    results = evaluate(matrix, config)
+    results = evaluate(matrix, config, specialists=specialists)
     seconds = time.perf_counter() - t0
     rng = np.random.default_rng(0)
     table = {}

@@ -1,6 +1,7 @@
 """Out-of-sample evaluation of a ZL matrix end to end, without Dagster: the main model, the
-shrunk linear model and the baselines by walk-forward, the greedy ensemble over them, and its skill against climatology
-with the block-bootstrap noise band. Used by the leakage canaries and the benchmarks."""
+shrunk linear model and the baselines by walk-forward (plus, when given, specialists on their own
+matrices, as the platform's bucket models), the greedy ensemble over them, and its skill against
+climatology with the block-bootstrap noise band. Used by the leakage canaries and the benchmarks."""
 
 from __future__ import annotations
 
@@ -29,8 +30,19 @@ class HorizonEvaluation:
     losses: pd.DataFrame  # as_of_date, fold, ensemble, climatology: per-day pinball losses
 
 
+def _specialist_run(name: str, matrix: pd.DataFrame, config: TrainingConfig, root: Path):
+    features = feature_columns(matrix)
+    return fit_model(matrix, model_name=name, model_asset=f"models/{name}", features=features, config=config,
+                     make_model=lambda label, days, path: AutoGluonQuantile(label, features, config.hyperparameters, path,
+                                                                            config.time_limit),
+                     store_root=root, data_mode="evaluation", explain=False)
+
+
 def evaluate(matrix: pd.DataFrame, config: TrainingConfig, features: list[str] | None = None,
-             horizons: list[str] | None = None) -> dict[str, HorizonEvaluation]:
+             horizons: list[str] | None = None,
+             specialists: dict[str, pd.DataFrame] | None = None) -> dict[str, HorizonEvaluation]:
+    """`specialists`: member name -> its matrix (its features plus the same targets), each an
+    AutoGluon quantile member like the main model."""
     features = features if features is not None else feature_columns(matrix)
     config = TrainingConfig(**{**config.__dict__, "horizons": {h: d for h, d in config.horizons.items()
                                                                  if horizons is None or h in horizons}})
@@ -47,6 +59,7 @@ def evaluate(matrix: pd.DataFrame, config: TrainingConfig, features: list[str] |
             *[fit_model(matrix, model_name=name, model_asset="models/zl_baselines", features=[], config=config,
                         make_model=lambda label, days, path, cls=cls: cls(label, days), store_root=root,
                         data_mode="evaluation") for name, cls in BASELINES.items()],
+            *[_specialist_run(name, frame, config, root) for name, frame in (specialists or {}).items()],
         ]
         oof = pd.concat([r.oof for r in runs], ignore_index=True)
         out = {}

@@ -43,7 +43,9 @@ class TrainingConfig:
         return hashlib.sha256(repr(self).encode()).hexdigest()[:12]
 
 
-def load_training_config(config_dir: Path, profile: str) -> TrainingConfig:
+def load_training_config(config_dir: Path, profile: str, data_mode: str = "sample") -> TrainingConfig:
+    """The profile's settings; on real data (any mode but `sample`) with at least
+    `validation.real_data_min_folds` walk-forward test years."""
     data = load_yaml(Path(config_dir) / "training.yaml")
     profiles = data["profiles"]
     if profile not in profiles:
@@ -53,7 +55,7 @@ def load_training_config(config_dir: Path, profile: str) -> TrainingConfig:
     return TrainingConfig(
         profile=profile,
         horizons={str(k): int(v) for k, v in data["horizons"].items()},
-        folds=int(chosen["folds"]),
+        folds=int(chosen["folds"]) if data_mode == "sample" else max(int(chosen["folds"]), int(validation["real_data_min_folds"])),
         test_days=int(validation["test_days"]),
         embargo_days=int(validation["embargo_days"]),
         tune_fraction=float(validation["tune_fraction"]),

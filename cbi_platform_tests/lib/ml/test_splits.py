@@ -42,3 +42,17 @@ def test_final_fit_uses_everything_known():
     final = splits.final_fit(dates, ends, embargo=5, tune_fraction=0.15)
     assert final.tune[-1] == 999 and len(final.test) == 0
     assert (ends.iloc[final.train] < dates.iloc[final.tune[0]]).all()
+
+
+def test_real_data_is_judged_on_ten_test_years_whatever_the_profile():
+    """On real data one or three test years cannot calibrate the intervals nor judge them: the
+    coverage gate then blocks on a single regime (2009 calibrated on 2008's crash alone)."""
+    from cbi_platform.lib.ml.train import load_training_config
+    from cbi_platform.lib.settings import PROJECT_ROOT
+
+    config_dir = PROJECT_ROOT / "config"
+    assert load_training_config(config_dir, "fast").folds == 3
+    assert load_training_config(config_dir, "fast", "sample").folds == 3
+    assert load_training_config(config_dir, "fast", "files").folds == 10
+    assert load_training_config(config_dir, "medium", "live").folds == 10
+    assert load_training_config(config_dir, "fast", "replay").test_days == 252
