@@ -42,5 +42,7 @@ class FetchContext:
 
     def http(self, source: str, window: Window, secrets: list[str] = ()):
         from cbi_platform.lib.sources.http import HttpClient  # httpx is imported when a fetch needs it
+        from cbi_platform.lib.sources.limits import limits_for
 
-        return HttpClient(source, window, secrets=secrets, retry=self.retry, transport=self.transport)
+        return HttpClient(source, window, secrets=secrets, retry=self.retry, transport=self.transport,
+                          limits=limits_for(self.config_dir, source))

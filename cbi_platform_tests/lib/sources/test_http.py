@@ -89,3 +89,17 @@ def test_redactor_catches_registered_secrets_and_key_parameters():
     redact = Redactor(["s3cr3t-value"])
     text = "GET https://x.test/?api_key=zzzz&token=yyy&a=1 failed with s3cr3t-value"
     assert redact(text) == "GET https://x.test/?api_key=***&token=***&a=1 failed with ***"
+
+
+def test_fetch_context_gives_each_client_its_source_limits(tmp_path):
+    from cbi_platform.lib.landing import LandingZone
+    from cbi_platform.lib.sources.context import FetchContext
+
+    (tmp_path / "sources").mkdir()
+    (tmp_path / "sources" / "limits.yaml").write_text(
+        "default: {deadline_seconds: 7}\nsources:\n  news: {max_response_bytes: 1234}\n")
+    ctx = FetchContext("sample", LandingZone(tmp_path / "landing"), tmp_path, tmp_path,
+                       transport=httpx.MockTransport(lambda request: httpx.Response(200)))
+    with ctx.http("news", WINDOW) as news, ctx.http("fred", WINDOW) as fred:
+        assert (news.limits.deadline_seconds, news.limits.max_response_bytes) == (7, 1234)
+        assert (fred.limits.deadline_seconds, fred.limits.max_response_bytes) == (7, 64 * 2**20)
