@@ -19,11 +19,12 @@ CALENDAR_END = dt.date(2030, 12, 31)
 
 @lru_cache(maxsize=1)
 def federal_holidays() -> frozenset[dt.date]:
-    """US federal holidays 1980-2040 (pandas' USFederalHolidayCalendar, observed dates): the
-    release calendars of FRED, EIA, the CFTC and USDA shift around them."""
+    """US federal holidays 1950-2040 (pandas' USFederalHolidayCalendar, observed dates, today's
+    rules applied to every year): the release calendars of FRED, EIA, the CFTC and USDA shift
+    around them. Real FRED exports reach back to 1962."""
     from pandas.tseries.holiday import USFederalHolidayCalendar
 
-    return frozenset(USFederalHolidayCalendar().holidays("1980-01-01", "2040-12-31").date)
+    return frozenset(USFederalHolidayCalendar().holidays("1950-01-01", "2040-12-31").date)
 
 
 def is_business_day(day: dt.date) -> bool:

@@ -2,11 +2,14 @@
 
 Nothing is written unless every payload of the window parsed: a bad payload fails the whole
 partition with an error naming source, partition and payload. Each target table is replaced
-for the window in its own transaction; re-running a window leaves the tables unchanged.
+for the window in its own transaction; re-running a window leaves the tables unchanged. A
+write that would shrink a window already holding rows (a truncated export cut at a line end
+looks complete to its parser) is refused unless the run says a shrink is expected.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -17,6 +20,11 @@ import pandas as pd
 from cbi_platform.lib import warehouse
 from cbi_platform.lib.sources.base import ParseError, Payload, SourceError, Window
 from cbi_platform.lib.sources.context import FetchContext
+from cbi_platform.lib.sources.limits import DECOMPRESSED_LIMIT_META, SourceLimits, limits_for
+
+
+class ShrinkRefused(SourceError):
+    """A re-ingest would leave a window with fewer rows than it holds: refused, nothing written."""
 
 
 @dataclass(frozen=True)
@@ -64,15 +72,23 @@ def collect_payloads(spec: SourceSpec, window: Window, ctx: FetchContext) -> lis
     return payloads
 
 
-def parse_window(spec: SourceSpec, window: Window, payloads: list[Payload]) -> dict[str, pd.DataFrame]:
+def parse_window(spec: SourceSpec, window: Window, payloads: list[Payload],
+                 limits: SourceLimits = SourceLimits()) -> dict[str, pd.DataFrame]:
     """Parse every payload, keep rows published in the window, de-duplicate on the primary key
-    (a later fetch of the same row wins)."""
+    (a later fetch of the same row wins). The source's limits (config/sources/limits.yaml) go
+    with each payload to its parser (decompressed bytes) and bound the rows it may yield."""
     parts: dict[str, list[pd.DataFrame]] = {t.name: [] for t in spec.tables}
+    max_rows = limits.max_rows
     for payload in payloads:
+        payload = dataclasses.replace(payload, meta={**payload.meta, DECOMPRESSED_LIMIT_META: limits.max_decompressed_bytes})
         try:
             parsed = spec.parse(payload)
         except SourceError as exc:
             raise ParseError(spec.name, window, exc.detail) from None
+        rows = sum(len(frame) for frame in parsed.values())
+        if rows > max_rows:
+            raise ParseError(spec.name, window, f"{payload.name}: {rows:,} rows, above the source's limit of "
+                                                f"{max_rows:,} (config/sources/limits.yaml max_rows)")
         for table, frame in parsed.items():
             if table not in parts:
                 raise ParseError(spec.name, window, f"{payload.name}: parser produced unknown table {table}")
@@ -111,25 +127,64 @@ def _refuse_conflicting_duplicates(source: str, window: Window, table: TableSpec
                                      + " | ".join(examples))
 
 
+def window_counts(conn: duckdb.DuckDBPyConnection, table: TableSpec, window: Window) -> dict[str, int]:
+    """Rows the window holds now, per key (or in all, under "*")."""
+    where, params = warehouse.window_predicate(window)
+    key = warehouse.checked_column(table.key_column) if table.key_column else "'*'"
+    name = warehouse.checked_table(table.name)
+    return {str(k): int(n) for k, n in conn.execute(
+        f"SELECT CAST({key} AS VARCHAR), count(*) FROM {name} WHERE {where} GROUP BY 1", params).fetchall()}
+
+
+def refuse_shrink(source: str, conn: duckdb.DuckDBPyConnection, table: TableSpec, window: Window,
+                  frame: pd.DataFrame) -> None:
+    """A window that holds rows may grow or stay; fewer rows for a key it holds, or none at all,
+    is what a truncated payload looks like once parsed."""
+    before = window_counts(conn, table, window)
+    if not before:
+        return
+    if table.key_column and len(frame):
+        after = {str(k): int(n) for k, n in frame[table.key_column].astype(str).value_counts().items()}
+    else:
+        after = {"*": len(frame)} if len(frame) else {}
+    shrunk = {k: (n, after.get(k, 0)) for k, n in before.items() if after.get(k, 0) < n}
+    if shrunk:
+        shown = ", ".join(f"{k}: {old} -> {new}" for k, (old, new) in sorted(shrunk.items())[:10])
+        raise ShrinkRefused(source, window, f"{table.name}: the new payloads would shrink the window "
+                                            f"({sum(before.values())} -> {len(frame)} rows; {shown}). A truncated export "
+                                            "or a partial response looks like this; nothing was written. Re-run with "
+                                            "allow_shrink if fewer rows are expected.")
+
+
 def write_window(conn: duckdb.DuckDBPyConnection, spec: SourceSpec, window: Window,
-                 frames: dict[str, pd.DataFrame]) -> dict[str, int]:
+                 frames: dict[str, pd.DataFrame], allow_shrink: bool = False) -> dict[str, int]:
+    """Every table checked first (no shrink), then each replaced in its own transaction; a
+    database error comes out naming the source, partition and table."""
+    if not allow_shrink:
+        for table in spec.tables:
+            refuse_shrink(spec.name, conn, table, window, frames.get(table.name, pd.DataFrame()))
     ingested_at = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
     rows = {}
     for table in spec.tables:
         frame = frames.get(table.name, pd.DataFrame())
         if len(frame):
             frame = frame.assign(ingested_at=ingested_at)
-        rows[table.name] = warehouse.replace_window(conn, table.name, frame, window)
+        try:
+            rows[table.name] = warehouse.replace_window(conn, table.name, frame, window)
+        except duckdb.Error as exc:
+            raise SourceError(spec.name, window, f"{table.name}: the write failed, nothing of it kept: "
+                                                 f"{type(exc).__name__}: {exc}") from exc
     return rows
 
 
-def ingest(spec: SourceSpec, window: Window, ctx: FetchContext, conn: duckdb.DuckDBPyConnection) -> IngestReport:
+def ingest(spec: SourceSpec, window: Window, ctx: FetchContext, conn: duckdb.DuckDBPyConnection,
+           allow_shrink: bool = False) -> IngestReport:
     clipped = window.clipped(ctx.today)
     if clipped is None:
         raise SourceError(spec.name, window, f"window lies after today ({ctx.today}): nothing can be published yet")
     payloads = collect_payloads(spec, window, ctx)
-    frames = parse_window(spec, window, payloads)
-    rows = write_window(conn, spec, window, frames)
+    frames = parse_window(spec, window, payloads, limits_for(ctx.config_dir, spec.name))
+    rows = write_window(conn, spec, window, frames, allow_shrink)
     keys: dict[str, dict[str, int]] = {}
     present: set[str] = set()
     for table in spec.tables:

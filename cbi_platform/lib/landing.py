@@ -43,13 +43,29 @@ def _window_from_label(label: str) -> Window | None:
     return Window(start, end + dt.timedelta(days=1), history)
 
 
+def confined(base: Path, *parts: str) -> Path:
+    """`base/part/...`, refused unless every part is a plain name and the result stays inside
+    `base`: names come from payloads and from `meta.json` files a replay trusts no more than
+    any other input (`../../outside/secret.txt`)."""
+    for part in parts:
+        if not part or part in (".", "..") or "/" in part or "\\" in part or "\x00" in part:
+            raise ValueError(f"not a plain file or folder name: {part!r}")
+    path = base.joinpath(*parts)
+    if not path.resolve().is_relative_to(base.resolve()):
+        raise ValueError(f"{path} leaves {base}")
+    return path
+
+
 class LandingZone:
     def __init__(self, root: Path):
         self.root = Path(root)
 
     def write(self, payload: Payload) -> Path:
-        folder = self.root / payload.source / payload.window.label
-        target = folder / payload.name
+        try:
+            folder = confined(self.root, payload.source, payload.window.label)
+            target = confined(folder, payload.name)
+        except ValueError as exc:
+            raise SourceError(payload.source, payload.window, f"landing: {exc}") from None
         meta = {
             "source": payload.source,
             "name": payload.name,
@@ -76,8 +92,12 @@ class LandingZone:
             if fetched is None or not fetched.overlaps(window):
                 continue
             for meta_path in sorted(folder.glob("*.meta.json")):
-                meta = json.loads(meta_path.read_text())
-                body_path = folder / meta["name"]
+                try:
+                    meta = json.loads(meta_path.read_text())
+                    body_path = confined(folder, str(meta["name"]))
+                except (ValueError, KeyError, TypeError) as exc:
+                    raise SourceError(source, window, f"replay: {meta_path} is not a landing record this zone "
+                                                      f"wrote ({type(exc).__name__}: {exc})") from None
                 if not body_path.exists():
                     raise SourceError(source, window, f"replay: {body_path} is missing but its metadata exists")
                 payload = Payload(

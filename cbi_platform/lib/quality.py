@@ -73,7 +73,8 @@ def rows_present(conn: duckdb.DuckDBPyConnection, table: str, window: Window, ex
                         metadata={"rows": int(count), "publication_expected": expected})
 
 
-def ohlc_consistent(conn: duckdb.DuckDBPyConnection, table: str, window: Window | None = None) -> CheckOutcome:
+def ohlc_consistent(conn: duckdb.DuckDBPyConnection, table: str, window: Window | None = None,
+                    bar_id: str = "symbol") -> CheckOutcome:
     """high >= low, open and close inside [low, high], prices > 0, volume >= 0. Vendor settle files
     (rows without an instrument id) are known to publish a settlement outside the day's range and
     ranges from another session (ES 1997-2009: 46 of 3,139 days): that only warns, since returns and
@@ -90,12 +91,18 @@ def ohlc_consistent(conn: duckdb.DuckDBPyConnection, table: str, window: Window 
         params,
     ).fetchone()
     only_vendor_ranges = bad == vendor_bad and negative_volume == 0 and non_positive == 0
+    examples = [f"{symbol} {day}: O {o} H {h} L {lo} C {c}" for symbol, day, o, h, lo, c in conn.execute(
+        f"""SELECT {checked_column(bar_id)}, trade_date, open, high, low, close FROM {table}
+            WHERE {where} AND (high < low OR open > high OR open < low OR close > high OR close < low
+                               OR volume < 0 OR close <= 0 OR open <= 0 OR low <= 0)
+            ORDER BY trade_date, symbol LIMIT 10""", params).fetchall()] if bad or negative_volume or non_positive else []
     return CheckOutcome(
         "ohlc_consistent", bad == 0 and negative_volume == 0 and non_positive == 0,
         "high >= low, open and close inside [low, high], prices > 0, volume >= 0",
         severity="WARN" if bad and only_vendor_ranges else "ERROR",
         metadata={"inconsistent_bars": int(bad), "of_which_vendor_file_rows": int(vendor_bad),
-                  "negative_volume": int(negative_volume), "non_positive_prices": int(non_positive)},
+                  "negative_volume": int(negative_volume), "non_positive_prices": int(non_positive),
+                  "first_offending_bars": examples or "none"},
     )
 
 

@@ -10,9 +10,13 @@ import datetime as dt
 
 import pandas as pd
 
+from cbi_platform.lib.calendar import is_business_day
 
-def next_weekday_on_or_after(day: dt.date) -> dt.date:
-    while day.weekday() >= 5:
+
+def next_business_day_on_or_after(day: dt.date) -> dt.date:
+    """Agencies publish on US government business days: not on weekends, not on federal
+    holidays (a value estimated to appear on a holiday could not have been read that day)."""
+    while not is_business_day(day):
         day += dt.timedelta(days=1)
     return day
 
@@ -29,18 +33,18 @@ def period_end(observation_date: dt.date, frequency: str) -> dt.date:
 def release_date(end_of_period: dt.date, rule: dict) -> dt.date:
     """First publication date of an observation whose period ends on `end_of_period`.
 
-    rule: {lag_days: N} moved to a weekday, optionally then to `weekday`; or
+    rule: {lag_days: N} moved to a business day, optionally then to `weekday`; or
     {batch_weekday: W}: the next weekday W strictly after the period (weekly batches).
     """
     if "batch_weekday" in rule:
         weekday = int(rule["batch_weekday"])
         days_ahead = (weekday - end_of_period.weekday()) % 7 or 7
         return end_of_period + dt.timedelta(days=days_ahead)
-    day = next_weekday_on_or_after(end_of_period + dt.timedelta(days=int(rule.get("lag_days", 1))))
+    day = next_business_day_on_or_after(end_of_period + dt.timedelta(days=int(rule.get("lag_days", 1))))
     if "weekday" in rule:
         day += dt.timedelta(days=(int(rule["weekday"]) - day.weekday()) % 7)
     return day
 
 
 def revision_dates(first_release: dt.date, rule: dict) -> list[dt.date]:
-    return [next_weekday_on_or_after(first_release + dt.timedelta(days=int(lag))) for lag in rule.get("revisions", ())]
+    return [next_business_day_on_or_after(first_release + dt.timedelta(days=int(lag))) for lag in rule.get("revisions", ())]

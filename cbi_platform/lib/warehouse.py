@@ -125,19 +125,23 @@ def table_columns(conn: duckdb.DuckDBPyConnection, table: str) -> list[str]:
 
 
 def _insert(conn: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame, columns: list[str]) -> None:
+    """Insert from the frame registered as `_incoming` (see `_delete_and_insert`)."""
     if not len(frame):
         return
+    present = ", ".join(c for c in columns if c in frame.columns)
+    conn.execute(f"INSERT INTO {table} ({present}) SELECT {present} FROM _incoming")
+
+
+def _register_incoming(conn: duckdb.DuckDBPyConnection, frame: pd.DataFrame, columns: list[str]) -> bool:
+    # through Arrow: DuckDB scans Arrow columns natively, while pandas object columns (strings,
+    # datetime.date) are converted value by value (5x slower on a year of hourly bars)
+    if not len(frame):
+        return False
     import pyarrow as pa
 
     present = [c for c in columns if c in frame.columns]
-    column_list = ", ".join(present)
-    # through Arrow: DuckDB scans Arrow columns natively, while pandas object columns (strings,
-    # datetime.date) are converted value by value (5x slower on a year of hourly bars)
     conn.register("_incoming", pa.Table.from_pandas(frame[present], preserve_index=False))
-    try:
-        conn.execute(f"INSERT INTO {table} ({column_list}) SELECT {column_list} FROM _incoming")
-    finally:
-        conn.unregister("_incoming")
+    return True
 
 
 def _checked_frame_columns(conn: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame) -> list[str]:
@@ -149,14 +153,21 @@ def _checked_frame_columns(conn: duckdb.DuckDBPyConnection, table: str, frame: p
 
 
 def _delete_and_insert(conn, table: str, frame: pd.DataFrame, columns: list[str], delete_sql: str, params: Sequence) -> int:
-    conn.execute("BEGIN TRANSACTION")
+    """Registered before the transaction and unregistered after it ends: unregistering inside an
+    aborted transaction fails and would mask the real error (a NOT NULL violation, say)."""
+    registered = _register_incoming(conn, frame, columns)
     try:
-        conn.execute(delete_sql, list(params))
-        _insert(conn, table, frame, columns)
-        conn.execute("COMMIT")
-    except Exception:
-        conn.execute("ROLLBACK")
-        raise
+        conn.execute("BEGIN TRANSACTION")
+        try:
+            conn.execute(delete_sql, list(params))
+            _insert(conn, table, frame, columns)
+            conn.execute("COMMIT")
+        except Exception:
+            conn.execute("ROLLBACK")
+            raise
+    finally:
+        if registered:
+            conn.unregister("_incoming")
     return len(frame)
 
 
@@ -178,12 +189,17 @@ def replace_window(
         outside = int((~window.contains_all(frame[date_column])).sum())
         if outside:
             raise WarehouseError(f"{table}: {outside} rows fall outside window {window.label} on {date_column}")
+    where, params = window_predicate(window, date_column)
+    return _delete_and_insert(conn, table, frame, columns, f"DELETE FROM {table} WHERE {where}", params)
+
+
+def window_predicate(window: Window, date_column: str = "as_of_date") -> tuple[str, list]:
+    """The rows a window owns: [start, end) on `date_column`, or everything before `end` for the
+    first partition (it carries the history)."""
+    date_column = checked_column(date_column)
     if window.include_history:
-        return _delete_and_insert(conn, table, frame, columns, f"DELETE FROM {table} WHERE {date_column} < ?", [window.end])
-    return _delete_and_insert(
-        conn, table, frame, columns,
-        f"DELETE FROM {table} WHERE {date_column} >= ? AND {date_column} < ?", [window.start, window.end],
-    )
+        return f"{date_column} < ?", [window.end]
+    return f"{date_column} >= ? AND {date_column} < ?", [window.start, window.end]
 
 
 def replace_rows(conn: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame, where: str = "TRUE", params: Sequence = ()) -> int:

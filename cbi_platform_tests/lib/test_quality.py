@@ -71,6 +71,7 @@ def test_a_vendor_file_settle_outside_the_range_only_warns(conn):
     insert_bars(conn, [bar(symbol="ZS.c.0"), {**bar(close=60.0), "instrument_id": None}])
     outcome = quality.ohlc_consistent(conn, "raw.futures_ohlcv_1d", WINDOW)
     assert not outcome.passed and outcome.severity == "WARN" and outcome.metadata["of_which_vendor_file_rows"] == 1
+    assert outcome.metadata["first_offending_bars"] == [f"ZL.c.0 {WINDOW.start}: O 50.0 H 51.0 L 49.0 C 60.0"]
     insert_bars(conn, [{**bar(symbol="ZM.c.0", close=-1.0, low=-2.0), "instrument_id": None}])
     assert quality.ohlc_consistent(conn, "raw.futures_ohlcv_1d", WINDOW).severity == "ERROR"
 

@@ -30,6 +30,12 @@ BASE_CHECKS = [
 GAP_CHECK = ("no_gaps", "Every expected symbol or series returned rows (WARN lists the ones that did not)", False)
 
 
+class IngestRunConfig(dg.Config):
+    # A re-ingest that leaves a window with fewer rows than it holds is refused (what a truncated
+    # export looks like); set this when fewer rows are expected (a vendor withdrew rows, say).
+    allow_shrink: bool = False
+
+
 def weekdays_in(window: Window) -> bool:
     return any(d.weekday() < 5 for d in window.days())
 
@@ -102,7 +108,7 @@ def ingest_assets(
         retry_policy=NETWORK_RETRY,
         pool=WAREHOUSE_POOL,
     )
-    def _ingest(context: dg.AssetExecutionContext, warehouse: Warehouse, sources: SourceResource):
+    def _ingest(context: dg.AssetExecutionContext, config: IngestRunConfig, warehouse: Warehouse, sources: SourceResource):
         from cbi_platform.lib.ingest import ingest  # parsers and pandas load when a run needs them
 
         spec = source()
@@ -110,7 +116,7 @@ def ingest_assets(
         fetch_context = sources.fetch_context()
         with warehouse.get_connection() as conn:
             try:
-                report = ingest(spec, window, fetch_context, conn)
+                report = ingest(spec, window, fetch_context, conn, allow_shrink=config.allow_shrink)
             except SourceError as exc:
                 # only transient failures are worth the retry policy's next attempt
                 raise dg.Failure(description=str(exc), allow_retries=exc.retryable) from None

@@ -87,7 +87,7 @@ options = ingest_assets(
             "Daily OHLCV of options on futures for the roots flagged `options` in symbols.yaml (ZL), by Databento "
             "parent symbology (ZL.OPT); premiums in the futures' price units.",
             ("instrument_id", "trade_date"), max_age_days=4, checks=[OHLC_CHECK],
-            run_checks=lambda conn, window: [quality.ohlc_consistent(conn, "raw.options_ohlcv_1d", window)],
+            run_checks=lambda conn, window: [quality.ohlc_consistent(conn, "raw.options_ohlcv_1d", window, bar_id="instrument_id")],
         ),
         RawTable(
             "raw.options_definitions",

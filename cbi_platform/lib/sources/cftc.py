@@ -45,6 +45,7 @@ from cbi_platform.lib.calendar import is_business_day
 from cbi_platform.lib.config import ConfigError, load_sources
 from cbi_platform.lib.sources.base import ParseError, decode_json, Payload, SourceError, Window
 from cbi_platform.lib.sources.context import FetchContext
+from cbi_platform.lib.sources.limits import decompressed_limit
 
 SOURCE = "cftc"
 TABLE = "raw.cftc_cot"
@@ -278,11 +279,25 @@ def _read_zip(payload: Payload) -> pd.DataFrame:
             members = [m for m in archive.namelist() if _MEMBER.match(m.rsplit("/", 1)[-1])]
             if len(members) != 1:
                 raise _fail(payload, f"zip holds no f_year.txt (members: {archive.namelist()[:10]})")
-            raw = archive.read(members[0])
+            raw = _read_member(payload, archive, members[0], decompressed_limit(payload.meta))
     # zipfile raises NotImplementedError for a compression method it does not support
     except (zipfile.BadZipFile, zlib.error, EOFError, OSError, NotImplementedError, ValueError) as exc:
         raise _fail(payload, f"truncated or corrupt zip ({type(exc).__name__}: {exc})") from None
     return _read_text(payload, raw, members[0])
+
+
+def _read_member(payload: Payload, archive: zipfile.ZipFile, member: str, limit: int) -> bytes:
+    """A zip member read in blocks up to `limit` bytes: a 1 MiB archive can hold gigabytes (and
+    the size its header declares may lie)."""
+    chunks, total = [], 0
+    with archive.open(member) as handle:
+        while block := handle.read(1 << 20):
+            total += len(block)
+            if total > limit:
+                raise _fail(payload, f"{member}: more than {limit:,} bytes once decompressed "
+                                     "(config/sources/limits.yaml max_decompressed_bytes)")
+            chunks.append(block)
+    return b"".join(chunks)
 
 
 def _read_text(payload: Payload, raw: bytes, member: str) -> pd.DataFrame:

@@ -25,8 +25,10 @@ import pandas as pd
 from cbi_platform.lib.config import SymbolSpec, load_sources
 from cbi_platform.lib.sources.base import ParseError, Payload, SourceError, Window
 from cbi_platform.lib.sources.context import FetchContext
+from cbi_platform.lib.sources.limits import check_zstd_frames, decompressed_limit
 
 SOURCE = "databento"
+ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
 API = "https://hist.databento.com/v0/timeseries.get_range"
 KEY_ENV = "DATABENTO_API_KEY"
 DATASET = "GLBX.MDP3"
@@ -109,6 +111,13 @@ def decode(payload: Payload) -> tuple[pd.DataFrame, object, str]:
         raise ParseError(SOURCE, payload.window, f"{payload.name}: empty body")
     if payload.body.lstrip()[:1] in (b"<", b"{"):
         raise ParseError(SOURCE, payload.window, f"{payload.name}: got HTML/JSON instead of DBN ({payload.body[:60]!r})")
+    if payload.body[:4] == ZSTD_MAGIC:
+        try:
+            check_zstd_frames(payload.body, decompressed_limit(payload.meta), payload.name)
+        except ValueError as exc:
+            raise ParseError(SOURCE, payload.window, str(exc)) from None
+        except Exception as exc:  # zstandard.ZstdError: a corrupt frame
+            raise ParseError(SOURCE, payload.window, f"{payload.name}: invalid zstd ({exc})") from None
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error")  # databento only *warns* on a truncated stream

@@ -38,7 +38,7 @@ import pandas as pd
 
 from cbi_platform.lib.calendar import federal_holidays
 from cbi_platform.lib.config import ConfigError, load_yaml, validate_identifier
-from cbi_platform.lib.release import next_weekday_on_or_after
+from cbi_platform.lib.release import next_business_day_on_or_after
 from cbi_platform.lib.sources.base import ParseError, decode_json_object, Payload, SourceError, Window
 from cbi_platform.lib.sources.context import FetchContext
 
@@ -122,7 +122,7 @@ def month_end(month_start: dt.date) -> dt.date:
 
 
 def monthly_release_date(month_start: dt.date, rule: dict = MONTHLY_RULE) -> dt.date:
-    return next_weekday_on_or_after(month_end(month_start) + dt.timedelta(days=int(rule.get("lag_days", 60))))
+    return next_business_day_on_or_after(month_end(month_start) + dt.timedelta(days=int(rule.get("lag_days", 60))))
 
 
 def release_date(period: dt.date, frequency: str, rule: dict) -> dt.date:

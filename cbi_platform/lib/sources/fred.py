@@ -184,9 +184,16 @@ def parse_csv(payload: Payload) -> pd.DataFrame:
     """A FRED CSV download, either header style: `DATE,<ID>` with "." for missing (before 2024)
     or `observation_date,<ID>` with empty fields. A CSV has no vintages: the publication date is
     estimated from the series' release rule (vintage_source='estimated')."""
-    text = payload.body.decode("utf-8-sig", errors="strict") if payload.body else ""
+    try:
+        text = payload.body.decode("utf-8-sig", errors="strict") if payload.body else ""
+    except UnicodeDecodeError as exc:
+        raise ParseError(SOURCE, payload.window, f"{payload.name}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
     if not text.strip():
         raise ParseError(SOURCE, payload.window, f"{payload.name}: empty file")
+    if not text.endswith("\n"):
+        # FRED ends every line: a last line without one was cut, perhaps mid-value (4.4 of 4.48)
+        raise ParseError(SOURCE, payload.window, f"{payload.name}: truncated (the last line has no line end: "
+                                                 f"{text[-30:]!r})")
     try:
         frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False)
     except pd.errors.ParserError as exc:

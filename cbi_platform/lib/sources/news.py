@@ -469,7 +469,27 @@ def _feed_entries(payload: Payload) -> list:
     if not parsed.get("version"):
         raise ParseError(SOURCE, payload.window, f"{payload.name}: not an RSS/Atom feed (an HTML page or other "
                          f"document?): starts {head!r}")
+    root = _unclosed_root(payload.body)
+    if root:
+        # feedparser's lenient parser keeps the items before the cut and drops the rest quietly
+        raise ParseError(SOURCE, payload.window, f"{payload.name}: truncated feed (the document does not end with "
+                         f"</{root}>; ends {payload.body.rstrip()[-40:]!r})")
     return entries
+
+
+_ROOT_TAG = re.compile(rb"<([A-Za-z_][\w:.-]*)")
+
+
+def _unclosed_root(body: bytes) -> str | None:
+    """The root element's name when the document does not end by closing it, else None (the
+    prolog's `<?xml`, `<!DOCTYPE` and comments are not elements)."""
+    text = re.sub(rb"<!--.*?-->", b"", body.removeprefix(b"\xef\xbb\xbf"), flags=re.S)
+    match = _ROOT_TAG.search(text)
+    if match is None:
+        return None
+    name = match.group(1)
+    closing = re.compile(rb"</" + re.escape(name) + rb"\s*>\s*$")
+    return None if closing.search(text[-1024:]) else name.decode("ascii", "replace")
 
 
 def parse_feed(payload: Payload) -> pd.DataFrame:

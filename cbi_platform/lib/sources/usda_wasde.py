@@ -250,6 +250,14 @@ def _document(payload: Payload) -> ET.Element:
         raise ParseError(SOURCE, payload.window, f"{payload.name}: empty body")
     if text[:14].lower().startswith((b"<!doctype html", b"<html")):
         raise ParseError(SOURCE, payload.window, f"{payload.name}: got an HTML page instead of WASDE XML ({text[:60]!r})")
+    if body[:2] == b"\x1f\x8b":
+        raise ParseError(SOURCE, payload.window, f"{payload.name}: got gzip-compressed bytes, not WASDE XML (a "
+                                                 "Content-Encoding the client did not undo, or a .gz file)")
+    if body[:4] == b"PK\x03\x04":
+        raise ParseError(SOURCE, payload.window, f"{payload.name}: got a zip archive, not WASDE XML")
+    if text[:1] != b"<" and body[:2] not in (b"\xff\xfe", b"\xfe\xff"):  # UTF-16 XML: expat reads it
+        raise ParseError(SOURCE, payload.window, f"{payload.name}: not XML at all (plain text or binary, starts "
+                                                 f"{text[:40]!r})")
     try:
         root = SafeET.fromstring(body)  # expat reads the BOM and the encoding declaration itself
     except ET.ParseError as exc:

@@ -191,7 +191,7 @@ def test_publication_times_are_converted_to_utc(date, feed, expected):
     [
         (b"", "empty body"),
         (b"<rss><channel><title>x</ti", "not a well-formed feed and no items"),
-        (b"<rss><channel><title>x</title><item><title>cut", "not a well-formed feed and no complete items"),
+        (b"<rss><channel><title>x</title><item><title>cut", "truncated feed (the document does not end with </rss>"),
         (b"this is not a feed", "not a well-formed feed and no items"),
         (b"<!DOCTYPE html><html><head><title>503 Service Unavailable</title></head><body><h1>Down</h1></body></html>",
          "not an RSS/Atom feed"),

@@ -1,4 +1,5 @@
 import datetime as dt
+import gzip
 import json
 
 import httpx
@@ -162,6 +163,8 @@ def test_minimal_report_and_an_unmapped_matrix(config):
     (b'<?xml version="1.0"?><Report Name="psd"><sr01 /></Report>', "not a WASDE report"),
     (b'<?xml version="1.0"?><!DOCTYPE r [<!ENTITY a "aaaa">]><Report Name="wasde">&a;</Report>', "forbidden XML"),
     (b'<?xml version="1.0"?><Report Name="wasde"></Report>', "without sub-reports"),
+    (gzip.compress(b'<?xml version="1.0"?><Report Name="wasde"/>'), "got gzip-compressed bytes, not WASDE XML"),
+    (b"Service temporarily unavailable, try later", "not XML at all (plain text or binary"),
     (b'<?xml version="1.0"?><Report Name="wasde"><sr01><Report Name="sr01" sub_report_title="U.S. Sugar Supply and '
      b'Use"><matrix1 /></Report></sr01></Report>', "none of the configured WASDE tables"),
 ])
