@@ -11,7 +11,6 @@
 
 import datetime as dt
 import json
-import warnings
 
 import dagster as dg
 
@@ -98,27 +97,33 @@ def alert_on_run_failure(context: dg.RunFailureSensorContext):
            description="Posts every failed asset check (ERROR and WARN) to the webhook in CBI_ALERT_WEBHOOK_URL "
                        "(logs when unset)")
 def alert_on_check_failure(context: dg.SensorEvaluationContext):
+    """Reads the asset-check execution records (one table on SQLite and Postgres alike, unlike the
+    run-sharded event log a global event cursor needs): one query for the latest execution of
+    every check of this code location, then the history of those with a new one. The cursor is
+    the last record id alerted per check."""
+    from dagster._core.storage.asset_check_execution_record import AssetCheckExecutionRecordStatus
+
     from cbi_platform.lib import alerts
 
-    after = int(context.cursor) if context.cursor else None
-    with warnings.catch_warnings():
-        # deprecated for 2.0, still the one query for "every check evaluation since the cursor" in 1.13
-        warnings.simplefilter("ignore", DeprecationWarning)
-        records = context.instance.get_event_records(
-            dg.EventRecordsFilter(event_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION, after_cursor=after),
-            ascending=True, limit=500,
-        )
+    storage = context.instance.event_log_storage
+    seen: dict[str, int] = json.loads(context.cursor) if (context.cursor or "").startswith("{") else {}
+    check_keys = list(context.repository_def.asset_graph.asset_check_keys)
+    latest = storage.get_latest_asset_check_execution_by_key(check_keys)
+    changed = [key for key, record in latest.items() if record.id > seen.get(key.to_user_string(), 0)]
     failed = 0
-    for record in records:
-        evaluation = record.event_log_entry.dagster_event.event_specific_data
-        if not evaluation.passed:
+    for key in sorted(changed, key=lambda k: k.to_user_string()):
+        name = key.to_user_string()
+        history = storage.get_asset_check_execution_history(key, limit=100, status={AssetCheckExecutionRecordStatus.FAILED})
+        for record in sorted((r for r in history if r.id > seen.get(name, 0)), key=lambda r: r.id):
+            evaluation = record.event.dagster_event.event_specific_data if record.event else None
             failed += 1
             alerts.send("cbi-platform check failed", {
-                "check": f"{evaluation.asset_key.to_user_string()}:{evaluation.check_name}",
-                "severity": evaluation.severity.value, "run_id": record.event_log_entry.run_id})
-    if records:
-        context.update_cursor(str(records[-1].storage_id))
-    return dg.SkipReason(f"{len(records)} check evaluations read, {failed} failures alerted")
+                "check": name, "severity": evaluation.severity.value if evaluation else "ERROR",
+                "partition": record.partition or "-", "run_id": record.run_id})
+        seen[name] = latest[key].id
+    if changed:
+        context.update_cursor(json.dumps(seen, sort_keys=True))
+    return dg.SkipReason(f"{len(changed)} checks with new evaluations, {failed} failures alerted")
 
 
 def drift_sensor(job) -> dg.SensorDefinition:

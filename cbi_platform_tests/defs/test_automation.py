@@ -105,12 +105,53 @@ def test_failed_checks_are_posted_to_the_webhook(monkeypatch, caplog):
     def broken():
         return dg.MaterializeResult(check_results=[dg.AssetCheckResult(check_name="always_fails", passed=False)])
 
+    defs = dg.Definitions(assets=[broken], sensors=[sensor("alert_on_check_failure")])
     instance = dg.DagsterInstance.ephemeral()
     dg.materialize([broken], instance=instance, raise_on_error=False)
-    with caplog.at_level("INFO"), dg.build_sensor_context(instance=instance) as context:
+    with caplog.at_level("INFO"), dg.build_sensor_context(instance=instance, definitions=defs) as context:
         result = sensor("alert_on_check_failure").evaluate_tick(context)
     server.shutdown()
     assert "1 failures alerted" in result.skip_message
     ((path, body),) = _Capture.received
     assert path == secret_path and "broken:always_fails" in body["text"]
     assert "T000-secret-token" not in caplog.text
+
+
+def test_check_alerts_keep_working_tick_after_tick_on_a_sqlite_instance(monkeypatch, tmp_path):
+    """The local instance (SQLite, run-sharded event log) rejected the global event cursor from
+    the second tick on: every later failure went unalerted."""
+    from cbi_platform.lib import alerts
+
+    sent = []
+    monkeypatch.setattr(alerts, "send", lambda title, fields: sent.append(fields))
+    verdicts = {"flaky": True, "steady": True}
+
+    @dg.asset(check_specs=[dg.AssetCheckSpec("flaky", asset="watched"), dg.AssetCheckSpec("steady", asset="watched",
+                                                                                           blocking=False)])
+    def watched():
+        return dg.MaterializeResult(check_results=[
+            dg.AssetCheckResult(check_name=name, passed=ok, severity=dg.AssetCheckSeverity.WARN if name == "steady"
+                                else dg.AssetCheckSeverity.ERROR) for name, ok in verdicts.items()])
+
+    alert = sensor("alert_on_check_failure")
+    defs = dg.Definitions(assets=[watched], sensors=[alert])
+    with dg.instance_for_test(temp_dir=str(tmp_path)) as instance:
+        assert type(instance.event_log_storage).__name__ == "SqliteEventLogStorage"
+        cursor = None
+
+        def tick(flaky: bool, steady: bool, runs: int = 1):
+            nonlocal cursor
+            verdicts.update(flaky=flaky, steady=steady)
+            for _ in range(runs):
+                dg.materialize([watched], instance=instance, raise_on_error=False)
+            sent.clear()
+            with dg.build_sensor_context(instance=instance, definitions=defs, cursor=cursor) as context:
+                result = alert.evaluate_tick(context)
+                cursor = context.cursor
+            return result.skip_message, sorted((f["check"], f["severity"]) for f in sent)
+
+        assert tick(flaky=False, steady=True)[1] == [("watched:flaky", "ERROR")]
+        assert tick(flaky=True, steady=True, runs=0) == ("0 checks with new evaluations, 0 failures alerted", [])
+        assert tick(flaky=True, steady=False, runs=2)[1] == [("watched:steady", "WARN"), ("watched:steady", "WARN")]
+        assert tick(flaky=True, steady=True)[1] == []
+        assert tick(flaky=False, steady=False)[1] == [("watched:flaky", "ERROR"), ("watched:steady", "WARN")]
