@@ -14,7 +14,7 @@ from typing import Any
 from typing import TYPE_CHECKING
 
 from cbi_platform.lib.sources.base import Window
-from cbi_platform.lib.warehouse import checked_column, checked_table
+from cbi_platform.lib.warehouse import checked_column, checked_table, window_predicate
 
 if TYPE_CHECKING:  # heavy imports stay out of definition load
     import duckdb
@@ -31,12 +31,7 @@ class CheckOutcome:
 
 
 def _window_clause(window: Window | None, column: str = "as_of_date") -> tuple[str, list]:
-    if window is None:
-        return "TRUE", []
-    column = checked_column(column)
-    if window.include_history:
-        return f"{column} < ?", [window.end]
-    return f"{column} >= ? AND {column} < ?", [window.start, window.end]
+    return ("TRUE", []) if window is None else window_predicate(window, column)
 
 
 def primary_key_unique(conn: duckdb.DuckDBPyConnection, table: str, key: Sequence[str], window: Window | None = None) -> CheckOutcome:
