@@ -82,7 +82,8 @@ def zl_predictions(context: dg.AssetExecutionContext, warehouse: Warehouse, sour
 
 RISK_KEY = dg.AssetKey(["forecasts", "risk_metrics"])
 BACKTEST_CHECKS = [(f"var_backtest_{h}", f"VaR99 backtest at {h} on non-overlapping forecasts: Basel green passes, "
-                    f"yellow warns, red fails (Kupiec and Christoffersen p-values in metadata)", False)
+                    f"yellow warns, red fails; fewer than 100 observations (no exceedance expected) warns as "
+                    f"insufficient evidence (Kupiec and Christoffersen p-values in metadata)", False)
                    for h in ("1w", "1m", "3m", "6m")]
 
 
@@ -168,13 +169,15 @@ def zl_risk(context: dg.AssetExecutionContext, config: RiskConfig, warehouse: Wa
                                          "Monte Carlo VaR99 within sampling error of the analytic VaR99",
                                          metadata={"mismatches": mismatch or "none", "relative_tolerance": tolerance}), RISK_KEY)
     for horizon, result in backtests.items():
-        power_note = ("few non-overlapping observations: the tests have little power at this horizon"
-                      if result.observations < 100 else "enough non-overlapping observations for a meaningful test")
+        if result.zone == "insufficient":
+            verdict = (f"VaR99 backtest at {horizon}: insufficient evidence, {result.observations} non-overlapping "
+                       f"observations (one exceedance is expected only after {result.needed_observations})")
+        else:
+            verdict = f"VaR99 backtest at {horizon}: Basel zone {result.zone}, {result.summary()}"
         yield to_result(quality.CheckOutcome(
-            f"var_backtest_{horizon}", result.zone == "green",
-            f"VaR99 backtest at {horizon}: Basel zone {result.zone}",
-            severity="WARN" if result.zone == "yellow" else "ERROR",
-            metadata={**result.as_dict(), "power": power_note}), RISK_KEY)
+            f"var_backtest_{horizon}", result.zone == "green", verdict,
+            severity="ERROR" if result.zone == "red" else "WARN",
+            metadata=result.as_dict()), RISK_KEY)
 
 
 MES_FORECAST_KEY = dg.AssetKey(["forecasts", "mes_predictions"])

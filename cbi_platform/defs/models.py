@@ -237,7 +237,8 @@ ENSEMBLE_KEY = dg.AssetKey(["models", "zl_ensemble"])
     check_specs=specs(ENSEMBLE_KEY, [
         ("do_no_harm", "Out-of-sample pinball loss no worse than climatology beyond the block-bootstrap noise band", True),
         ("coverage_in_band", "Calibrated P10-P90 coverage inside the 0.5-99.5% range of a perfectly calibrated forecaster "
-                             "on as many overlapping outcomes", True),
+                             "on as many overlapping outcomes; a horizon with fewer than 10 independent outcomes warns as "
+                             "insufficient evidence", True),
         ("quantiles_ordered", "Ensemble quantiles never cross and are finite", True),
         ("leakage_alarm", "Skill above +5% vs climatology at 1w/1m on real data is investigated, not celebrated (WARN)", False),
         ("implausible_skill", "Skill above +10% at 1w/1m or +15% at 3m/6m on real data blocks publication until a person "

@@ -13,7 +13,8 @@ import pandas as pd
 
 from cbi_platform.lib import warehouse
 from cbi_platform.lib.ml import ensemble, registry
-from cbi_platform.lib.ml.quantiles import QCOLS, calibrated_coverage_range, coverage, sequential_calibration
+from cbi_platform.lib.ml.quantiles import (MIN_EFFECTIVE_OUTCOMES, QCOLS, calibrated_coverage_range, coverage,
+                                           effective_outcomes, sequential_calibration)
 from cbi_platform.lib.ml.skill import skill_test
 from cbi_platform.lib.ml.train import TrainingConfig, data_fingerprint
 from cbi_platform.lib.quality import CheckOutcome
@@ -149,31 +150,40 @@ def load_skill_gates(config_dir: Path) -> SkillGates:
 
 
 def gates(run: EnsembleRun, data_mode: str, skill_gates: SkillGates) -> list[CheckOutcome]:
-    harm, cover, alarms, implausible, bands, crossing = {}, {}, {}, {}, {}, 0
+    harm, cover, thin, alarms, implausible, bands, crossing = {}, {}, {}, {}, {}, {}, 0
     for horizon, fitted in run.fitted.items():
         test = run.skill(horizon)
         if test.worse_beyond_noise:
             harm[horizon] = {"skill": round(test.skill, 4), "noise_band": round(test.band, 4)}
-        calibrated = run.calibrated(horizon)
-        rate = coverage(calibrated["realised"], calibrated["q10"], calibrated["q90"])
-        band = calibrated_coverage_range(len(calibrated), run.horizons[horizon], percentiles=COVERAGE_GATE_PERCENTILES)
-        bands[horizon] = {"coverage": round(rate, 3), "band": [round(band[0], 3), round(band[1], 3)]}
-        if not band[0] <= rate <= band[1]:
-            cover[horizon] = bands[horizon]
         if data_mode != "sample" and test.skill > skill_gates.warn.get(horizon, math.inf):
             alarms[horizon] = round(test.skill, 4)
         if data_mode != "sample" and test.skill > skill_gates.block.get(horizon, math.inf):
             implausible[horizon] = {"skill": round(test.skill, 4), "limit": skill_gates.block[horizon]}
         values = fitted.oof[list(QCOLS)].to_numpy()
         crossing += int(np.sum(np.any(np.diff(values, axis=1) < 0, axis=1)) + np.sum(~np.isfinite(values)))
+        calibrated = run.calibrated(horizon)
+        rate = coverage(calibrated["realised"], calibrated["q10"], calibrated["q90"])
+        independent = effective_outcomes(len(calibrated), run.horizons[horizon])
+        if independent < MIN_EFFECTIVE_OUTCOMES:
+            # a coverage over two independent outcomes is about 0, 0.5 or 1: no range can judge it
+            thin[horizon] = bands[horizon] = {"coverage": round(rate, 3), "independent_outcomes": round(independent, 1),
+                                              "range": "insufficient evidence"}
+            continue
+        low, high = calibrated_coverage_range(len(calibrated), run.horizons[horizon], percentiles=COVERAGE_GATE_PERCENTILES)
+        bands[horizon] = {"coverage": round(rate, 3), "range": [round(low, 3), round(high, 3)]}
+        if not low <= rate <= high:
+            cover[horizon] = bands[horizon]
     skills = {h: round(run.skill(h).skill, 4) for h in run.fitted}
     return [
-        CheckOutcome("do_no_harm", not harm, "no worse than climatology beyond the noise band, every horizon",
+        CheckOutcome("do_no_harm", not harm,
+                     "worse than climatology beyond the noise band: " + "; ".join(
+                         f"{h} skill {v['skill']:+.1%} (noise band {v['noise_band']:.1%})" for h, v in harm.items())
+                     if harm else "no worse than climatology beyond the noise band, every horizon",
                      metadata={"worse_horizons": harm or "none", "skill_by_horizon": skills}),
-        CheckOutcome("coverage_in_band", not cover,
-                     "calibrated P10-P90 coverage inside the 0.5-99.5% range of a perfectly calibrated forecaster on "
-                     "as many overlapping outcomes",
-                     metadata={"out_of_band": cover or "none", "by_horizon": bands}),
+        CheckOutcome("coverage_in_band", not cover and not thin, _coverage_verdict(cover, thin),
+                     severity="WARN" if thin and not cover else "ERROR",
+                     metadata={"out_of_range": cover or "none", "insufficient_evidence": thin or "none",
+                               "by_horizon": bands}),
         CheckOutcome("quantiles_ordered", crossing == 0, "no crossing or non-finite quantiles",
                      metadata={"offending_rows": crossing}),
         CheckOutcome("leakage_alarm", not alarms,
@@ -185,6 +195,15 @@ def gates(run: EnsembleRun, data_mode: str, skill_gates: SkillGates) -> list[Che
                      metadata={"implausible_horizons": implausible or "none", "data_mode": data_mode, "version": run.version,
                                "signed_off": skill_gates.signed_off.get(run.version, "no")}),
     ]
+
+
+def _coverage_verdict(cover: dict, thin: dict) -> str:
+    """What the coverage gate found, in words: failures first, then what it could not judge."""
+    parts = [f"{h} covered {v['coverage']:.1%}, outside {v['range'][0]:.1%}-{v['range'][1]:.1%}" for h, v in cover.items()]
+    parts += [f"{h}: insufficient evidence ({v['independent_outcomes']:g} independent outcomes, "
+              f"{MIN_EFFECTIVE_OUTCOMES} needed; covered {v['coverage']:.1%})" for h, v in thin.items()]
+    return ("; ".join(parts) if parts else "calibrated P10-P90 coverage inside the 0.5-99.5% range of a perfectly "
+            "calibrated forecaster on as many overlapping outcomes, every horizon")
 
 
 def _limits(limits: dict[str, float]) -> str:

@@ -25,7 +25,16 @@ class VarBacktest:
     kupiec_p: float
     christoffersen_lr: float
     christoffersen_p: float
-    zone: str  # green | yellow | red (Basel traffic light, scaled to the sample size)
+    zone: str  # green | yellow | red (Basel traffic light, scaled to the sample size) | insufficient
+
+    @property
+    def needed_observations(self) -> int:
+        """Observations before one exceedance is expected: fewer cannot show a model is right."""
+        return int(np.ceil(1.0 / (1.0 - self.level) - 1e-9))
+
+    def summary(self) -> str:
+        return (f"{self.exceedances} exceedances in {self.observations} non-overlapping observations "
+                f"({self.expected:.2f} expected at {self.level:.0%})")
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -70,12 +79,12 @@ def traffic_light(exceedances: int, observations: int, p: float) -> str:
     model were right: green below 95%, yellow below 99.99%, red beyond. With 250 observations
     at 99% this is the familiar green 0-4, yellow 5-9, red 10 or more. No exceedance is never
     evidence of understated risk: with few observations (4 six-month windows) P(X <= 0) alone
-    passes 95%, which the plain rule would call yellow."""
-    if observations == 0 or exceedances == 0:
-        return "green"
-    cumulative = stats.binom.cdf(exceedances, observations, p)
+    passes 95%, which the plain rule would call yellow. Nor is it evidence of a right model when
+    not even one exceedance is expected (fewer than 1/p observations): that is "insufficient",
+    never green. Yellow and red stand on any sample size: they are evidence."""
+    cumulative = stats.binom.cdf(exceedances, observations, p) if observations and exceedances else 0.0
     if cumulative < 0.95:
-        return "green"
+        return "green" if observations * p >= 1.0 - 1e-9 else "insufficient"
     return "yellow" if cumulative < 0.9999 else "red"
 
 

@@ -27,7 +27,8 @@ def forecasts(realised: np.ndarray, centre: np.ndarray, scale: float) -> pd.Data
     return frame
 
 
-def run_with_ensemble_error(error_scale: float, version: str = "v1") -> ensemble_pipeline.EnsembleRun:
+def run_with_ensemble_error(error_scale: float, version: str = "v1", horizon: str = "1m",
+                            days: int = 21) -> ensemble_pipeline.EnsembleRun:
     """1m forecasts of a random walk: climatology knows the spread; the ensemble knows the outcome
     up to `error_scale` times the spread (1.0: no skill; 0.5: a skill no real market gives)."""
     rng = np.random.default_rng(3)
@@ -37,9 +38,9 @@ def run_with_ensemble_error(error_scale: float, version: str = "v1") -> ensemble
     noise = rng.standard_normal(DAYS) * sd * error_scale
     centre = realised * (1 - error_scale ** 2) + noise * np.sqrt(1 - error_scale ** 2) if error_scale < 1 else np.zeros(DAYS)
     oof = forecasts(realised, centre, sd * error_scale)
-    fitted = HorizonEnsemble("1m", ["zl_main"], "greedy", np.array([1.0]), None, oof, {})
-    return ensemble_pipeline.EnsembleRun(version, {"1m": 21}, {"1m": fitted}, {"1m": reference}, {"1m": Path("unused")},
-                                         "fast", "files")
+    fitted = HorizonEnsemble(horizon, ["zl_main"], "greedy", np.array([1.0]), None, oof, {})
+    return ensemble_pipeline.EnsembleRun(version, {horizon: days}, {horizon: fitted}, {horizon: reference},
+                                         {horizon: Path("unused")}, "fast", "files")
 
 
 GATES = ensemble_pipeline.SkillGates(warn={"1m": 0.05}, block={"1m": 0.10}, signed_off={})
@@ -88,4 +89,16 @@ def test_the_coverage_gate_is_the_calibrated_forecasters_range():
         frame.loc[later, "realised"] *= 3
     checks = outcome(run)
     band = checks["coverage_in_band"].metadata["by_horizon"]["1m"]
-    assert not checks["coverage_in_band"].passed and band["coverage"] < band["band"][0] < 0.8
+    assert not checks["coverage_in_band"].passed and band["coverage"] < band["range"][0] < 0.8
+    assert checks["coverage_in_band"].severity == "ERROR"
+    assert checks["coverage_in_band"].description == (
+        f"1m covered {band['coverage']:.1%}, outside {band['range'][0]:.1%}-{band['range'][1]:.1%}")
+
+
+def test_coverage_on_too_few_independent_outcomes_is_insufficient_evidence_not_a_pass():
+    """1,250 calibrated daily forecasts of 6-month outcomes hold 9.9 independent outcomes: a
+    range wide enough for that many would accept almost anything."""
+    check = outcome(run_with_ensemble_error(1.0, horizon="6m", days=126))["coverage_in_band"]
+    assert not check.passed and check.severity == "WARN"
+    assert check.metadata["insufficient_evidence"]["6m"]["independent_outcomes"] == 9.9
+    assert check.description.startswith("6m: insufficient evidence (9.9 independent outcomes, 10 needed; covered ")

@@ -9,12 +9,18 @@ def test_basel_zones_for_250_days_at_99_percent():
     assert zones == ["green"] * 5 + ["yellow"] * 5 + ["red"] * 3
 
 
-def test_few_observations_without_exceedance_are_green_and_one_is_not():
-    # four non-overlapping 6-month windows: P(0 exceedances) = 0.96 under the model, yet no
-    # exceedance is no evidence of understated risk; one in four at 1% is (P(X >= 1) = 3.9%)
-    assert traffic_light(0, 4, 0.01) == "green"
+def test_few_observations_are_insufficient_evidence_not_green_and_exceedances_still_count():
+    # four non-overlapping 6-month windows: no exceedance is expected (0.04 at 1%), so none seen
+    # shows nothing either way; one in four at 1% is evidence of understated risk (P(X >= 1) = 3.9%)
+    assert traffic_light(0, 4, 0.01) == "insufficient"
+    assert traffic_light(0, 99, 0.01) == "insufficient"
+    assert traffic_light(0, 100, 0.01) == "green"
+    assert traffic_light(0, 19, 0.05) == "insufficient" and traffic_light(0, 20, 0.05) == "green"
     assert traffic_light(1, 4, 0.01) == "yellow"
     assert traffic_light(2, 4, 0.01) == "red"
+    few = backtest(np.array([0.01, -0.02, 0.0, 0.03]), np.full(4, 0.1), 0.99)
+    assert few.zone == "insufficient" and few.needed_observations == 100
+    assert few.summary() == "0 exceedances in 4 non-overlapping observations (0.04 expected at 99%)"
 
 
 def test_kupiec_accepts_the_right_rate_and_rejects_a_wrong_one():
