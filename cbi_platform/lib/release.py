@@ -34,15 +34,17 @@ def release_date(end_of_period: dt.date, rule: dict) -> dt.date:
     """First publication date of an observation whose period ends on `end_of_period`.
 
     rule: {lag_days: N} moved to a business day, optionally then to `weekday`; or
-    {batch_weekday: W}: the next weekday W strictly after the period (weekly batches).
+    {batch_weekday: W}: the next weekday W strictly after the period (weekly batches). A
+    release that would fall on a federal holiday comes the next business day (the H.10 of a
+    Monday holiday is out on Tuesday).
     """
     if "batch_weekday" in rule:
         weekday = int(rule["batch_weekday"])
         days_ahead = (weekday - end_of_period.weekday()) % 7 or 7
-        return end_of_period + dt.timedelta(days=days_ahead)
+        return next_business_day_on_or_after(end_of_period + dt.timedelta(days=days_ahead))
     day = next_business_day_on_or_after(end_of_period + dt.timedelta(days=int(rule.get("lag_days", 1))))
     if "weekday" in rule:
-        day += dt.timedelta(days=(int(rule["weekday"]) - day.weekday()) % 7)
+        day = next_business_day_on_or_after(day + dt.timedelta(days=(int(rule["weekday"]) - day.weekday()) % 7))
     return day
 
 

@@ -240,3 +240,13 @@ def test_fred_csv_rows_are_not_dated_on_a_federal_holiday():
     assert frame.loc[dt.date(2009, 2, 13), "as_of_date"] == dt.date(2009, 2, 17)
     assert frame.loc[dt.date(2009, 11, 25), "as_of_date"] == dt.date(2009, 11, 27)  # Thanksgiving the 26th
     assert frame.loc[dt.date(2009, 11, 27), "as_of_date"] == dt.date(2009, 11, 30)
+
+
+def test_weekly_batches_due_on_a_holiday_monday_come_on_tuesday():
+    """DEXBZUS: the H.10 release of the week's rates comes on Monday, on Tuesday after a Monday
+    holiday (Labor Day 2009-09-07)."""
+    body = b"DATE,DEXBZUS\n2009-08-31,1.8900\n2009-09-04,1.8750\n2009-09-08,1.8400\n"
+    rows = fred.parse(fred_csv(body, series="DEXBZUS", release={"batch_weekday": 0}))[fred.TABLE]
+    published = dict(zip(rows["observation_date"], rows["as_of_date"]))
+    assert published[dt.date(2009, 8, 31)] == published[dt.date(2009, 9, 4)] == dt.date(2009, 9, 8)
+    assert published[dt.date(2009, 9, 8)] == dt.date(2009, 9, 14)

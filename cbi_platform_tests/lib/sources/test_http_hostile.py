@@ -96,7 +96,7 @@ def assert_names_everything(error: SourceError, source: str = "eia"):
 # A. one deadline per request, connect to last byte
 
 
-def test_a_body_dribbled_forever_is_cut_at_the_deadline(caplog):
+def test_body_dribbled_forever_is_cut_at_the_deadline(caplog):
     def do_get(handler):
         handler.dribble(b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 1000000\r\n\r\n")
 
@@ -114,7 +114,7 @@ def test_a_body_dribbled_forever_is_cut_at_the_deadline(caplog):
     assert KEY not in caplog.text and TOKEN not in caplog.text
 
 
-def test_a_headers_dribbled_forever_are_cut_at_the_deadline():
+def test_headers_dribbled_forever_are_cut_at_the_deadline():
     """The status line arrives, then one header byte every 0.2 s: httpx's per-read timeout never
     fires; the deadline must."""
     def do_get(handler):
@@ -134,7 +134,7 @@ def test_a_headers_dribbled_forever_are_cut_at_the_deadline():
 # B. response size cap, counted while streaming
 
 
-def test_b_body_past_the_cap_is_aborted_while_streaming():
+def test_body_past_the_cap_is_aborted_while_streaming():
     produced = []
 
     def body():  # 1000 KiB without Content-Length; the cap is 10 KiB
@@ -156,7 +156,7 @@ def test_b_body_past_the_cap_is_aborted_while_streaming():
     assert_names_everything(error.value, "fred")
 
 
-def test_b_content_length_past_the_cap_is_refused_before_reading():
+def test_content_length_past_the_cap_is_refused_before_reading():
     started = []
 
     def body():
@@ -173,7 +173,7 @@ def test_b_content_length_past_the_cap_is_refused_before_reading():
     assert started == [] and not error.value.retryable
 
 
-def test_b_gzip_bomb_is_cut_at_the_decompressed_cap():
+def test_gzip_bomb_is_cut_at_the_decompressed_cap():
     bomb = gzip.compress(b"\0" * (4 * 2**20))  # 4 MiB of zeros in a few KiB
 
     def handler(request):
@@ -189,7 +189,7 @@ def test_b_gzip_bomb_is_cut_at_the_decompressed_cap():
 # C. credentials stay with the origin they were meant for
 
 
-def test_c_cross_origin_redirect_gets_no_caller_headers():
+def test_cross_origin_redirect_gets_no_caller_headers():
     def second(handler):
         handler.record()
         handler.answer(200, b"second")
@@ -210,7 +210,7 @@ def test_c_cross_origin_redirect_gets_no_caller_headers():
     assert leaked == [], f"{leaked} forwarded to another origin"
 
 
-def test_c_same_origin_redirect_keeps_headers():
+def test_same_origin_redirect_keeps_headers():
     def serve(handler):
         handler.record()
         if handler.path.startswith("/old"):
@@ -225,7 +225,7 @@ def test_c_same_origin_redirect_keeps_headers():
     assert server.received[1][1].get("X-App-Token") == TOKEN
 
 
-def test_c_cross_origin_redirect_carrying_a_secret_is_refused():
+def test_cross_origin_redirect_carrying_a_secret_is_refused():
     def second(handler):
         handler.record()
         handler.answer(200, b"stolen")
@@ -242,7 +242,7 @@ def test_c_cross_origin_redirect_carrying_a_secret_is_refused():
     assert_names_everything(error.value, "fred")
 
 
-def test_c_https_to_http_redirect_is_refused():
+def test_https_to_http_redirect_is_refused():
     seen = []
 
     def handler(request):
@@ -259,7 +259,7 @@ def test_c_https_to_http_redirect_is_refused():
     assert_names_everything(error.value)
 
 
-def test_c_body_is_not_resent_to_another_origin():
+def test_body_is_not_resent_to_another_origin():
     seen = []
 
     def handler(request):
@@ -274,7 +274,7 @@ def test_c_body_is_not_resent_to_another_origin():
     assert seen == ["hist.databento.com"]
 
 
-def test_c_redirect_loop_is_a_source_error():
+def test_redirect_loop_is_a_source_error():
     def handler(request):
         return httpx.Response(302, headers={"Location": f"/again?key={KEY}"})
 
@@ -288,7 +288,7 @@ def test_c_redirect_loop_is_a_source_error():
 # D. https only
 
 
-def test_d_plain_http_to_a_real_host_is_refused_before_any_byte(monkeypatch):
+def test_plain_http_to_a_real_host_is_refused_before_any_byte(monkeypatch):
     attempts = []
 
     def no_network(*args, **kwargs):
@@ -306,7 +306,7 @@ def test_d_plain_http_to_a_real_host_is_refused_before_any_byte(monkeypatch):
     assert_names_everything(error.value)
 
 
-def test_d_injected_transport_may_use_plain_http():
+def test_injected_transport_may_use_plain_http():
     transport = httpx.MockTransport(lambda request: httpx.Response(200, content=b"ok"))
     with make_client(transport=transport) as http:
         assert http.get("http://sample.world/v2/data").body == b"ok"
@@ -315,7 +315,7 @@ def test_d_injected_transport_may_use_plain_http():
 # E. httpx errors come out as SourceErrors that name things
 
 
-def test_e_broken_gzip_is_a_source_error():
+def test_broken_gzip_is_a_source_error():
     def handler(request):
         return httpx.Response(200, headers={"Content-Encoding": "gzip"}, content=b"this is not gzip")
 
@@ -327,7 +327,7 @@ def test_e_broken_gzip_is_a_source_error():
     assert_names_everything(error.value)
 
 
-def test_e_any_httpx_error_is_a_source_error():
+def test_any_httpx_error_is_a_source_error():
     def handler(request):
         raise httpx.TooManyRedirects(f"loop at key={KEY}", request=request)
 
@@ -338,7 +338,7 @@ def test_e_any_httpx_error_is_a_source_error():
     assert_names_everything(error.value)
 
 
-def test_e_deployed_instance_caps_run_time():
+def test_deployed_instance_caps_run_time():
     from dagster._config import validate_config
     from dagster._core.instance.config import dagster_instance_config_schema
 
