@@ -22,6 +22,7 @@ import pandas as pd
 
 from cbi_platform.lib.calendar import bar_hours, sessions
 from cbi_platform.lib.config import load_sources, load_yaml
+from cbi_platform.lib.parallel import joblib_workers_released
 
 log = logging.getLogger("cbi_platform.ml.timeseries")
 KNOWN_COVARIATES = ["hour_utc", "day_of_week_utc", "month_start", "month_end"]
@@ -167,6 +168,7 @@ def seasonal_scale(train: pd.DataFrame, season: int = 24) -> pd.Series:
     return train.groupby("item_id")["target"].apply(scale)
 
 
+@joblib_workers_released
 def train(panel: pd.DataFrame, config: TimeSeriesConfig, path: Path) -> TimeSeriesResult:
     from autogluon.timeseries import TimeSeriesDataFrame, TimeSeriesPredictor
 
@@ -240,6 +242,7 @@ def load_predictor(path: Path):
     return TimeSeriesPredictor.load(str(path))
 
 
+@joblib_workers_released
 def forecast_next(predictor, panel: pd.DataFrame, config: TimeSeriesConfig, config_dir: Path, model: str) -> pd.DataFrame:
     """Forecast the next `prediction_length` trading-hour bars of every item from the latest data:
     item_id, step, bar_time (real UTC bar start), q.. (log price), p.._price, last_close."""

@@ -3,6 +3,10 @@ held-out windows the leaderboard shows."""
 
 from __future__ import annotations
 
+import multiprocessing
+import tempfile
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 
@@ -32,3 +36,20 @@ def test_the_chosen_model_is_the_best_on_the_holdout_not_autogluons_validation_p
     assert result.predictor.model_best != "Naive"  # what was published before
     assert board["holdout_MASE"].is_monotonic_increasing
     assert result.holdout_scores["MASE"] == board["holdout_MASE"].min()
+
+
+def _train_in_a_step_process() -> None:
+    train(random_walk_panel(), load_timeseries_config(CONFIG_DIR, "fast"), Path(tempfile.mkdtemp()) / "ts")
+
+
+def test_a_step_process_that_trained_exits_when_its_work_is_done():
+    """A process started by multiprocessing (as Dagster starts a step) waited at exit for joblib's
+    idle workers, 300 s, holding its warehouse pool slot: the next step sat "blocked by limit for
+    pool warehouse" with nothing running."""
+    step = multiprocessing.get_context("spawn").Process(target=_train_in_a_step_process)
+    step.start()
+    step.join(timeout=90)  # training takes ~15 s; the idle workers would keep it alive for 300
+    try:
+        assert not step.is_alive() and step.exitcode == 0
+    finally:
+        step.kill()
