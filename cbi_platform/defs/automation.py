@@ -15,6 +15,11 @@ import json
 import dagster as dg
 
 from cbi_platform.defs.partitions import SETTINGS
+
+# What fetches, recomputes or retrains follows CBI_AUTOMATION (on in the deployment, off for a
+# local `make ui`); alerts only read and always run.
+SCHEDULE_STATUS = dg.DefaultScheduleStatus.RUNNING if SETTINGS.automation else dg.DefaultScheduleStatus.STOPPED
+SENSOR_STATUS = dg.DefaultSensorStatus.RUNNING if SETTINGS.automation else dg.DefaultSensorStatus.STOPPED
 from cbi_platform.defs.resources import SourceResource, Warehouse
 from cbi_platform.lib.config import load_yaml
 
@@ -32,7 +37,7 @@ def ingest_schedule(asset: dg.AssetsDefinition, job) -> dg.ScheduleDefinition:
 
     @dg.schedule(name=f"{name}_at_release", cron_schedule=spec["cron"], job=job, execution_timezone="UTC",
                  description=f"{spec['release']}. Runs the partition of the tick's UTC date.",
-                 default_status=dg.DefaultScheduleStatus.RUNNING)
+                 default_status=SCHEDULE_STATUS)
     def _schedule(context: dg.ScheduleEvaluationContext):
         tick = context.scheduled_execution_time.astimezone(dt.timezone.utc)
         day = tick.date().isoformat()
@@ -49,13 +54,13 @@ def retrain_job(model_assets, downstream):
 
 def retrain_schedule(job) -> dg.ScheduleDefinition:
     return dg.ScheduleDefinition(name="weekly_retraining", cron_schedule=SCHEDULES["models"]["retrain_cron"], job=job,
-                                 execution_timezone="UTC", default_status=dg.DefaultScheduleStatus.RUNNING,
+                                 execution_timezone="UTC", default_status=SCHEDULE_STATUS,
                                  description="Weekly retraining of all models (Saturday, markets closed)")
 
 
 def news_sensor(news_job) -> dg.SensorDefinition:
     @dg.sensor(name="news_feeds_changed", job=news_job, minimum_interval_seconds=SCHEDULES["models"]["news_poll_seconds"],
-               default_status=dg.DefaultSensorStatus.RUNNING,
+               default_status=SENSOR_STATUS,
                description="Polls every RSS feed with conditional GET (ETag / Last-Modified); a run of today's news "
                            "partition only when a feed changed. A 304 everywhere launches nothing.")
     def _news(context: dg.SensorEvaluationContext, sources: SourceResource):
@@ -129,7 +134,7 @@ def alert_on_check_failure(context: dg.SensorEvaluationContext):
 def drift_sensor(job) -> dg.SensorDefinition:
     settings = SCHEDULES["models"]["drift"]
 
-    @dg.sensor(name="forecast_drift", job=job, minimum_interval_seconds=3600, default_status=dg.DefaultSensorStatus.RUNNING,
+    @dg.sensor(name="forecast_drift", job=job, minimum_interval_seconds=3600, default_status=SENSOR_STATUS,
                description=f"Requests retraining when the realised P10-P90 coverage of the last {settings['window']} "
                            f"{settings['horizon']} live forecasts with known outcomes leaves {settings['band']}")
     def _drift(context: dg.SensorEvaluationContext, warehouse: Warehouse):
@@ -154,7 +159,7 @@ def drift_sensor(job) -> dg.SensorDefinition:
 refresh_sensor = dg.AutomationConditionSensorDefinition(
     "refresh_derived_assets",
     target=dg.AssetSelection.all(),
-    default_status=dg.DefaultSensorStatus.RUNNING,
+    default_status=SENSOR_STATUS,
     description="Evaluates the automation conditions: features, forecasts, risk and the report refresh when their "
                 "upstream lands (never while the upstream's latest partition is missing)",
 )

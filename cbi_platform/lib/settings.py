@@ -21,6 +21,13 @@ def _env(name: str, default: str) -> str:
     return value or default
 
 
+def _flag(name: str) -> bool:
+    value = _env(name, "off").lower()
+    if value not in ("on", "off"):
+        raise ValueError(f"{name} must be on or off, got {value!r}")
+    return value == "on"
+
+
 @dataclass(frozen=True)
 class Settings:
     data_dir: Path
@@ -33,6 +40,9 @@ class Settings:
     files_dir: Path
     profile: str
     end_date: dt.date | None = None  # the day after the last daily partition (default: through today)
+    # schedules and sensors that fetch, recompute or retrain start running (a deployment) or
+    # stopped (a person opening the UI to look: nothing recomputes behind their back)
+    automation: bool = False
     config_dir: Path = field(default=PROJECT_ROOT / "config")
     sql_dir: Path = field(default=PROJECT_ROOT / "sql")
 
@@ -70,4 +80,5 @@ class Settings:
             config_dir=Path(_env("CBI_CONFIG_DIR", str(PROJECT_ROOT / "config"))).resolve(),
             sql_dir=Path(_env("CBI_SQL_DIR", str(PROJECT_ROOT / "sql"))).resolve(),
             end_date=dt.date.fromisoformat(_env("CBI_END_DATE", "")) if _env("CBI_END_DATE", "") else None,
+            automation=_flag("CBI_AUTOMATION"),
         )

@@ -3,6 +3,9 @@
 import datetime as dt
 import http.server
 import json
+import os
+import subprocess
+import sys
 import threading
 
 import dagster as dg
@@ -155,3 +158,29 @@ def test_check_alerts_keep_working_tick_after_tick_on_a_sqlite_instance(monkeypa
         assert tick(flaky=True, steady=False, runs=2)[1] == [("watched:steady", "WARN"), ("watched:steady", "WARN")]
         assert tick(flaky=True, steady=True)[1] == []
         assert tick(flaky=False, steady=False)[1] == [("watched:flaky", "ERROR"), ("watched:steady", "WARN")]
+
+
+def _statuses(repository) -> dict[str, str]:
+    instigators = [*repository.schedule_defs, *repository.sensor_defs]
+    return {i.name: i.default_status.value for i in instigators}
+
+
+ALWAYS_ON = {"alert_on_run_failure", "alert_on_check_failure"}  # they only read and post
+
+
+def test_opening_the_ui_locally_recomputes_nothing():
+    """A person who runs `make ui` to look: nothing fetches, recomputes or retrains until they
+    turn it on (the news sensor's first tick used to ingest today and set off ~8 minutes of
+    rebuilds)."""
+    statuses = _statuses(REPOSITORY)
+    assert {n for n, s in statuses.items() if s == "RUNNING"} == ALWAYS_ON
+    assert statuses["news_feeds_changed"] == statuses["refresh_derived_assets"] == "STOPPED"
+    assert statuses["weekly_retraining"] == statuses["fred_at_release"] == "STOPPED"
+
+
+def test_a_deployment_with_automation_on_runs_every_schedule_and_sensor():
+    code = ("from cbi_platform import definitions as d; r = d.defs.get_repository_def(); "
+            "print(sorted({i.default_status.value for i in [*r.schedule_defs, *r.sensor_defs]}))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         env={**os.environ, "CBI_AUTOMATION": "on"}).stdout
+    assert out.strip() == "['RUNNING']"

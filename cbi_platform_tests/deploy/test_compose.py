@@ -51,11 +51,17 @@ def test_daemon_and_webserver_wait_for_postgres_and_load_the_grpc_server():
     assert code_server[code_server.index("-m") + 1] == "cbi_platform.definitions"
 
 
+def test_the_deployment_runs_its_schedules_and_sensors():
+    """Locally they start stopped (CBI_AUTOMATION off); the code server a daemon ticks is on."""
+    for name in ("cbi_user_code", "cbi_daemon"):
+        assert COMPOSE["services"][name]["environment"]["CBI_AUTOMATION"] == "${CBI_AUTOMATION:-on}"
+
+
 def test_every_variable_is_documented_in_env_example():
     text = (PROJECT_ROOT / "docker-compose.yml").read_text()
     used = set(re.findall(r"(?<!\$)\$\{([A-Z][A-Z0-9_]*)", text))  # $${...} is the container's own
     assert used <= env_names(), used - env_names()
-    settings_vars = set(re.findall(r'_env\("([A-Z_]+)"', (PROJECT_ROOT / "cbi_platform/lib/settings.py").read_text()))
+    settings_vars = set(re.findall(r'_(?:env|flag)\("([A-Z_]+)"', (PROJECT_ROOT / "cbi_platform/lib/settings.py").read_text()))
     assert settings_vars <= env_names(), settings_vars - env_names()
 
 
