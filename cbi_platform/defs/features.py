@@ -69,7 +69,7 @@ def feature_asset(
 
         with warehouse.get_connection() as conn:
             feature_sql.run_sql(conn, Path(sql_dir), name, Path(sources.config_dir))
-            metadata = table_metadata(conn, f"features.{name}", feature_sql.column_docs(Path(sql_dir), name))
+            metadata = table_metadata(conn, f"features.{name}", feature_sql.column_docs(Path(sql_dir)))
             for extra in extra_tables:
                 metadata[f"{extra}_rows"] = conn.execute(f"SELECT count(*) FROM features.{extra}").fetchone()[0]
             outcomes = (run_checks(conn, Path(sql_dir), Path(sources.config_dir)) if run_checks else []) + [
@@ -208,9 +208,7 @@ def bucket_asset(bucket: str) -> dg.AssetsDefinition:
 
         with warehouse.get_connection() as conn:
             own = feature_sql.build_bucket_view(conn, Path(sources.config_dir), bucket)
-            docs = feature_sql.column_docs(Path(warehouse.sql_dir), "bucket_inputs") | feature_sql.column_docs(
-                Path(warehouse.sql_dir), "core_macro_fx")
-            metadata = table_metadata(conn, table, docs)
+            metadata = table_metadata(conn, table, feature_sql.column_docs(Path(warehouse.sql_dir)))
             readiness = quality.bucket_readiness(conn, table, own, WARMUP_ROWS)
             outcomes = [quality.no_inf(conn, table), quality.covers_trading_days(conn, table), readiness,
                         _schema_check(context, conn, table, Path(warehouse.sql_dir), Path(sources.config_dir), metadata)]

@@ -15,7 +15,7 @@ import duckdb
 import pandas as pd
 
 # a select-list line: `expr AS name, -- doc` or `name, -- doc`
-_COLUMN_DOC = re.compile(r"^\s*(?:.*\bAS\s+)?([a-z_][a-z0-9_]*)\s*,?\s*--\s*(.+?)\s*$", re.IGNORECASE)
+_COLUMN_DOC = re.compile(r"^\s*(?:.*\bAS\s+|SELECT\s+|[a-z_][a-z0-9_]*\.)?([a-z_][a-z0-9_]*)\s*,?\s*--\s*(.+?)\s*$", re.IGNORECASE)
 
 
 def sql_path(sql_dir: Path, name: str) -> Path:
@@ -90,12 +90,16 @@ def _run(conn: duckdb.DuckDBPyConnection, macros: str, lookups: dict[str, pd.Dat
         raise
 
 
-def column_docs(sql_dir: Path, name: str) -> dict[str, str]:
+def column_docs(sql_dir: Path) -> dict[str, str]:
+    """Column -> its end-of-line comment in sql/features/*.sql. One dictionary for every view:
+    the matrix and the bucket views inherit their columns from earlier views, and their
+    descriptions with them."""
     docs = {}
-    for line in sql_path(sql_dir, name).read_text().splitlines():
-        match = _COLUMN_DOC.match(line)
-        if match and not line.lstrip().startswith("--"):
-            docs[match.group(1)] = match.group(2)
+    for path in sorted(Path(sql_dir, "features").glob("*.sql")):
+        for line in path.read_text().splitlines():
+            match = _COLUMN_DOC.match(line)
+            if match and not line.lstrip().startswith("--"):
+                docs.setdefault(match.group(1), match.group(2))
     return docs
 
 

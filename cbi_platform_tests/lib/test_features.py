@@ -87,3 +87,21 @@ def test_terms_of_trade_is_null_not_inf_when_brl_is_missing(built):
     finally:
         built.execute("DELETE FROM raw.futures_ohlcv_1d WHERE root = '6L' AND trade_date = DATE '2023-11-02'")
     assert row == (None,)
+
+
+def test_every_feature_column_is_described(built):
+    """The UI's column schema shows each column's description: the comment at the end of the
+    line that defines it in sql/features/, inherited by the matrix and the bucket views."""
+    docs = features.column_docs(SQL_DIR)
+    for bucket in features.load_buckets(CONFIG_DIR):
+        features.build_bucket_view(built, CONFIG_DIR, bucket)
+    tables = [t for (t,) in built.execute(
+        "SELECT table_name FROM information_schema.tables WHERE table_schema = 'features'").fetchall()]
+    assert {"zl_daily_matrix", "core_macro_fx", "bucket_fx", "macro_pit", "futures_returns"} <= set(tables)
+    undocumented = {t: [c for c in features.table_schema(built, f"features.{t}")["column_name"]
+                        if c not in docs and c != "trade_date"]
+                    for t in tables if t in (*features.FEATURE_ORDER, *(f"bucket_{b}" for b in features.load_buckets(CONFIG_DIR)))}
+    assert {t: cols for t, cols in undocumented.items() if cols} == {}
+    assert docs["crush_z_252d"] == "board crush vs its 1-year mean, in standard deviations"  # qualified r.column
+    assert docs["root"] == "futures root (ZL, CL, ...)"  # SELECT root, -- ...
+    assert docs["target_6m"].startswith("ZL log return over the next 126 trading days")

@@ -29,8 +29,12 @@ WITH first_published AS (
     FROM located l ASOF LEFT JOIN raw.fred_observations v
       ON l.series_id = v.series_id AND l.latest_observation = v.observation_date AND l.trade_date >= v.realtime_start
 )
-SELECT x.trade_date, x.series_id, x.latest_observation AS observation_date, x.value, x.vintage,
-       y.value AS value_12m_ago
+SELECT x.trade_date,
+       x.series_id,                                     -- FRED series id
+       x.latest_observation AS observation_date,        -- the newest observation published by trade_date
+       x.value,                                         -- its value in the newest vintage published by trade_date
+       x.vintage,                                       -- when that vintage was published (realtime_start)
+       y.value AS value_12m_ago                         -- the observation a year earlier, as known at trade_date
 FROM valued x ASOF LEFT JOIN raw.fred_observations y
   ON x.series_id = y.series_id
  AND (x.latest_observation - INTERVAL 12 MONTH)::DATE = y.observation_date

@@ -112,7 +112,7 @@ SELECT
     corr_zl_brl_63d,       -- rolling correlation of ZL and BRL daily returns, 3 months
     corr_zl_dxy_63d,       -- rolling correlation of ZL and dollar-proxy returns, 3 months
     tot AS terms_of_trade, -- ln(ZL / 6L): soybean oil priced in BRL terms (NULL if 6L missing or 0)
-    tot - lag(tot, 21) OVER (ORDER BY trade_date) AS terms_of_trade_chg_21d,
+    tot - lag(tot, 21) OVER (ORDER BY trade_date) AS terms_of_trade_chg_21d, -- change in terms_of_trade over a month
     -12.0 * brl_basis AS brl_rate_differential, -- annualised 6L carry (second over front month): BRL-USD rate gap by covered interest parity
     features.log_ratio(cny_per_usd, cny_21d_ago) AS cny_ret_21d,  -- CNY per USD (FRED H.10), 1 month
     mxn_ret_21d,           -- MXN (6M futures) log return, 1 month
@@ -141,19 +141,19 @@ SELECT
     hg_ret_21d,                                 -- copper (China demand proxy) log return, 1 month
     features.log_ratio(broad_dollar, broad_dollar_21d_ago) AS broad_dollar_chg_21d, -- FRED broad dollar, 1 month (as published)
     -- ZL dynamics and related markets
-    zl_r AS zl_ret_1d,
-    zl_ret_5d,
-    zl_ret_21d,
-    zl_ret_63d,
-    zl_vol_21d,
-    zl_vol_63d,
+    zl_r AS zl_ret_1d,                          -- ZL roll-adjusted log return that day (a roll day's gap removed)
+    zl_ret_5d,                                  -- ZL roll-adjusted log return, 1 week
+    zl_ret_21d,                                 -- ZL roll-adjusted log return, 1 month
+    zl_ret_63d,                                 -- ZL roll-adjusted log return, 3 months
+    zl_vol_21d,                                 -- ZL realised volatility over 21 sessions, annualised
+    zl_vol_63d,                                 -- ZL realised volatility over 63 sessions, annualised (the baselines' scale)
     features.safe_div(board_crush - crush_mean_63d, crush_sd_63d) AS crush_z_63d, -- crush margin z-score vs 3 months
-    board_crush - crush_21d_ago AS crush_chg_21d,
-    zs_ret_21d,
-    zm_ret_21d,
-    cl_ret_21d,
-    ho_ret_21d,
-    hg_ret_63d,
-    es_ret_21d
+    board_crush - crush_21d_ago AS crush_chg_21d, -- board crush margin change over a month, $/bu
+    zs_ret_21d,                                 -- soybeans log return, 1 month
+    zm_ret_21d,                                 -- soybean meal log return, 1 month
+    cl_ret_21d,                                 -- WTI crude log return, 1 month
+    ho_ret_21d,                                 -- heating oil log return, 1 month
+    hg_ret_63d,                                 -- copper log return, 3 months
+    es_ret_21d                                  -- S&P 500 futures log return, 1 month
 FROM rolled
 ORDER BY trade_date;

@@ -11,14 +11,14 @@ WITH r AS (
     SELECT trade_date, settled_log_return AS log_return FROM features.futures_returns WHERE root = 'ZL'
 ), targets AS (
     SELECT trade_date,
-        CASE WHEN count(log_return) OVER h1w = 5 THEN sum(log_return) OVER h1w END AS target_1w,
-        CASE WHEN count(log_return) OVER h1m = 21 THEN sum(log_return) OVER h1m END AS target_1m,
-        CASE WHEN count(log_return) OVER h3m = 63 THEN sum(log_return) OVER h3m END AS target_3m,
-        CASE WHEN count(log_return) OVER h6m = 126 THEN sum(log_return) OVER h6m END AS target_6m,
-        lead(trade_date, 5) OVER w AS target_end_1w,
-        lead(trade_date, 21) OVER w AS target_end_1m,
-        lead(trade_date, 63) OVER w AS target_end_3m,
-        lead(trade_date, 126) OVER w AS target_end_6m
+        CASE WHEN count(log_return) OVER h1w = 5 THEN sum(log_return) OVER h1w END AS target_1w, -- ZL log return over the next 5 trading days (week), roll-adjusted
+        CASE WHEN count(log_return) OVER h1m = 21 THEN sum(log_return) OVER h1m END AS target_1m, -- ZL log return over the next 21 trading days (month), roll-adjusted
+        CASE WHEN count(log_return) OVER h3m = 63 THEN sum(log_return) OVER h3m END AS target_3m, -- ZL log return over the next 63 trading days (3 months), roll-adjusted
+        CASE WHEN count(log_return) OVER h6m = 126 THEN sum(log_return) OVER h6m END AS target_6m, -- ZL log return over the next 126 trading days (6 months), roll-adjusted
+        lead(trade_date, 5) OVER w AS target_end_1w, -- the trading day target_1w ends on (purging and embargo use it)
+        lead(trade_date, 21) OVER w AS target_end_1m, -- the trading day target_1m ends on (purging and embargo use it)
+        lead(trade_date, 63) OVER w AS target_end_3m, -- the trading day target_3m ends on (purging and embargo use it)
+        lead(trade_date, 126) OVER w AS target_end_6m -- the trading day target_6m ends on (purging and embargo use it)
     FROM r
     WINDOW w AS (ORDER BY trade_date),
            h1w AS (ORDER BY trade_date ROWS BETWEEN 1 FOLLOWING AND 5 FOLLOWING),
