@@ -94,6 +94,7 @@ def run(settings, instance, profile: str | None = None, hourly_days: int = DEMO_
 
 def summary(settings) -> str:
     from cbi_platform.lib import warehouse
+    from cbi_platform.lib.tables import data_mode_label
 
     with warehouse.connection(settings.warehouse_path, read_only=True) as conn:
         latest = conn.execute(
@@ -110,8 +111,7 @@ def summary(settings) -> str:
     if latest.empty:
         return "no live forecast was produced"
     mode = latest["data_mode"].iloc[0]
-    label = {"sample": " (SAMPLE WORLD: simulated data, not a market forecast)",
-             "files": f" (FILES MODE: your exports in {settings.files_dir}; as of their last day)"}.get(mode, f" (data mode: {mode})")
+    label = f" ({data_mode_label(mode)}" + (f"; {settings.files_dir})" if mode == "files" else ")")
     lines.append(f"ZL soybean oil forecast as of {latest['as_of_date'].iloc[0].date()}, last settle "
                  f"{latest['last_price'].iloc[0]:.2f} c/lb{label}")
     lines.append(f"{'horizon':>8} {'target date':>12} {'P10':>8} {'P50':>8} {'P90':>8}")

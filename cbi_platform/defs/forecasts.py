@@ -12,13 +12,19 @@ from cbi_platform.defs.ingest.common import WAREHOUSE_POOL
 from cbi_platform.defs.resources import ReportStore, SourceResource, Warehouse
 from cbi_platform.lib import quality
 from cbi_platform.lib.config import load_sources
-from cbi_platform.lib.tables import markdown
+from cbi_platform.lib.tables import DOLLARS, PERCENT, data_mode_banner, in_horizon_order, markdown
 
 
 
 class RiskConfig(dg.Config):
     scenarios: int = 0  # Monte Carlo draws per horizon; 0: config/risk.yaml (10,000 by default)
     position_contracts: float = 0.0  # signed ZL contracts; 0: config/risk.yaml
+
+
+def _price_units(sources: SourceResource) -> str:
+    """ZL's price units as the UI shows them (cents/lb -> c/lb)."""
+    units = load_sources(Path(sources.config_dir)).symbol("ZL").units
+    return units.replace("cents/", "c/")
 
 
 def _horizons(sources: SourceResource) -> dict[str, int]:
@@ -68,10 +74,14 @@ def zl_predictions(context: dg.AssetExecutionContext, warehouse: Warehouse, sour
         "a live forecast for the latest trading day at every horizon",
         metadata={"latest_trading_day": str(latest_day), "horizons": sorted(latest["horizon"])},
     )
-    shown = latest[["horizon", "target_date", "last_price", "p10_price", "p50_price", "p90_price", "model_version"]]
+    units = _price_units(sources)
+    shown = in_horizon_order(latest[["horizon", "target_date", "last_price", "p10_price", "p50_price", "p90_price",
+                                     "model_version"]], _horizons(sources))
+    price = "{:.2f} " + units
+    table = markdown(shown, formats={c: price for c in ("last_price", "p10_price", "p50_price", "p90_price")})
     return dg.MaterializeResult(
         metadata={
-            "latest_forecast": dg.MetadataValue.md(markdown(shown, floatfmt=".2f")),
+            "latest_forecast": dg.MetadataValue.md(f"{data_mode_banner(sources.mode)}\n\n{table}"),
             "as_of_date": str(latest_day),
             "data_mode": sources.mode,
             "dagster/row_count": int(len(frame)),
@@ -152,17 +162,25 @@ def zl_risk(context: dg.AssetExecutionContext, config: RiskConfig, warehouse: Wa
         past = metrics[(metrics["kind"] == "backtest") & (metrics["horizon"] == horizon)].dropna(subset=["realised_return"])
         past = past.sort_values("as_of_date").iloc[bt.non_overlapping(np.arange(len(past)), days)]
         backtests[horizon] = bt.backtest(past["realised_return"].to_numpy(), past["var99_return"].to_numpy(), 0.99)
-    shown = live.reset_index()[["horizon", "var95_return", "cvar95_return", "var99_return", "cvar99_return", "var95_usd",
-                                "var99_usd", "position_var99_usd"]]
+    shown = in_horizon_order(live.reset_index()[["horizon", "var95_return", "cvar95_return", "var99_return", "cvar99_return",
+                                                 "var95_usd", "var99_usd", "position_var99_usd"]], horizons)
+    money = {c: PERCENT for c in ("var95_return", "cvar95_return", "var99_return", "cvar99_return")} | {
+        c: DOLLARS for c in ("var95_usd", "var99_usd", "position_var99_usd")}
+    backtest_table = pd.DataFrame([{"horizon": h, "zone": b.zone, "observations": b.observations,
+                                    "exceedances": b.exceedances, "expected": round(b.expected, 2),
+                                    "kupiec_p": b.kupiec_p, "christoffersen_p": b.christoffersen_p}
+                                   for h, b in backtests.items()])
     yield dg.MaterializeResult(asset_key=["forecasts", "monte_carlo_scenarios"],
                                metadata={"dagster/row_count": int(len(draws)), "as_of_date": str(latest_day),
                                          "scenarios_per_horizon": n_scenarios,
                                          "sample_var_cvar": dg.MetadataValue.json(summary)})
     yield dg.MaterializeResult(asset_key=RISK_KEY,
-                               metadata={"latest_var": dg.MetadataValue.md(markdown(shown, floatfmt=".4g")),
+                               metadata={"latest_var": dg.MetadataValue.md(
+                                   f"{data_mode_banner(sources.mode)}\n\nLosses as positive numbers; VaR in log return "
+                                   f"and in dollars per contract and for the position.\n\n{markdown(shown, formats=money)}"),
                                          "position_contracts": position,
                                          "tail_assumption": metrics["tail_assumption"].iloc[0],
-                                         "backtests": dg.MetadataValue.json({h: b.as_dict() for h, b in backtests.items()}),
+                                         "backtests": dg.MetadataValue.md(markdown(backtest_table, floatfmt=".3f")),
                                          "dagster/row_count": int(len(metrics))})
     yield to_result(quality.CheckOutcome("var_ordered", ordered, "0 < VaR95 <= VaR99, VaR <= CVaR, all finite"), RISK_KEY)
     yield to_result(quality.CheckOutcome("scenarios_match_quantiles", not mismatch,

@@ -50,10 +50,14 @@ class EnsembleRun:
         rows = [{"horizon": h, "member": m, "weight": float(w), "method": e.method}
                 for h, e in self.fitted.items() for m, w in zip(e.members, e.weights)]
         table = pd.DataFrame(rows)
-        return table.pivot_table(index="member", columns="horizon", values="weight").fillna(0.0).reset_index()
+        wide = table.pivot_table(index="member", columns="horizon", values="weight").fillna(0.0)
+        return wide[list(self.fitted)].reset_index()  # horizons in their order, members sorted
 
     def scores_table(self) -> pd.DataFrame:
-        return pd.DataFrame({h: e.scores for h, e in self.fitted.items()}).reset_index(names="model")
+        """Honest OOF pinball per horizon: the two methods, then the members in the weights' order."""
+        scores = pd.DataFrame({h: e.scores for h, e in self.fitted.items()})
+        methods = [m for m in ("greedy", "stacked") if m in scores.index]
+        return scores.loc[methods + sorted(set(scores.index) - set(methods))].reset_index(names="model")
 
     def skill(self, horizon: str):
         fitted = self.fitted[horizon]

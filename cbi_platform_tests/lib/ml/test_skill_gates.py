@@ -102,3 +102,17 @@ def test_coverage_on_too_few_independent_outcomes_is_insufficient_evidence_not_a
     assert not check.passed and check.severity == "WARN"
     assert check.metadata["insufficient_evidence"]["6m"]["independent_outcomes"] == 9.9
     assert check.description.startswith("6m: insufficient evidence (9.9 independent outcomes, 10 needed; covered ")
+
+
+def test_weights_and_scores_show_horizons_in_order_and_members_alike():
+    one_week, one_month = run_with_ensemble_error(1.0, horizon="1w", days=5), run_with_ensemble_error(1.0)
+    for run in (one_week, one_month):
+        fitted = next(iter(run.fitted.values()))
+        fitted.members, fitted.weights = ["zl_main", "climatology"], np.array([0.4, 0.6])
+        fitted.scores.update({"greedy": 1.0, "zl_main": 1.2, "climatology": 1.1})
+    run = ensemble_pipeline.EnsembleRun("v", {"1w": 5, "1m": 21}, {**one_week.fitted, **one_month.fitted},
+                                        {}, {}, "fast", "sample")
+    weights, scores = run.weights_table(), run.scores_table()
+    assert list(weights.columns) == ["member", "1w", "1m"] and list(scores.columns) == ["model", "1w", "1m"]
+    assert weights["member"].tolist() == ["climatology", "zl_main"]
+    assert scores["model"].tolist() == ["greedy", "climatology", "zl_main"]
