@@ -12,7 +12,7 @@ export DAGSTER_HOME ?= $(CURDIR)/data/dagster_home
 PARTITIONS_START := $(shell cat data/partitions_start 2>/dev/null || echo 2026-01-01)
 demo ui: export CBI_START_DATE ?= $(PARTITIONS_START)
 
-.PHONY: demo demo-files test ui bench backfill install clean-data
+.PHONY: demo demo-files test ui report bench backfill install clean-data
 
 install: $(STAMP)
 
@@ -39,6 +39,10 @@ demo-files: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest
+
+# the latest report over http on 127.0.0.1:8765 (the UI's report_url link)
+report: $(STAMP)
+	$(BIN)/python -m cbi_platform.report_server
 
 ui: $(STAMP)
 	@$(BIN)/python -m cbi_platform.instance >/dev/null

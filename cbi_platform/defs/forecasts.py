@@ -261,7 +261,8 @@ REPORT_KEY = dg.AssetKey(["reports", "zl_forecast"])
     description=(
         "The ZL forecast report: a self-contained HTML page (reports/latest.html) with the history and P10/P50/P90 fan "
         "per horizon, the scenario distribution with VaR/CVaR marked, calibration over time and the ensemble weights; "
-        "the charts are also written as PNGs."
+        "the charts are also written as PNGs and shown here. Open the full report with `make report` (served on "
+        "127.0.0.1:8765)."
     ),
     group_name="reports",
     kinds={"python", "html"},
@@ -274,9 +275,15 @@ def zl_forecast_report(context: dg.AssetExecutionContext, warehouse: Warehouse, 
 
     with warehouse.read_connection() as conn:
         built = report.build(conn, Path(reports.root))
+    from cbi_platform.report_server import report_url
+
     return dg.MaterializeResult(metadata={
+        "fan_chart": dg.MetadataValue.md(built.markdown_image("fan_chart")),
+        "var_chart": dg.MetadataValue.md(built.markdown_image("scenarios")),
+        "calibration_chart": dg.MetadataValue.md(built.markdown_image("coverage")),
+        # browsers refuse file:// links from a web page: `make report` serves the directory here
+        "report_url": dg.MetadataValue.url(report_url()),
         "report": dg.MetadataValue.path(str(built.html_path)),
-        "report_url": dg.MetadataValue.url(built.html_path.resolve().as_uri()),
         **{f"png_{name}": dg.MetadataValue.path(str(path)) for name, path in built.pngs.items()},
         "as_of_date": str(built.as_of),
         "data_mode": built.data_mode,

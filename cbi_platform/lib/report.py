@@ -21,12 +21,23 @@ import pandas as pd
 HORIZON_ORDER = ["1w", "1m", "3m", "6m"]
 
 
+CHART_TITLES = {"fan_chart": "ZL history and P10/P50/P90 fan per horizon",
+                "scenarios": "Monte Carlo scenarios with VaR and CVaR",
+                "coverage": "Calibration: realised P10-P90 coverage over time"}
+
+
 @dataclass
 class Report:
     html_path: Path
     pngs: dict[str, Path]
     as_of: dt.date
     data_mode: str
+
+    def markdown_image(self, name: str) -> str:
+        """The chart inline (a data URI): Dagster renders images in markdown metadata, while a
+        file:// link is refused by the browser."""
+        encoded = base64.b64encode(self.pngs[name].read_bytes()).decode()
+        return f"![{CHART_TITLES.get(name, name)}](data:image/png;base64,{encoded})"
 
 
 def _figure_png(fig) -> bytes:
