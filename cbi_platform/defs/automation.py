@@ -138,20 +138,30 @@ def drift_sensor(job) -> dg.SensorDefinition:
                description=f"Requests retraining when the realised P10-P90 coverage of the last {settings['window']} "
                            f"{settings['horizon']} live forecasts with known outcomes leaves {settings['band']}")
     def _drift(context: dg.SensorEvaluationContext, warehouse: Warehouse):
-        from cbi_platform.lib.drift import realised_coverage
+        from cbi_platform.lib.drift import load_psi_limits, matrix_feature_drift, realised_coverage, retrain_requested
 
+        limits = load_psi_limits(SETTINGS.config_dir)
         try:
             with warehouse.read_connection() as conn:
                 drift = realised_coverage(conn, settings["horizon"], int(settings["window"]), int(settings["min_outcomes"]),
                                           tuple(settings["band"]))
+                features = matrix_feature_drift(conn, limits)
         except FileNotFoundError as exc:
             return dg.SkipReason(str(exc))
-        if drift.coverage is None:
-            return dg.SkipReason(f"only {drift.outcomes} live forecasts with known outcomes; need {settings['min_outcomes']}")
-        if not drift.drifting:
-            return dg.SkipReason(f"realised coverage {drift.coverage:.0%} over {drift.outcomes} outcomes is within band")
-        return dg.RunRequest(run_key=f"drift-{dt.date.today().isoformat()}",
-                             tags={"cbi/reason": f"coverage {drift.coverage:.2f} outside {settings['band']}"})
+        run_key = f"drift-{dt.date.today().isoformat()}"
+        if drift.drifting:
+            return dg.RunRequest(run_key=run_key,
+                                 tags={"cbi/reason": f"coverage {drift.coverage:.2f} outside {settings['band']}"})
+        if retrain_requested(features, limits):
+            moved = features[features["level"] == "retrain"]
+            return dg.RunRequest(run_key=run_key, tags={"cbi/reason": (
+                f"{len(moved)} features with PSI > {limits.retrain} in the latest quarter: "
+                + ", ".join(moved["feature"].head(5)))[:200]})
+        coverage = (f"only {drift.outcomes} live forecasts with known outcomes; need {settings['min_outcomes']}"
+                    if drift.coverage is None else
+                    f"realised coverage {drift.coverage:.0%} over {drift.outcomes} outcomes is within band")
+        shifted = int((features["level"] == "retrain").sum())
+        return dg.SkipReason(f"{coverage}; {shifted} of {len(features)} features with PSI > {limits.retrain}")
 
     return _drift
 

@@ -13,6 +13,7 @@ from cbi_platform.defs.resources import SourceResource, Warehouse
 from cbi_platform.defs.partitions import SETTINGS
 from cbi_platform.lib import quality
 from cbi_platform.lib.config import load_yaml
+from cbi_platform.lib.tables import markdown
 
 HORIZONS = {"1w": 5, "1m": 21, "3m": 63, "6m": 126}
 WARMUP_ROWS = 130  # the longest rolling window (6m) plus a margin
@@ -112,6 +113,22 @@ def _terms_of_trade_coverage(conn) -> quality.CheckOutcome:
     # WARN: a deployment without BRL futures still trains; the gap is visible
     return quality.column_coverage(conn, "features.core_macro_fx", "terms_of_trade", WARMUP_ROWS, 0.95,
                                    "terms_of_trade_coverage", severity="WARN")
+
+
+def _feature_drift(conn, config_dir: Path) -> quality.CheckOutcome:
+    """PSI per feature, latest quarter vs the earlier rows: WARN naming the features that moved."""
+    from cbi_platform.lib.drift import load_psi_limits, matrix_feature_drift, retrain_requested
+
+    limits = load_psi_limits(config_dir)
+    drift = matrix_feature_drift(conn, limits)
+    moved = drift[drift["level"].isin(["warn", "retrain"])]
+    verdict = (f"{len(moved)} features shifted in the latest {limits.recent_rows} rows (PSI > {limits.warn}): "
+               + ", ".join(f"{r.feature} {r.psi:.2f}" for r in moved.head(8).itertuples())
+               if len(moved) else f"no feature's PSI above {limits.warn} in the latest {limits.recent_rows} rows")
+    return quality.CheckOutcome("feature_drift", moved.empty, verdict, severity="WARN", metadata={
+        "retrain_requested": retrain_requested(drift, limits),
+        "psi_top": dg.MetadataValue.md(markdown(drift.head(20), floatfmt=".3f")),
+        "insufficient_evidence": int((drift["level"] == "insufficient").sum())})
 
 
 def _daily_checks(table: str, extra: Callable[[object, Path, Path], list] | None = None, exclude: Sequence[str] = ()):
@@ -232,12 +249,15 @@ zl_daily_matrix = feature_asset(
     ),
     checks=[*DAILY_CHECKS, ("targets_within_known_prices", "No target uses a price after the last known one", True),
             ("targets_roll_adjusted", "No return or target spans an unadjusted roll of the ZL front month", True),
-            ("point_in_time", "Features recomputed from raw data truncated at sampled dates equal the stored rows", True)],
+            ("point_in_time", "Features recomputed from raw data truncated at sampled dates equal the stored rows", True),
+            ("feature_drift", "PSI of each feature, latest quarter vs the earlier rows, at most 0.2 (WARN lists the "
+                              "features that moved; config/schedules.yaml models.drift.psi)", False)],
     run_checks=_daily_checks(
         "features.zl_daily_matrix",
         extra=lambda conn, sql_dir, config_dir: [
             quality.targets_within_known_prices(conn, "features.zl_daily_matrix", HORIZONS),
-            quality.rolls_adjusted(conn, "ZL"), _point_in_time(conn, sql_dir, config_dir)],
+            quality.rolls_adjusted(conn, "ZL"), _point_in_time(conn, sql_dir, config_dir),
+            _feature_drift(conn, config_dir)],
         exclude=[f"target_{h}" for h in HORIZONS] + [f"target_end_{h}" for h in HORIZONS],
     ),
 )

@@ -9,6 +9,7 @@ import sys
 import threading
 
 import dagster as dg
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -83,6 +84,27 @@ def test_drift_sensor_requests_retraining_when_coverage_leaves_its_band(sample_r
     assert bool(result.run_requests) == retrain
     if retrain:
         assert "coverage 0.40" in result.run_requests[0].tags["cbi/reason"]
+
+
+def test_drift_sensor_requests_retraining_when_many_features_shift(sample_resources):
+    """Coverage within band, but the latest quarter of two features of three moved by two
+    standard deviations: PSI asks for a retrain."""
+    path = sample_resources["warehouse"].database
+    rng = np.random.default_rng(0)
+    with warehouse.connection(path) as conn:
+        warehouse.apply_migrations(conn, SQL_DIR)
+        _archive(conn, [True] * 40 + [False] * 10)
+        days = pd.bdate_range("2020-01-01", periods=1500)
+        features = pd.DataFrame({"trade_date": days.date, "a": rng.standard_normal(1500), "b": rng.standard_normal(1500),
+                                 "c": rng.standard_normal(1500)})
+        features.loc[1500 - 63:, ["a", "b"]] += 2.0
+        conn.register("_f", features)
+        conn.execute("CREATE OR REPLACE TABLE features.zl_daily_matrix AS SELECT f.*, m.target_1w, m.target_1m, "
+                     "m.target_3m, m.target_6m FROM _f f LEFT JOIN features.zl_daily_matrix m USING (trade_date)")
+    with dg.build_sensor_context(resources=sample_resources) as context:
+        result = sensor("forecast_drift").evaluate_tick(context)
+    (request,) = result.run_requests
+    assert request.tags["cbi/reason"].startswith("2 features with PSI > 0.25 in the latest quarter: ")
 
 
 class _Capture(http.server.BaseHTTPRequestHandler):

@@ -20,7 +20,7 @@ SNAPSHOT = {
     "features/futures_returns": {"group": "features", "partitioned": False, "checks": ['no_inf', 'price_moves_plausible', 'prices_not_stale', 'primary_key_unique', 'returns_balance', 'returns_sign_agreement', 'roll_frequency', 'schema_unchanged']},
     "features/macro_pit": {"group": "features", "partitioned": False, "checks": ['primary_key_unique', 'schema_unchanged']},
     "features/mes_hourly": {"group": "features", "partitioned": False, "checks": ['no_inf', 'primary_key_unique', 'schema_unchanged']},
-    "features/zl_daily_matrix": {"group": "features", "partitioned": False, "checks": ['covers_trading_days', 'history_long_enough', 'no_inf', 'null_share', 'point_in_time', 'primary_key_unique', 'schema_unchanged', 'targets_roll_adjusted', 'targets_within_known_prices']},
+    "features/zl_daily_matrix": {"group": "features", "partitioned": False, "checks": ['covers_trading_days', 'feature_drift', 'history_long_enough', 'no_inf', 'null_share', 'point_in_time', 'primary_key_unique', 'schema_unchanged', 'targets_roll_adjusted', 'targets_within_known_prices']},
     "forecasts/mes_predictions": {"group": "forecasts", "partitioned": False, "checks": ['mes_forecast_present', 'quantiles_ordered']},
     "forecasts/monte_carlo_scenarios": {"group": "risk", "partitioned": False, "checks": []},
     "forecasts/risk_metrics": {"group": "risk", "partitioned": False, "checks": ['scenarios_match_quantiles', 'var_backtest_1m', 'var_backtest_1w', 'var_backtest_3m', 'var_backtest_6m', 'var_ordered']},
