@@ -94,7 +94,11 @@ RISK_KEY = dg.AssetKey(["forecasts", "risk_metrics"])
 BACKTEST_CHECKS = [(f"var_backtest_{h}", f"VaR99 backtest at {h} on non-overlapping forecasts: Basel green passes, "
                     f"yellow warns, red fails; fewer than 100 observations (no exceedance expected) warns as "
                     f"insufficient evidence (Kupiec and Christoffersen p-values in metadata)", False)
-                   for h in ("1w", "1m", "3m", "6m")]
+                   for h in ("1w", "1m", "3m", "6m")] + [
+    (f"var_dq_{h}", f"Engle-Manganelli dynamic quantile test of VaR95 at {h} on non-overlapping forecasts (4 lagged "
+                    f"hits and the VaR level): p >= 1% passes; fewer than 10 expected exceedances warns as insufficient "
+                    f"evidence", False)
+    for h in ("1w", "1m", "3m", "6m")]
 
 
 @dg.multi_asset(
@@ -157,11 +161,12 @@ def zl_risk(context: dg.AssetExecutionContext, config: RiskConfig, warehouse: Wa
     tolerance = 0.05 if n_scenarios >= 10_000 else 0.15
     mismatch = {h: {"mc_var99": s["var99"], "analytic_var99": float(live.loc[h, "var99_return"])}
                 for h, s in summary.items() if abs(s["var99"] - live.loc[h, "var99_return"]) > tolerance * abs(live.loc[h, "var99_return"])}
-    backtests = {}
+    backtests, dq_tests = {}, {}
     for horizon, days in horizons.items():
         past = metrics[(metrics["kind"] == "backtest") & (metrics["horizon"] == horizon)].dropna(subset=["realised_return"])
         past = past.sort_values("as_of_date").iloc[bt.non_overlapping(np.arange(len(past)), days)]
         backtests[horizon] = bt.backtest(past["realised_return"].to_numpy(), past["var99_return"].to_numpy(), 0.99)
+        dq_tests[horizon] = bt.dynamic_quantile(past["realised_return"].to_numpy(), past["var95_return"].to_numpy(), 0.95)
     shown = in_horizon_order(live.reset_index()[["horizon", "var95_return", "cvar95_return", "var99_return", "cvar99_return",
                                                  "var95_usd", "var99_usd", "position_var99_usd"]], horizons)
     money = {c: PERCENT for c in ("var95_return", "cvar95_return", "var99_return", "cvar99_return")} | {
@@ -196,6 +201,17 @@ def zl_risk(context: dg.AssetExecutionContext, config: RiskConfig, warehouse: Wa
             f"var_backtest_{horizon}", result.zone == "green", verdict,
             severity="ERROR" if result.zone == "red" else "WARN",
             metadata=result.as_dict()), RISK_KEY)
+    for horizon, dq in dq_tests.items():
+        expected = 0.05 * dq.observations
+        if expected < 10 or np.isnan(dq.p_value):
+            verdict, passed = (f"VaR95 DQ test at {horizon}: insufficient evidence, {dq.observations} non-overlapping "
+                               f"observations ({expected:.1f} exceedances expected; 10 needed for the test to have power)"), False
+        else:
+            passed = dq.p_value >= 0.01
+            verdict = (f"VaR95 DQ test at {horizon}: DQ {dq.statistic:.2f}, p {dq.p_value:.3f} on {dq.observations} "
+                       f"non-overlapping observations" + ("" if passed else ": exceedances cluster or depend on the VaR level"))
+        yield to_result(quality.CheckOutcome(f"var_dq_{horizon}", passed, verdict, severity="WARN",
+                                             metadata={**dq.as_dict(), "expected_exceedances": round(expected, 1)}), RISK_KEY)
 
 
 MES_FORECAST_KEY = dg.AssetKey(["forecasts", "mes_predictions"])

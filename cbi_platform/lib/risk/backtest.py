@@ -99,6 +99,43 @@ def backtest(realised: np.ndarray, var: np.ndarray, level: float) -> VarBacktest
                        traffic_light(int(hits.sum()), len(hits), p))
 
 
+@dataclass(frozen=True)
+class DynamicQuantileTest:
+    statistic: float
+    p_value: float
+    lags: int
+    observations: int  # after dropping the lags
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def dynamic_quantile(realised: np.ndarray, var: np.ndarray, level: float, lags: int = 4) -> DynamicQuantileTest:
+    """Engle and Manganelli's (2004) DQ test: demeaned hits Hit_t = 1{loss_t > VaR_t} - p are
+    regressed on a constant, `lags` lagged hits and the VaR forecast itself (left out when
+    constant); under a right VaR DQ = Hit' X (X'X)^-1 X' Hit / (p(1-p)) is chi-squared with as
+    many degrees of freedom as regressors. It
+    rejects a wrong rate, clustered exceedances and exceedances that depend on the VaR level,
+    which the counts alone do not see. NaN when the regression is singular (no exceedance
+    varies it, or too few observations)."""
+    realised, var = np.asarray(realised, dtype=float), np.asarray(var, dtype=float)
+    p = 1.0 - level
+    hit = (-realised > var).astype(float) - p
+    n = len(hit) - lags
+    if n <= lags + 2:
+        return DynamicQuantileTest(float("nan"), float("nan"), lags, max(n, 0))
+    columns = [np.ones(n)] + [hit[lags - k:len(hit) - k] for k in range(1, lags + 1)]
+    if np.ptp(var[lags:]) > 0:  # a constant VaR is the constant column again
+        columns.append(var[lags:])
+    design, target = np.column_stack(columns), hit[lags:]
+    gram = design.T @ design
+    if np.linalg.matrix_rank(gram) < design.shape[1]:
+        return DynamicQuantileTest(float("nan"), float("nan"), lags, n)
+    projected = design.T @ target
+    statistic = float(projected @ np.linalg.solve(gram, projected) / (p * (1 - p)))
+    return DynamicQuantileTest(statistic, float(stats.chi2.sf(statistic, design.shape[1])), lags, n)
+
+
 def non_overlapping(positions: np.ndarray, horizon_days: int) -> np.ndarray:
     """Every `horizon_days`-th forecast, starting from the first: outcomes that do not overlap."""
     return np.asarray(positions)[::max(1, horizon_days)]

@@ -1,7 +1,9 @@
 import numpy as np
 import pytest
+from scipy import stats
 
-from cbi_platform.lib.risk.backtest import backtest, christoffersen, kupiec, non_overlapping, traffic_light
+from cbi_platform.lib.risk.backtest import (backtest, christoffersen, dynamic_quantile, kupiec, non_overlapping,
+                                            traffic_light)
 
 
 def test_basel_zones_for_250_days_at_99_percent():
@@ -54,3 +56,29 @@ def test_backtest_counts_losses_beyond_var():
 
 def test_non_overlapping_forecasts():
     assert list(non_overlapping(np.arange(20), 5)) == [0, 5, 10, 15]
+
+
+def test_dq_statistic_is_the_closed_form_on_a_small_case():
+    realised = np.array([-0.05, 0.01, 0.02, -0.04, 0.0, 0.01, -0.06, 0.02, 0.01, 0.0])
+    var = np.array([0.03, 0.03, 0.04, 0.03, 0.02, 0.03, 0.05, 0.03, 0.02, 0.03])
+    result = dynamic_quantile(realised, var, 0.95, lags=1)
+    hit = (-realised > var).astype(float) - 0.05
+    design = np.column_stack([np.ones(9), hit[:-1], var[1:]])
+    expected = hit[1:] @ design @ np.linalg.inv(design.T @ design) @ design.T @ hit[1:] / (0.05 * 0.95)
+    assert result.statistic == pytest.approx(expected) and result.observations == 9
+    assert result.p_value == pytest.approx(stats.chi2.sf(expected, 3))
+
+
+def test_dq_holds_its_size_on_a_right_var_and_rejects_clustered_or_level_dependent_hits():
+    rng = np.random.default_rng(0)
+    rejections = 0
+    for _ in range(400):
+        sigma = np.exp(rng.normal(0, 0.3, 500)) * 0.02
+        returns = rng.standard_normal(500) * sigma
+        rejections += dynamic_quantile(returns, 1.645 * sigma, 0.95).p_value < 0.05
+    assert 0.02 < rejections / 400 < 0.09  # nominal 5%
+    # VaR that ignores the volatility: hits pile up when volatility is high, i.e. cluster
+    sigma = np.repeat(rng.choice([0.01, 0.04], 25), 40)
+    returns = rng.standard_normal(1000) * sigma
+    constant = np.full(1000, 1.645 * np.sqrt(np.mean(sigma ** 2)))
+    assert dynamic_quantile(returns, constant, 0.95).p_value < 0.001
