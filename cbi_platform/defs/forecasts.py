@@ -98,6 +98,10 @@ BACKTEST_CHECKS = [(f"var_backtest_{h}", f"VaR99 backtest at {h} on non-overlapp
     (f"var_dq_{h}", f"Engle-Manganelli dynamic quantile test of VaR95 at {h} on non-overlapping forecasts (4 lagged "
                     f"hits and the VaR level): p >= 1% passes; fewer than 10 expected exceedances warns as insufficient "
                     f"evidence", False)
+    for h in ("1w", "1m", "3m", "6m")] + [
+    (f"es_backtest_{h}", f"Acerbi-Szekely Z2 test of ES99 at {h} on non-overlapping forecasts, p-value by redrawing "
+                         f"outcomes from each day's forecast distribution: p >= 1% passes; fewer than 5 expected "
+                         f"exceedances warns as insufficient evidence", False)
     for h in ("1w", "1m", "3m", "6m")]
 
 
@@ -129,7 +133,8 @@ def zl_risk(context: dg.AssetExecutionContext, config: RiskConfig, warehouse: Wa
     from cbi_platform.lib import warehouse as wh
     from cbi_platform.lib.config import load_yaml
     from cbi_platform.lib.risk import backtest as bt
-    from cbi_platform.lib.risk.metrics import Contract, fit_tails, risk_rows, scenario_set
+    from cbi_platform.lib.ml.quantiles import QCOLS
+    from cbi_platform.lib.risk.metrics import Contract, fit_tails, forecast_draws, risk_rows, scenario_set
 
     settings = load_yaml(Path(sources.config_dir) / "risk.yaml")
     n_scenarios = config.scenarios or int(settings["scenarios"])
@@ -161,12 +166,17 @@ def zl_risk(context: dg.AssetExecutionContext, config: RiskConfig, warehouse: Wa
     tolerance = 0.05 if n_scenarios >= 10_000 else 0.15
     mismatch = {h: {"mc_var99": s["var99"], "analytic_var99": float(live.loc[h, "var99_return"])}
                 for h, s in summary.items() if abs(s["var99"] - live.loc[h, "var99_return"]) > tolerance * abs(live.loc[h, "var99_return"])}
-    backtests, dq_tests = {}, {}
+    backtests, dq_tests, es_tests = {}, {}, {}
     for horizon, days in horizons.items():
         past = metrics[(metrics["kind"] == "backtest") & (metrics["horizon"] == horizon)].dropna(subset=["realised_return"])
         past = past.sort_values("as_of_date").iloc[bt.non_overlapping(np.arange(len(past)), days)]
         backtests[horizon] = bt.backtest(past["realised_return"].to_numpy(), past["var99_return"].to_numpy(), 0.99)
         dq_tests[horizon] = bt.dynamic_quantile(past["realised_return"].to_numpy(), past["var95_return"].to_numpy(), 0.95)
+        grids = past[["as_of_date"]].merge(predictions[(predictions["kind"] == "backtest") & (predictions["horizon"] == horizon)]
+                                           [["as_of_date", *QCOLS]], on="as_of_date", how="left")
+        es_tests[horizon] = bt.es_backtest(past["realised_return"].to_numpy(), past["var99_return"].to_numpy(),
+                                           past["cvar99_return"].to_numpy(), 0.99,
+                                           forecast_draws(grids, tails[horizon]), simulations=1000)
     shown = in_horizon_order(live.reset_index()[["horizon", "var95_return", "cvar95_return", "var99_return", "cvar99_return",
                                                  "var95_usd", "var99_usd", "position_var99_usd"]], horizons)
     money = {c: PERCENT for c in ("var95_return", "cvar95_return", "var99_return", "cvar99_return")} | {
@@ -212,6 +222,17 @@ def zl_risk(context: dg.AssetExecutionContext, config: RiskConfig, warehouse: Wa
                        f"non-overlapping observations" + ("" if passed else ": exceedances cluster or depend on the VaR level"))
         yield to_result(quality.CheckOutcome(f"var_dq_{horizon}", passed, verdict, severity="WARN",
                                              metadata={**dq.as_dict(), "expected_exceedances": round(expected, 1)}), RISK_KEY)
+    for horizon, es in es_tests.items():
+        if es.expected_exceedances < 5:
+            verdict, passed = (f"ES99 backtest at {horizon}: insufficient evidence, {es.observations} non-overlapping "
+                               f"observations ({es.expected_exceedances:.1f} exceedances expected; 5 needed)"), False
+        else:
+            passed = es.p_value >= 0.01
+            verdict = (f"ES99 backtest (Acerbi-Szekely Z2) at {horizon}: Z2 {es.z2:.2f}, p {es.p_value:.3f} on "
+                       f"{es.observations} non-overlapping observations"
+                       + ("" if passed else ": losses beyond VaR deeper or more frequent than the forecast ES"))
+        yield to_result(quality.CheckOutcome(f"es_backtest_{horizon}", passed, verdict, severity="WARN",
+                                             metadata=es.as_dict()), RISK_KEY)
 
 
 MES_FORECAST_KEY = dg.AssetKey(["forecasts", "mes_predictions"])

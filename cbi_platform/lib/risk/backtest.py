@@ -33,7 +33,8 @@ class VarBacktest:
         return int(np.ceil(1.0 / (1.0 - self.level) - 1e-9))
 
     def summary(self) -> str:
-        return (f"{self.exceedances} exceedances in {self.observations} non-overlapping observations "
+        plural = "" if self.exceedances == 1 else "s"
+        return (f"{self.exceedances} exceedance{plural} in {self.observations} non-overlapping observations "
                 f"({self.expected:.2f} expected at {self.level:.0%})")
 
     def as_dict(self) -> dict:
@@ -134,6 +135,46 @@ def dynamic_quantile(realised: np.ndarray, var: np.ndarray, level: float, lags: 
     projected = design.T @ target
     statistic = float(projected @ np.linalg.solve(gram, projected) / (p * (1 - p)))
     return DynamicQuantileTest(statistic, float(stats.chi2.sf(statistic, design.shape[1])), lags, n)
+
+
+def acerbi_szekely_z2(realised: np.ndarray, var: np.ndarray, es: np.ndarray, level: float) -> float:
+    """Acerbi and Szekely's (2014) Z2 = sum_t X_t 1{X_t < -VaR_t} / (T (1 - level) ES_t) + 1, with X
+    the realised return and VaR, ES as positive losses. Zero in expectation when the ES is right,
+    negative when losses beyond VaR are deeper or more frequent than forecast."""
+    realised, var, es = (np.asarray(a, dtype=float) for a in (realised, var, es))
+    alpha = 1.0 - level
+    hits = realised < -var
+    return float(np.sum(realised * hits / es) / (len(realised) * alpha) + 1.0)
+
+
+@dataclass(frozen=True)
+class ExpectedShortfallTest:
+    z2: float
+    p_value: float  # P(Z2 <= observed) under the forecast distributions, by simulation
+    observations: int
+    expected_exceedances: float
+    simulations: int
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def es_backtest(realised: np.ndarray, var: np.ndarray, es: np.ndarray, level: float, forecast_draws: np.ndarray,
+                simulations: int = 2000, seed: int = 0) -> ExpectedShortfallTest:
+    """Z2 and its p-value: outcomes are redrawn from each day's own forecast distribution
+    (`forecast_draws`: one row per day, equiprobable draws of its return, e.g. its quantile
+    function on a fine grid), Z2 recomputed with the same VaR and ES, `simulations` times."""
+    realised, var, es = (np.asarray(a, dtype=float) for a in (realised, var, es))
+    observed = acerbi_szekely_z2(realised, var, es, level)
+    draws = np.asarray(forecast_draws, dtype=float)
+    rng = np.random.default_rng(seed)
+    rows = np.arange(len(realised))
+    simulated = np.empty(simulations)
+    for k in range(simulations):
+        picked = draws[rows, rng.integers(0, draws.shape[1], len(rows))]
+        simulated[k] = acerbi_szekely_z2(picked, var, es, level)
+    p_value = float((np.sum(simulated <= observed) + 1) / (simulations + 1))
+    return ExpectedShortfallTest(observed, p_value, len(realised), float(len(realised) * (1 - level)), simulations)
 
 
 def non_overlapping(positions: np.ndarray, horizon_days: int) -> np.ndarray:

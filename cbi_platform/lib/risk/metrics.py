@@ -9,8 +9,8 @@ import numpy as np
 import pandas as pd
 
 from cbi_platform.lib.ml.quantiles import QCOLS
-from cbi_platform.lib.risk.montecarlo import (TAIL_ASSUMPTION, TailScales, analytic_var_cvar, position_var_cvar, scenarios,
-                                              usd_loss, var_cvar)
+from cbi_platform.lib.risk.montecarlo import (TAIL_ASSUMPTION, TailScales, analytic_var_cvar, position_var_cvar,
+                                              quantile_function, scenarios, usd_loss, var_cvar)
 
 LEVELS = (0.95, 0.99)
 
@@ -80,3 +80,11 @@ def scenario_set(latest: pd.DataFrame, tails: dict[str, TailScales], n: int, see
     out["as_of_date"] = latest["as_of_date"].iloc[0]
     out["model_version"] = latest["model_version"].iloc[0]
     return out, summary
+
+
+def forecast_draws(rows: pd.DataFrame, tails: TailScales, points: int = 1000) -> np.ndarray:
+    """Each row's forecast distribution as `points` equiprobable returns (its quantile function
+    at the midpoints of `points` equal slices): what an ES backtest redraws outcomes from."""
+    u = (np.arange(points) + 0.5) / points
+    return np.stack([quantile_function(u, np.array([getattr(r, c) for c in QCOLS]), tails)
+                     for r in rows.itertuples(index=False)]) if len(rows) else np.empty((0, points))

@@ -2,8 +2,8 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from cbi_platform.lib.risk.backtest import (backtest, christoffersen, dynamic_quantile, kupiec, non_overlapping,
-                                            traffic_light)
+from cbi_platform.lib.risk.backtest import (acerbi_szekely_z2, backtest, christoffersen, dynamic_quantile,
+                                            es_backtest, kupiec, non_overlapping, traffic_light)
 
 
 def test_basel_zones_for_250_days_at_99_percent():
@@ -82,3 +82,30 @@ def test_dq_holds_its_size_on_a_right_var_and_rejects_clustered_or_level_depende
     returns = rng.standard_normal(1000) * sigma
     constant = np.full(1000, 1.645 * np.sqrt(np.mean(sigma ** 2)))
     assert dynamic_quantile(returns, constant, 0.95).p_value < 0.001
+
+
+def test_z2_is_its_formula_and_zero_in_expectation_for_a_right_es():
+    realised = np.array([-0.05, 0.01, -0.03, 0.02])
+    var, es = np.full(4, 0.025), np.full(4, 0.04)
+    # two exceedances: (-0.05 - 0.03) / 0.04 / (4 * 0.05) + 1 = -9
+    assert acerbi_szekely_z2(realised, var, es, 0.95) == pytest.approx(-9.0)
+    rng = np.random.default_rng(0)
+    z = stats.norm.ppf(0.99)
+    es99 = stats.norm.pdf(z) / 0.01  # the standard normal's ES at 99%
+    values = [acerbi_szekely_z2(rng.standard_normal(5000), np.full(5000, z), np.full(5000, es99), 0.99) for _ in range(200)]
+    assert abs(np.mean(values)) < 0.05
+
+
+def _normal_draws(rows: int, scale: float = 1.0) -> np.ndarray:
+    grid = (np.arange(1000) + 0.5) / 1000
+    return np.tile(stats.norm.ppf(grid) * scale, (rows, 1))
+
+
+def test_es_backtest_passes_a_right_es_and_rejects_tails_deeper_than_forecast():
+    rng = np.random.default_rng(1)
+    n, z = 800, stats.norm.ppf(0.99)
+    var, es = np.full(n, z), np.full(n, stats.norm.pdf(z) / 0.01)
+    right = es_backtest(rng.standard_normal(n), var, es, 0.99, _normal_draws(n), simulations=500)
+    assert right.p_value > 0.05 and right.expected_exceedances == pytest.approx(8.0)
+    deeper = es_backtest(rng.standard_normal(n) * 1.5, var, es, 0.99, _normal_draws(n), simulations=500)
+    assert deeper.z2 < -0.5 and deeper.p_value < 0.01
