@@ -21,6 +21,28 @@ class RiskConfig(dg.Config):
     position_contracts: float = 0.0  # signed ZL contracts; 0: config/risk.yaml
 
 
+def _calibration_metadata(warehouse: Warehouse, frame, horizons: dict[str, int]) -> dict:
+    """Reliability, PIT histogram and CRPS by year of the walk-forward (backtest) forecasts."""
+    from cbi_platform.lib.ml.calibration import crps_by_year, pit_histogram, reliability
+
+    import pandas as pd
+
+    with warehouse.read_connection() as conn:
+        targets = conn.execute("SELECT trade_date, COLUMNS('^target_[0-9]') FROM features.zl_daily_matrix").df()
+    outcomes = targets.melt(id_vars="trade_date", var_name="horizon", value_name="realised")
+    outcomes["horizon"] = outcomes["horizon"].str.removeprefix("target_")
+    outcomes["as_of_date"] = pd.to_datetime(outcomes.pop("trade_date")).dt.date
+    backtest = frame[frame["kind"] == "backtest"].merge(outcomes, on=["as_of_date", "horizon"], how="left")
+    shares = reliability(backtest, horizons)
+    pit = pit_histogram(backtest, horizons)
+    yearly = crps_by_year(backtest, horizons)
+    return {
+        "reliability": dg.MetadataValue.md(markdown(shares, formats={c: PERCENT for c in shares.columns[2:]})),
+        "pit_histogram": dg.MetadataValue.md(markdown(pit, formats={c: PERCENT for c in pit.columns[1:]})),
+        "crps_by_year": dg.MetadataValue.md(markdown(yearly, floatfmt=".4f")),
+    }
+
+
 def _price_units(sources: SourceResource) -> str:
     """ZL's price units as the UI shows them (cents/lb -> c/lb)."""
     units = load_sources(Path(sources.config_dir)).symbol("ZL").units
@@ -74,6 +96,7 @@ def zl_predictions(context: dg.AssetExecutionContext, warehouse: Warehouse, sour
         "a live forecast for the latest trading day at every horizon",
         metadata={"latest_trading_day": str(latest_day), "horizons": sorted(latest["horizon"])},
     )
+    diagnostics = _calibration_metadata(warehouse, frame, _horizons(sources))
     units = _price_units(sources)
     shown = in_horizon_order(latest[["horizon", "target_date", "last_price", "p10_price", "p50_price", "p90_price",
                                      "model_version"]], _horizons(sources))
@@ -85,6 +108,7 @@ def zl_predictions(context: dg.AssetExecutionContext, warehouse: Warehouse, sour
             "as_of_date": str(latest_day),
             "data_mode": sources.mode,
             "dagster/row_count": int(len(frame)),
+            **diagnostics,
         },
         check_results=[to_result(ordered), to_result(present)],
     )
