@@ -14,7 +14,7 @@ warnings.filterwarnings("ignore", category=dg.BetaWarning)
 
 from cbi_platform.defs import automation
 from cbi_platform.defs.features import FEATURE_ASSETS
-from cbi_platform.defs.forecasts import mes_predictions, zl_forecast_report, zl_predictions, zl_risk
+from cbi_platform.defs.forecasts import mes_predictions, zl_forecast_report, zl_predictions, zl_risk, zl_strategy_backtest
 from cbi_platform.defs.ingest.cftc import cftc_cot
 from cbi_platform.defs.ingest.databento import DATABENTO_ASSETS, futures_hourly
 from cbi_platform.defs.ingest.eia import eia_series
@@ -33,7 +33,7 @@ HOURLY_ASSETS = [futures_hourly]
 # the hourly MES path: vendor settle files (files mode) have no hourly bars to feed it
 MES_ASSET_KEYS = {dg.AssetKey(["features", "mes_hourly"]), dg.AssetKey(["models", "mes_timeseries"]),
                   dg.AssetKey(["forecasts", "mes_predictions"])}
-FORECAST_ASSETS = [zl_predictions, zl_risk, mes_predictions, zl_forecast_report]
+FORECAST_ASSETS = [zl_predictions, zl_risk, zl_strategy_backtest, mes_predictions, zl_forecast_report]
 ALL_ASSETS = [*RAW_ASSETS, *FEATURE_ASSETS, *MODEL_ASSETS, *FORECAST_ASSETS]
 
 

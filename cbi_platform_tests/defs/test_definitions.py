@@ -24,6 +24,7 @@ SNAPSHOT = {
     "forecasts/mes_predictions": {"group": "forecasts", "partitioned": False, "checks": ['mes_forecast_present', 'quantiles_ordered']},
     "forecasts/monte_carlo_scenarios": {"group": "risk", "partitioned": False, "checks": []},
     "forecasts/risk_metrics": {"group": "risk", "partitioned": False, "checks": ['es_backtest_1m', 'es_backtest_1w', 'es_backtest_3m', 'es_backtest_6m', 'scenarios_match_quantiles', 'var_backtest_1m', 'var_backtest_1w', 'var_backtest_3m', 'var_backtest_6m', 'var_dq_1m', 'var_dq_1w', 'var_dq_3m', 'var_dq_6m', 'var_ordered']},
+    "forecasts/zl_strategy_backtest": {"group": "forecasts", "partitioned": False, "checks": []},
     "forecasts/zl_predictions": {"group": "forecasts", "partitioned": False, "checks": ['latest_forecast_present', 'quantiles_ordered']},
     "models/bucket_biofuel": {"group": "models", "partitioned": False, "checks": ['quantiles_ordered']},
     "models/bucket_china": {"group": "models", "partitioned": False, "checks": ['quantiles_ordered']},
