@@ -23,9 +23,9 @@ class RiskConfig(dg.Config):
 
 def _calibration_metadata(warehouse: Warehouse, frame, horizons: dict[str, int]) -> dict:
     """Reliability, PIT histogram and CRPS by year of the walk-forward (backtest) forecasts."""
-    from cbi_platform.lib.ml.calibration import crps_by_year, pit_histogram, reliability
-
     import pandas as pd
+
+    from cbi_platform.lib.ml.calibration import crps_by_year, pit_histogram, reliability
 
     with warehouse.read_connection() as conn:
         targets = conn.execute("SELECT trade_date, COLUMNS('^target_[0-9]') FROM features.zl_daily_matrix").df()
