@@ -36,6 +36,10 @@ class TableSpec:
     # refetch) or "error" unless the rows are identical (user files that overlap: a history
     # split across several exports may repeat days, but must not disagree on them).
     duplicates: str = "later_wins"
+    # A feed shows only its latest items: an item missing from a refetch has rolled off, it was
+    # not withdrawn. Such a table is upserted on its key: the window's rows the new payloads
+    # lack are kept (re-ingesting a day later cannot delete the items that left the feed).
+    rows_roll_off: bool = False
 
 
 @dataclass(frozen=True)
@@ -162,7 +166,8 @@ def write_window(conn: duckdb.DuckDBPyConnection, spec: SourceSpec, window: Wind
     database error comes out naming the source, partition and table."""
     if not allow_shrink:
         for table in spec.tables:
-            refuse_shrink(spec.name, conn, table, window, frames.get(table.name, pd.DataFrame()))
+            if not table.rows_roll_off:  # rows of those are only added or updated (upsert): no shrink
+                refuse_shrink(spec.name, conn, table, window, frames.get(table.name, pd.DataFrame()))
     ingested_at = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
     rows = {}
     for table in spec.tables:
@@ -170,7 +175,10 @@ def write_window(conn: duckdb.DuckDBPyConnection, spec: SourceSpec, window: Wind
         if len(frame):
             frame = frame.assign(ingested_at=ingested_at)
         try:
-            rows[table.name] = warehouse.replace_window(conn, table.name, frame, window)
+            if table.rows_roll_off and not allow_shrink:
+                rows[table.name] = warehouse.upsert(conn, table.name, frame, table.primary_key) if len(frame) else 0
+            else:
+                rows[table.name] = warehouse.replace_window(conn, table.name, frame, window)
         except duckdb.Error as exc:
             raise SourceError(spec.name, window, f"{table.name}: the write failed, nothing of it kept: "
                                                  f"{type(exc).__name__}: {exc}") from exc

@@ -250,3 +250,30 @@ def test_weekly_batches_due_on_a_holiday_monday_come_on_tuesday():
     published = dict(zip(rows["observation_date"], rows["as_of_date"]))
     assert published[dt.date(2009, 8, 31)] == published[dt.date(2009, 9, 4)] == dt.date(2009, 9, 8)
     assert published[dt.date(2009, 9, 8)] == dt.date(2009, 9, 14)
+
+
+def test_items_that_rolled_off_a_feed_are_kept_when_the_day_is_ingested_again(tmp_path):
+    """A feed shows only its latest items: a refetch of the same day lacking the morning's items
+    must neither delete them nor be refused as a shrink."""
+    from cbi_platform.defs.ingest import news as news_assets
+
+    conn = warehouse.connect(tmp_path / "w.duckdb")
+    warehouse.apply_migrations(conn, SQL_DIR)
+    window = Window(dt.date(2024, 11, 4), dt.date(2024, 11, 5))
+    spec = news_assets.source()
+
+    def feed(first: int, last: int) -> bytes:
+        items = "".join(f"<item><title>Item {k}</title><link>https://example.org/{k}</link>"
+                        f"<pubDate>Mon, 04 Nov 2024 {k:02d}:00:00 GMT</pubDate></item>" for k in range(first, last))
+        return f'<?xml version="1.0"?><rss version="2.0"><channel><title>t</title>{items}</channel></rss>\n'.encode()
+
+    def ingest_feed(body: bytes) -> None:
+        payload = dataclasses.replace(feed_payload(body), window=window)
+        fetching = dataclasses.replace(spec, fetch=lambda w, ctx: [payload])
+        ctx = FetchContext("sample", LandingZone(tmp_path / "landing"), tmp_path, CONFIG_DIR, dt.date(2024, 11, 5))
+        ingest(fetching, window, ctx, conn)
+
+    ingest_feed(feed(0, 12))   # the morning: items 0-11
+    ingest_feed(feed(8, 20))   # the evening: 0-7 rolled off, 12-19 are new
+    titles = sorted(t for (t,) in conn.execute("SELECT title FROM raw.news_items").fetchall())
+    assert titles == sorted(f"Item {k}" for k in range(20))

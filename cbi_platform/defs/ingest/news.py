@@ -9,7 +9,7 @@ def source():
     from cbi_platform.lib.ingest import SourceSpec, TableSpec
     from cbi_platform.lib.sources import news
 
-    return SourceSpec(news.SOURCE, news.fetch, news.parse, (TableSpec(TABLE, news.PRIMARY_KEY, "source"),),
+    return SourceSpec(news.SOURCE, news.fetch, news.parse, (TableSpec(TABLE, news.PRIMARY_KEY, "source", rows_roll_off=True),),
                       news.expected_keys)
 
 
