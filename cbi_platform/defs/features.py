@@ -12,10 +12,10 @@ from cbi_platform.defs.ingest.common import WAREHOUSE_POOL
 from cbi_platform.defs.resources import SourceResource, Warehouse
 from cbi_platform.defs.partitions import SETTINGS
 from cbi_platform.lib import quality
-from cbi_platform.lib.config import load_yaml
+from cbi_platform.lib.config import configured_horizons, load_yaml
 from cbi_platform.lib.tables import markdown
 
-HORIZONS = {"1w": 5, "1m": 21, "3m": 63, "6m": 126}
+HORIZONS = configured_horizons(SETTINGS.config_dir)
 WARMUP_ROWS = 130  # the longest rolling window (6m) plus a margin
 DAILY_CHECKS = [
     ("no_inf", "No Inf or NaN anywhere: guarded divisions yield NULL", True),

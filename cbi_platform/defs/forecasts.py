@@ -9,9 +9,10 @@ import dagster as dg
 from cbi_platform.defs.checks import specs, to_result
 from cbi_platform.defs.conditions import on_upstream_update
 from cbi_platform.defs.ingest.common import WAREHOUSE_POOL
+from cbi_platform.defs.partitions import SETTINGS
 from cbi_platform.defs.resources import ReportStore, SourceResource, Warehouse
 from cbi_platform.lib import quality
-from cbi_platform.lib.config import load_sources
+from cbi_platform.lib.config import configured_horizons, load_sources
 from cbi_platform.lib.tables import DOLLARS, PERCENT, data_mode_banner, in_horizon_order, markdown
 
 
@@ -50,9 +51,7 @@ def _price_units(sources: SourceResource) -> str:
 
 
 def _horizons(sources: SourceResource) -> dict[str, int]:
-    from cbi_platform.lib.ml.train import load_training_config
-
-    return load_training_config(Path(sources.config_dir), "fast").horizons
+    return configured_horizons(Path(sources.config_dir))
 
 
 @dg.asset(
@@ -115,18 +114,19 @@ def zl_predictions(context: dg.AssetExecutionContext, warehouse: Warehouse, sour
 
 
 RISK_KEY = dg.AssetKey(["forecasts", "risk_metrics"])
+HORIZON_NAMES = list(configured_horizons(SETTINGS.config_dir))  # the checks are declared when definitions load
 BACKTEST_CHECKS = [(f"var_backtest_{h}", f"VaR99 backtest at {h} on non-overlapping forecasts: Basel green passes, "
                     f"yellow warns, red fails; fewer than 100 observations (no exceedance expected) warns as "
                     f"insufficient evidence (Kupiec and Christoffersen p-values in metadata)", False)
-                   for h in ("1w", "1m", "3m", "6m")] + [
+                   for h in HORIZON_NAMES] + [
     (f"var_dq_{h}", f"Engle-Manganelli dynamic quantile test of VaR95 at {h} on non-overlapping forecasts (4 lagged "
                     f"hits and the VaR level): p >= 1% passes; fewer than 10 expected exceedances warns as insufficient "
                     f"evidence", False)
-    for h in ("1w", "1m", "3m", "6m")] + [
+    for h in HORIZON_NAMES] + [
     (f"es_backtest_{h}", f"Acerbi-Szekely Z2 test of ES99 at {h} on non-overlapping forecasts, p-value by redrawing "
                          f"outcomes from each day's forecast distribution: p >= 1% passes; fewer than 5 expected "
                          f"exceedances warns as insufficient evidence", False)
-    for h in ("1w", "1m", "3m", "6m")]
+    for h in HORIZON_NAMES]
 
 
 @dg.multi_asset(

@@ -40,6 +40,13 @@ def load_yaml(path: Path) -> dict[str, Any]:
     return data
 
 
+def configured_horizons(config_dir: Path) -> dict[str, int]:
+    """Forecast horizon name -> trading days, in config/training.yaml's order: the one place
+    they are declared (sql/features/300_zl_daily_matrix.sql's targets are checked against it)."""
+    horizons = load_yaml(Path(config_dir) / "training.yaml").get("horizons") or {}
+    return {validate_identifier(str(name), "horizon"): int(days) for name, days in horizons.items()}
+
+
 @dataclass(frozen=True)
 class SymbolSpec:
     root: str

@@ -28,16 +28,17 @@ def realised_coverage(conn: duckdb.DuckDBPyConnection, horizon: str, window: int
                       band: tuple[float, float]) -> Drift:
     """Coverage over the latest `window` archived live forecasts at `horizon` with a known outcome
     (one per as_of_date: the latest published version)."""
-    if horizon not in ("1w", "1m", "3m", "6m"):
-        raise ValueError(f"unknown horizon {horizon!r}")
+    from cbi_platform.lib.warehouse import checked_column
+
+    target = checked_column(f"target_{horizon}")  # a safe identifier; a horizon the matrix lacks fails in SQL
     rows = conn.execute(
         f"""WITH latest AS (
                 SELECT * FROM forecasts.zl_forecast_archive WHERE horizon = ?
                 QUALIFY row_number() OVER (PARTITION BY as_of_date ORDER BY published_at DESC) = 1
             )
-            SELECT a.q10, a.q90, m.target_{horizon} AS realised
+            SELECT a.q10, a.q90, m.{target} AS realised
             FROM latest a JOIN features.zl_daily_matrix m ON m.trade_date = a.as_of_date
-            WHERE m.target_{horizon} IS NOT NULL
+            WHERE m.{target} IS NOT NULL
             ORDER BY a.as_of_date DESC LIMIT ?""",
         [horizon, window],
     ).fetchall()

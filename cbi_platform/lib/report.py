@@ -18,7 +18,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-HORIZON_ORDER = ["1w", "1m", "3m", "6m"]
+PALETTE = ["#2a9d8f", "#e9c46a", "#f4a261", "#e76f51", "#9b2226", "#264653"]  # shortest horizon first
 
 
 CHART_TITLES = {"fan_chart": "ZL history and P10/P50/P90 fan per horizon",
@@ -46,11 +46,11 @@ def _figure_png(fig) -> bytes:
     return buffer.getvalue()
 
 
-def _fan_chart(history: pd.DataFrame, live: pd.DataFrame, plt):
+def _fan_chart(history: pd.DataFrame, live: pd.DataFrame, plt, horizons: list[str]):
     fig, ax = plt.subplots(figsize=(10, 4.5))
     recent = history.tail(260)
     ax.plot(recent["trade_date"], recent["zl_close"], color="#1f3b57", lw=1.4, label="ZL front settle")
-    colors = {"1w": "#2a9d8f", "1m": "#e9c46a", "3m": "#f4a261", "6m": "#e76f51"}
+    colors = dict(zip(horizons, PALETTE))
     start = pd.Timestamp(live["as_of_date"].iloc[0])
     last = float(live["last_price"].iloc[0])
     for row in live.sort_values("horizon_days", ascending=False).itertuples():
@@ -65,8 +65,8 @@ def _fan_chart(history: pd.DataFrame, live: pd.DataFrame, plt):
     return fig
 
 
-def _scenario_chart(scenarios: pd.DataFrame, risk: pd.DataFrame, plt):
-    horizons = [h for h in HORIZON_ORDER if h in set(scenarios["horizon"])]
+def _scenario_chart(scenarios: pd.DataFrame, risk: pd.DataFrame, plt, horizons: list[str]):
+    horizons = [h for h in horizons if h in set(scenarios["horizon"])]
     fig, axes = plt.subplots(1, len(horizons), figsize=(3.2 * len(horizons), 3.2), squeeze=False)
     for ax, horizon in zip(axes[0], horizons):
         draws = scenarios.loc[scenarios["horizon"] == horizon, "log_return"]
@@ -81,9 +81,9 @@ def _scenario_chart(scenarios: pd.DataFrame, risk: pd.DataFrame, plt):
     return fig
 
 
-def _coverage_chart(backtest: pd.DataFrame, plt):
+def _coverage_chart(backtest: pd.DataFrame, plt, horizons: list[str]):
     fig, ax = plt.subplots(figsize=(10, 3.2))
-    for horizon in HORIZON_ORDER:
+    for horizon in horizons:
         part = backtest[backtest["horizon"] == horizon].dropna(subset=["realised"]).sort_values("as_of_date")
         if len(part) < 30:
             continue
@@ -98,7 +98,7 @@ def _coverage_chart(backtest: pd.DataFrame, plt):
     return fig
 
 
-def leaderboard(weights: pd.DataFrame) -> pd.DataFrame:
+def leaderboard(weights: pd.DataFrame, horizons: list[str]) -> pd.DataFrame:
     """Every ensemble member's honest (out-of-fold) pinball skill against climatology and its
     weight, per horizon, best average skill first."""
     if weights.empty:
@@ -106,7 +106,7 @@ def leaderboard(weights: pd.DataFrame) -> pd.DataFrame:
     frame = weights.dropna(subset=["honest_pinball"])
     reference = frame[frame["member"] == "climatology"].set_index("horizon")["honest_pinball"]
     frame = frame.assign(skill=1.0 - frame["honest_pinball"] / frame["horizon"].map(reference))
-    horizons = [h for h in HORIZON_ORDER if h in set(frame["horizon"])]
+    horizons = [h for h in horizons if h in set(frame["horizon"])]
     skill = frame.pivot_table(index="member", columns="horizon", values="skill")[horizons]
     weight = frame.pivot_table(index="member", columns="horizon", values="weight")[horizons].fillna(0.0)
     table = pd.concat([skill.add_suffix(" skill"), weight.add_suffix(" weight")], axis=1)
@@ -132,6 +132,8 @@ def build(conn: duckdb.DuckDBPyConnection, out_dir: Path) -> Report:
     import matplotlib.pyplot as plt
 
     predictions = conn.execute("SELECT * FROM forecasts.zl_predictions").df()
+    # the horizons as published, shortest first (config/training.yaml is their one source)
+    horizons = list(predictions.sort_values("horizon_days").drop_duplicates("horizon")["horizon"])
     live_all = predictions[predictions["kind"] == "live"]
     as_of = live_all["as_of_date"].max()
     live = live_all[live_all["as_of_date"] == as_of].sort_values("horizon_days")
@@ -147,8 +149,9 @@ def build(conn: duckdb.DuckDBPyConnection, out_dir: Path) -> Report:
                                                 ORDER BY trained_at DESC LIMIT 1)""").df()
     data_mode = str(live["data_mode"].iloc[0])
     out_dir.mkdir(parents=True, exist_ok=True)
-    figures = {"fan_chart": _fan_chart(history, live, plt), "scenarios": _scenario_chart(scenarios, risk, plt),
-               "coverage": _coverage_chart(backtest, plt)}
+    figures = {"fan_chart": _fan_chart(history, live, plt, horizons),
+               "scenarios": _scenario_chart(scenarios, risk, plt, horizons),
+               "coverage": _coverage_chart(backtest, plt, horizons)}
     pngs, embedded = {}, {}
     for name, fig in figures.items():
         data = _figure_png(fig)
@@ -157,10 +160,10 @@ def build(conn: duckdb.DuckDBPyConnection, out_dir: Path) -> Report:
         path.write_bytes(data)
         pngs[name], embedded[name] = path, base64.b64encode(data).decode()
     forecast_table = live[["horizon", "target_date", "last_price", "p10_price", "p50_price", "p90_price"]]
-    risk = risk.assign(_order=risk["horizon"].map(HORIZON_ORDER.index)).sort_values("_order")
+    risk = risk.assign(_order=risk["horizon"].map(horizons.index)).sort_values("_order")
     risk_table = risk[["horizon", "var95_return", "cvar95_return", "var99_return", "cvar99_return", "var95_usd", "var99_usd",
                        "position_var99_usd"]]
-    board = leaderboard(weights)
+    board = leaderboard(weights, horizons)
     banner = ("<p class='sample'>SAMPLE WORLD: these are forecasts of simulated data, produced to show the platform "
               "working; they say nothing about the real soybean oil market.</p>") if data_mode == "sample" else ""
     page = f"""<!doctype html>

@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 from cbi_platform.lib import features, warehouse
+from cbi_platform.lib.config import configured_horizons
 from cbi_platform.lib.ingest import ingest
 from cbi_platform.lib.sources.base import Window
 from cbi_platform_tests.conftest import CONFIG_DIR, SQL_DIR, sample_context
@@ -105,3 +106,18 @@ def test_every_feature_column_is_described(built):
     assert docs["crush_z_252d"] == "board crush vs its 1-year mean, in standard deviations"  # qualified r.column
     assert docs["root"] == "futures root (ZL, CL, ...)"  # SELECT root, -- ...
     assert docs["target_6m"].startswith("ZL log return over the next 126 trading days")
+
+
+def test_the_matrix_targets_are_the_configured_horizons():
+    """config/training.yaml declares the horizons; the SQL that computes the targets is checked
+    against it, so changing one without the other fails here."""
+    import re
+
+    horizons = configured_horizons(CONFIG_DIR)
+    sql = features.sql_path(SQL_DIR, "zl_daily_matrix").read_text()
+    targets = dict(re.findall(r"count\(log_return\) OVER h(\w+) = (\d+) THEN sum\(log_return\) OVER h\1 END AS target_\1\b", sql))
+    ends = dict(re.findall(r"lead\(trade_date, (\d+)\) OVER w AS target_end_(\w+)", sql))
+    windows = dict(re.findall(r"h(\w+) AS \(ORDER BY trade_date ROWS BETWEEN 1 FOLLOWING AND (\d+) FOLLOWING\)", sql))
+    assert {h: int(d) for h, d in targets.items()} == horizons
+    assert {h: int(d) for d, h in ends.items()} == horizons
+    assert {h: int(d) for h, d in windows.items()} == horizons

@@ -16,7 +16,7 @@ from typing import Any
 
 import pandas as pd
 
-from cbi_platform.lib.config import load_yaml
+from cbi_platform.lib.config import configured_horizons, load_yaml
 from cbi_platform.lib.ml import splits
 from cbi_platform.lib.ml.models import VOL_COLUMN
 from cbi_platform.lib.ml.quantiles import QCOLS
@@ -54,7 +54,7 @@ def load_training_config(config_dir: Path, profile: str, data_mode: str = "sampl
     validation = data["validation"]
     return TrainingConfig(
         profile=profile,
-        horizons={str(k): int(v) for k, v in data["horizons"].items()},
+        horizons=configured_horizons(config_dir),
         folds=int(chosen["folds"]) if data_mode == "sample" else max(int(chosen["folds"]), int(validation["real_data_min_folds"])),
         test_days=int(validation["test_days"]),
         embargo_days=int(validation["embargo_days"]),
