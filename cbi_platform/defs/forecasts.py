@@ -1,5 +1,6 @@
-"""Forecast and risk assets: forecasts/zl_predictions, forecasts/monte_carlo_scenarios,
-forecasts/risk_metrics, forecasts/mes_predictions."""
+"""Forecast and risk assets: forecasts/zl_predictions, risk/monte_carlo_scenarios (table
+forecasts.monte_carlo_scenarios), risk/risk_metrics (forecasts.risk_metrics),
+forecasts/zl_strategy_backtest, forecasts/mes_predictions and reports/zl_forecast."""
 
 
 from pathlib import Path
@@ -113,7 +114,8 @@ def zl_predictions(context: dg.AssetExecutionContext, warehouse: Warehouse, sour
     )
 
 
-RISK_KEY = dg.AssetKey(["forecasts", "risk_metrics"])
+RISK_KEY = dg.AssetKey(["risk", "risk_metrics"])
+SCENARIOS_KEY = dg.AssetKey(["risk", "monte_carlo_scenarios"])
 HORIZON_NAMES = list(configured_horizons(SETTINGS.config_dir))  # the checks are declared when definitions load
 BACKTEST_CHECKS = [(f"var_backtest_{h}", f"VaR99 backtest at {h} on non-overlapping forecasts: Basel green passes, "
                     f"yellow warns, red fails; fewer than 100 observations (no exceedance expected) warns as "
@@ -131,7 +133,7 @@ BACKTEST_CHECKS = [(f"var_backtest_{h}", f"VaR99 backtest at {h} on non-overlapp
 
 @dg.multi_asset(
     specs=[
-        dg.AssetSpec(["forecasts", "monte_carlo_scenarios"], deps=[dg.AssetKey(["forecasts", "zl_predictions"])],
+        dg.AssetSpec(SCENARIOS_KEY, deps=[dg.AssetKey(["forecasts", "zl_predictions"])],
                      description="Monte Carlo scenarios of the latest ZL forecast: inverse-CDF draws from each horizon's "
                                  "quantile function with shared uniforms across horizons (a comonotone copula).",
                      group_name="risk", kinds={"python", "numpy"}, owners=["team:risk"],
@@ -209,7 +211,7 @@ def zl_risk(context: dg.AssetExecutionContext, config: RiskConfig, warehouse: Wa
                                     "exceedances": b.exceedances, "expected": round(b.expected, 2),
                                     "kupiec_p": b.kupiec_p, "christoffersen_p": b.christoffersen_p}
                                    for h, b in backtests.items()])
-    yield dg.MaterializeResult(asset_key=["forecasts", "monte_carlo_scenarios"],
+    yield dg.MaterializeResult(asset_key=SCENARIOS_KEY,
                                metadata={"dagster/row_count": int(len(draws)), "as_of_date": str(latest_day),
                                          "scenarios_per_horizon": n_scenarios,
                                          "sample_var_cvar": dg.MetadataValue.json(summary)})
@@ -283,28 +285,18 @@ def zl_strategy_backtest(context: dg.AssetExecutionContext, warehouse: Warehouse
     import pandas as pd
 
     from cbi_platform.lib import warehouse as wh
-    from cbi_platform.lib.config import load_yaml
-    from cbi_platform.lib.ml.quantiles import sequential_calibration
     from cbi_platform.lib.risk import strategy
 
-    settings = load_yaml(Path(sources.config_dir) / "risk.yaml")["strategy"]
-    spec = load_sources(Path(sources.config_dir)).symbol("ZL")
-    dollars = spec.contract_size * (0.01 if spec.units.startswith("cents") else 1.0)
-    costs = strategy.Costs(float(settings["commission_usd"]), float(settings["slippage_ticks"]), spec.tick_size * dollars)
+    config = strategy.load_strategy_config(Path(sources.config_dir))
     horizons = _horizons(sources)
     with warehouse.get_connection() as conn:
         predictions = conn.execute("SELECT * FROM forecasts.zl_predictions WHERE kind = 'backtest'").df()
         climatology = conn.execute("SELECT * FROM training.oof_predictions WHERE model = 'climatology' "
                                    "ORDER BY horizon, as_of_date").df()
-        market = conn.execute("SELECT trade_date, zl_close AS price, lead(zl_ret_1d) OVER (ORDER BY trade_date) "
-                              "AS next_return FROM features.zl_daily_matrix ORDER BY trade_date").df()
-        for frame in (predictions, climatology, market):
-            column = "trade_date" if "trade_date" in frame else "as_of_date"
-            frame[column] = pd.to_datetime(frame[column]).dt.date
-        # climatology as the ensemble is published: calibrated fold by fold on earlier outcomes
-        climatology = pd.concat([sequential_calibration(part.reset_index(drop=True), horizons[h]).assign(horizon=h)
-                                 for h, part in climatology.groupby("horizon") if h in horizons], ignore_index=True)
-        summary, daily = strategy.run_all(predictions, climatology, market, horizons, float(settings["k"]), dollars, costs)
+        market = strategy.market_from_matrix(
+            conn.execute("SELECT trade_date, zl_close, zl_ret_1d FROM features.zl_daily_matrix").df())
+        climatology = strategy.calibrated_climatology(climatology, horizons)
+        summary, daily = strategy.run_all(predictions, climatology, market, horizons, config)
         version = predictions["model_version"].iloc[0] if len(predictions) else "-"
         stored = daily.rename(columns={"pnl": "pnl_usd", "equity": "equity_usd"}).assign(
             model_version=version, data_mode=sources.mode)
@@ -312,12 +304,13 @@ def zl_strategy_backtest(context: dg.AssetExecutionContext, warehouse: Warehouse
     shown = summary.assign(sharpe_90pct=[f"[{lo:.2f}, {hi:.2f}]" for lo, hi in summary["sharpe_interval"]])
     shown = in_horizon_order(shown.drop(columns=["sharpe_interval"]), horizons)
     columns = ["horizon", "rule", "sharpe", "sharpe_90pct", "sortino", "total_pnl_usd", "max_drawdown_usd",
-               "max_drawdown_days", "hit_rate", "turnover", "exposure", "days"]
+               "max_drawdown_days", "hit_rate", "turnover", "exposure", "days", "independent_periods"]
     table = markdown(shown[columns], floatfmt=".2f", formats={"total_pnl_usd": DOLLARS, "max_drawdown_usd": DOLLARS,
                                                               "hit_rate": PERCENT})
     return dg.MaterializeResult(metadata={
         "summary": dg.MetadataValue.md(f"{data_mode_banner(sources.mode)}\n\nPer ZL contract, after costs "
-                                       f"(${costs.per_contract():.2f} per contract traded).\n\n{table}"),
+                                       f"(${config.costs.per_contract():.2f} per contract traded). A Sharpe over fewer than "
+                                       f"{strategy.MIN_INDEPENDENT_PERIODS} independent holding periods is not judged.\n\n{table}"),
         "dagster/row_count": int(len(stored)),
     })
 
@@ -381,12 +374,14 @@ REPORT_KEY = dg.AssetKey(["reports", "zl_forecast"])
 
 @dg.asset(
     key=REPORT_KEY,
-    deps=[RISK_KEY, dg.AssetKey(["forecasts", "monte_carlo_scenarios"]), dg.AssetKey(["models", "zl_ensemble"])],
+    deps=[RISK_KEY, SCENARIOS_KEY, dg.AssetKey(["models", "zl_ensemble"]),
+          dg.AssetKey(["forecasts", "zl_strategy_backtest"])],
     description=(
-        "The ZL forecast report: a self-contained HTML page (reports/latest.html) with the history and P10/P50/P90 fan "
-        "per horizon, the scenario distribution with VaR/CVaR marked, calibration over time and the ensemble weights; "
-        "the charts are also written as PNGs and shown here. Open the full report with `make report` (served on "
-        "127.0.0.1:8765)."
+        "The ZL forecast report, a research note in one self-contained HTML page (reports/latest.html): the forecast "
+        "in plain words with its caveats, the P10/P50/P90 fan per horizon, VaR/CVaR with the scenario distribution, "
+        "the strategy's equity and drawdown, calibration (coverage over time, reliability, PIT, CRPS), feature drift "
+        "and the ensemble's leaderboard; the charts are also written as PNGs and shown here. Open the full report "
+        "with `make report` (served on 127.0.0.1:8765)."
     ),
     group_name="reports",
     kinds={"python", "html"},
@@ -394,17 +389,20 @@ REPORT_KEY = dg.AssetKey(["reports", "zl_forecast"])
     pool=WAREHOUSE_POOL,
     automation_condition=on_upstream_update(),
 )
-def zl_forecast_report(context: dg.AssetExecutionContext, warehouse: Warehouse, reports: ReportStore) -> dg.MaterializeResult:
+def zl_forecast_report(context: dg.AssetExecutionContext, warehouse: Warehouse, reports: ReportStore,
+                       sources: SourceResource) -> dg.MaterializeResult:
     from cbi_platform.lib import report
 
     with warehouse.read_connection() as conn:
-        built = report.build(conn, Path(reports.root))
+        built = report.build(conn, Path(reports.root), Path(sources.config_dir))
     from cbi_platform.report_server import report_url
 
     return dg.MaterializeResult(metadata={
         "fan_chart": dg.MetadataValue.md(built.markdown_image("fan_chart")),
         "var_chart": dg.MetadataValue.md(built.markdown_image("scenarios")),
         "calibration_chart": dg.MetadataValue.md(built.markdown_image("coverage")),
+        **{f"{name}_chart": dg.MetadataValue.md(built.markdown_image(name)) for name in ("strategy", "reliability", "crps")
+           if name in built.pngs},
         # browsers refuse file:// links from a web page: `make report` serves the directory here
         "report_url": dg.MetadataValue.url(report_url()),
         "report": dg.MetadataValue.path(str(built.html_path)),

@@ -230,18 +230,15 @@ def monte_carlo() -> dict:
 def forecast_skill() -> dict:
     """Out-of-sample pinball skill per horizon on the sample world (planted signal), ensemble and
     main model vs climatology, and a plain AutoGluon on ZL's price history alone (what a user
-    would try first) vs climatology; coverage; training time of the fast profile."""
-    from cbi_platform.lib.ml.evaluation import evaluate
+    would try first) vs climatology; coverage; training time of the fast profile. And the strategy
+    backtest on the ensemble's forecasts, in the planted-signal world and in the null world (where
+    it should earn nothing beyond noise)."""
+    from cbi_platform.lib.ml.evaluation import evaluate, strategy_summary
     from cbi_platform.lib.ml.train import load_training_config
-    from cbi_platform.lib import features
+    from cbi_platform.lib.risk.strategy import headline
 
     settings = Settings.from_env()
-    with tempfile.TemporaryDirectory(prefix="cbi_bench_") as tmp:
-        conn = _sample_warehouse(Path(tmp))
-        for name in features.FEATURE_ORDER:
-            features.run_sql(conn, settings.sql_dir, name, settings.config_dir)
-        matrix = conn.execute("SELECT * FROM features.zl_daily_matrix ORDER BY trade_date").df()
-        conn.close()
+    matrix = _sample_matrix(signal=1.0)
     config = load_training_config(settings.config_dir, "fast")
     t0 = time.perf_counter()
     full = evaluate(matrix, config)
@@ -253,7 +250,33 @@ def forecast_skill() -> dict:
                  "coverage_p10_p90": round(r.coverage, 3)} for h, r in full.items()}
     for horizon, row in table.items():
         print(f"    {horizon}: {row}")
-    return {"seconds": seconds, "by_horizon": table}
+    strategy = {"planted_signal": headline(strategy_summary(full, matrix, settings.config_dir))}
+    null_matrix = _sample_matrix(signal=0.0)
+    strategy["null_world"] = headline(strategy_summary(evaluate(null_matrix, config), null_matrix, settings.config_dir))
+    _print_strategy(strategy)
+    return {"seconds": seconds, "by_horizon": table, "strategy": strategy}
+
+
+def _sample_matrix(signal: float):
+    from cbi_platform.lib import features
+
+    settings = Settings.from_env()
+    with tempfile.TemporaryDirectory(prefix="cbi_bench_") as tmp:
+        conn = _sample_warehouse(Path(tmp), signal)
+        for name in features.FEATURE_ORDER:
+            features.run_sql(conn, settings.sql_dir, name, settings.config_dir)
+        matrix = conn.execute("SELECT * FROM features.zl_daily_matrix ORDER BY trade_date").df()
+        conn.close()
+    return matrix
+
+
+def _print_strategy(by_world: dict[str, dict]) -> None:
+    for world, by_horizon in by_world.items():
+        for horizon, row in by_horizon.items():
+            print(f"    strategy {world} {horizon}: Sharpe {row['sharpe']:+.2f} (90% {row['sharpe_90pct'][0]:+.2f}.."
+                  f"{row['sharpe_90pct'][1]:+.2f}), max drawdown ${row['max_drawdown_usd']:,} over "
+                  f"{row['max_drawdown_days']} days, hit rate {row['hit_rate']:.1%}; climatology Sharpe "
+                  f"{row.get('climatology_sharpe', float('nan')):+.2f}, buy-and-hold {row.get('buy_and_hold_sharpe', float('nan')):+.2f}")
 
 
 @bench("real_data")
@@ -282,7 +305,7 @@ def _real_data_run(start: dt.date) -> dict:
     from cbi_platform.lib.ingest import ingest
     from cbi_platform.lib.landing import LandingZone
     from cbi_platform.lib.forecast import member_matrix_sql
-    from cbi_platform.lib.ml.evaluation import evaluate
+    from cbi_platform.lib.ml.evaluation import evaluate, strategy_summary
     from cbi_platform.lib.ml.quantiles import SHORT_HORIZON_COVERAGE, calibrated_coverage_range, coverage
     from cbi_platform.lib.ml.train import load_training_config
     from cbi_platform.lib.sources.base import Window
@@ -345,8 +368,12 @@ def _real_data_run(start: dt.date) -> dict:
                           "coverage_by_year": by_year_coverage, "test_years": int(len(by_year)),
                           "weights": {k: round(v, 2) for k, v in result.weights.items() if v}}
         print(f"    {horizon}: {table[horizon]}")
+    from cbi_platform.lib.risk.strategy import headline
+
+    strategy = headline(strategy_summary(results, matrix, settings.config_dir))
+    _print_strategy({"real": strategy})
     return {"seconds": seconds, "history_start": str(start), "zl_rows": int(len(matrix)), "returns_gates": gates,
-            "rolls_per_year": rolls, "by_horizon": table}
+            "rolls_per_year": rolls, "by_horizon": table, "strategy": strategy}
 
 
 def main(argv=None) -> int:

@@ -53,3 +53,29 @@ def test_the_report_is_served_on_loopback_read_only(tmp_path):
     finally:
         httpd.shutdown()
         httpd.server_close()
+
+
+def test_the_note_says_in_words_whether_skill_and_earnings_are_beyond_noise():
+    import pandas as pd
+
+    from cbi_platform.lib.report import plain_words
+
+    live = pd.DataFrame({"horizon": ["1w", "3m"], "target_date": [dt.date(2026, 12, 8), dt.date(2027, 3, 2)],
+                         "p10_price": [65.9, 56.8], "p50_price": [68.9, 67.1], "p90_price": [72.3, 80.1],
+                         "last_price": [68.6, 68.6]})
+    risk = pd.DataFrame({"horizon": ["1w"], "var99_usd": [3108.0], "cvar99_usd": [3713.0]})
+    skill = {"1w": {"skill": 0.005, "band": 0.013}, "3m": {"skill": -0.08, "band": 0.03}}
+    summary = pd.DataFrame({"horizon": ["1w", "1w"], "rule": ["ensemble", "climatology"], "total_pnl_usd": [1033.0, 5.0],
+                            "days": [504, 504], "sharpe": [0.89, 0.1], "sharpe_interval": [(0.29, 1.53), (-1.0, 1.2)]})
+    lines = plain_words(live, risk, skill, summary, "cents/lb", "files")
+    assert lines[0] == ("1w (to 2026-12-08): median 68.90 cents/lb, 80% between 65.90 and 72.30 (last 68.60); no evidence "
+                        "of beating climatology (+0.5%, within the noise band of 1.3%).")
+    assert "worse than climatology beyond the noise band (-8.0%, band 3.0%)" in lines[1]
+    assert "$3,108 or worse (VaR99), $3,713" in lines[2]
+    assert lines[3] == ("Trading the 1w forecast by the documented rule would have earned $1,033 per contract after costs "
+                        "over 504 days: Sharpe 0.89 (90% interval 0.29 to 1.53: above zero beyond noise).")
+    assert len(lines) == 6 and "real market data" in lines[4]
+    assert "SAMPLE WORLD" in plain_words(live, risk, {}, summary.iloc[0:0], "cents/lb", "sample")[-2]
+    few = summary.assign(judged=False, independent_periods=8.0)
+    assert plain_words(live, risk, skill, few, "cents/lb", "files")[3].endswith(
+        "Sharpe 0.89 (90% interval 0.29 to 1.53), but only 8 independent holding periods: too few to judge.")

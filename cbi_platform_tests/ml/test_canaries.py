@@ -23,7 +23,7 @@ from cbi_platform.defs.ingest import cftc, databento, epa_rin, eia, fred, usda_e
 from cbi_platform.lib.ml.ensemble_pipeline import load_skill_gates
 from cbi_platform.lib import features, warehouse
 from cbi_platform.lib.ingest import ingest
-from cbi_platform.lib.ml.evaluation import evaluate
+from cbi_platform.lib.ml.evaluation import evaluate, strategy_summary
 from cbi_platform.lib.ml.train import load_training_config
 from cbi_platform.lib.sources.base import Window
 from cbi_platform_tests.conftest import CONFIG_DIR, SQL_DIR, sample_context
@@ -72,6 +72,16 @@ def test_no_skill_in_the_null_world(null_matrix, config):
         # within the noise band on both sides: no evidence of skill (leakage) and no harm
         assert not result.ensemble.better_beyond_noise, (horizon, result.ensemble)
         assert not result.ensemble.worse_beyond_noise, (horizon, result.ensemble)
+    # and trading on these forecasts earns nothing beyond noise (90% block-bootstrap Sharpe
+    # interval) at every horizon with enough independent holding periods to judge: 1w and 1m here
+    judged = ensemble_strategy(results, null_matrix).query("judged")
+    assert {"1w", "1m"} <= set(judged["horizon"]), judged
+    assert all(low < 0 for low, _ in judged["sharpe_interval"]), judged[["horizon", "sharpe", "sharpe_interval"]]
+
+
+def ensemble_strategy(results, matrix):
+    summary = strategy_summary(results, matrix, CONFIG_DIR)
+    return summary[summary["rule"] == "ensemble"]
 
 
 def test_the_canary_catches_a_planted_leak(null_matrix, config):
@@ -83,6 +93,9 @@ def test_the_canary_catches_a_planted_leak(null_matrix, config):
     # caught twice over: beyond the noise band, and above the skill at which the platform's own
     # leakage alarm fires on real data
     assert results["1m"].ensemble.better_beyond_noise and results["1m"].ensemble.skill > load_skill_gates(CONFIG_DIR).warn["1m"]
+    # the strategy's null-world test fails on it too: the leak earns money beyond noise
+    leak = ensemble_strategy(results, leaky).set_index("horizon").loc["1m"]
+    assert leak["judged"] and leak["sharpe_interval"][0] > 0, leak
 
 
 def test_the_planted_signal_is_found(signal_matrix, config):

@@ -22,12 +22,14 @@ from cbi_platform.lib.ml.train import TrainingConfig, feature_columns
 @dataclass
 class HorizonEvaluation:
     horizon: str
+    horizon_days: int
     ensemble: SkillTest  # the ensemble against climatology on its honest dates
     main: SkillTest  # the main model alone against climatology on the same dates
     coverage: float  # calibrated P10-P90 coverage of the ensemble
     calibrated: pd.DataFrame  # the sequentially calibrated forecasts that coverage is measured on
     weights: dict[str, float]
     losses: pd.DataFrame  # as_of_date, fold, ensemble, climatology: per-day pinball losses
+    climatology: pd.DataFrame  # climatology's walk-forward forecasts on the ensemble's dates (uncalibrated)
 
 
 def _specialist_run(name: str, matrix: pd.DataFrame, config: TrainingConfig, root: Path):
@@ -77,11 +79,27 @@ def evaluate(matrix: pd.DataFrame, config: TrainingConfig, features: list[str] |
                                    "climatology": pinball(realised, reference)})
             out[horizon] = HorizonEvaluation(
                 horizon=horizon,
+                horizon_days=days,
                 ensemble=skill_test(realised, fitted.oof[list(QCOLS)].to_numpy(), reference, days),
                 main=skill_test(realised, on_dates["zl_main"][list(QCOLS)].to_numpy(), reference, days),
                 coverage=coverage(later["realised"], later["q10"], later["q90"]),
                 calibrated=later,
                 weights=dict(zip(fitted.members, map(float, fitted.weights))),
                 losses=losses,
+                climatology=on_dates["climatology"].reset_index(drop=True),
             )
         return out
+
+
+def strategy_summary(results: dict[str, HorizonEvaluation], matrix: pd.DataFrame, config_dir) -> pd.DataFrame:
+    """The strategy backtest (lib/risk/strategy.py, config/risk.yaml) on an evaluation's calibrated
+    ensemble forecasts, beside the same rule on calibrated climatology and buy-and-hold: what
+    forecasts/zl_strategy_backtest reports for a published ensemble."""
+    from cbi_platform.lib.risk import strategy
+
+    horizons = {h: r.horizon_days for h, r in results.items()}
+    return strategy.run_all(pd.concat([r.calibrated.assign(horizon=h) for h, r in results.items()], ignore_index=True),
+                            strategy.calibrated_climatology(
+                                pd.concat([r.climatology.assign(horizon=h) for h, r in results.items()], ignore_index=True),
+                                horizons),
+                            strategy.market_from_matrix(matrix), horizons, strategy.load_strategy_config(config_dir))[0]

@@ -51,7 +51,11 @@ def test_forecasts_without_information_earn_nothing_beyond_noise():
 
 def test_informative_forecasts_earn_and_their_interval_excludes_zero():
     result, daily = strategy.backtest(*world(1.0, 7), horizon_days=5, k=1.0, dollars_per_price_unit=600.0, costs=COSTS)
-    assert result.sharpe > 1.0 and result.sharpe_interval[0] > 0
+    assert result.sharpe > 1.0 and result.sharpe_interval[0] > 0 and result.earns_beyond_noise
+    assert result.independent_periods == pytest.approx(2999 / 5)
+    # the same days held for 63 sessions are 47 independent bets; 6m's 126 only 23: not judged
+    assert strategy.evaluate(daily["pnl"].to_numpy(), daily["position"].to_numpy(), block=63).judged
+    assert not strategy.evaluate(daily["pnl"].to_numpy(), daily["position"].to_numpy(), block=126).judged
     assert 0.5 < result.hit_rate < 1.0 and daily["equity"].iloc[-1] == pytest.approx(result.total_pnl_usd)
 
 
@@ -62,3 +66,26 @@ def test_a_noisy_forecaster_on_the_null_world_is_within_its_bootstrap_interval()
                                   costs=strategy.Costs(0.0, 0.0, 6.0))
     low, high = result.sharpe_interval
     assert low < 0 < high and abs(result.sharpe) < 0.6
+
+
+def test_the_stored_daily_rows_give_back_the_summary_the_backtest_reported():
+    forecasts, market = world(1.0, 5, days=1200)
+    config = strategy.StrategyConfig("ZL", 1.0, 600.0, COSTS)
+    predictions = forecasts.assign(horizon="1w")
+    climatology = forecasts.assign(horizon="1w", q50=0.001)
+    summary, daily = strategy.run_all(predictions, climatology, market, {"1w": 5}, config)
+    stored = daily.rename(columns={"pnl": "pnl_usd", "equity": "equity_usd"}).sample(frac=1.0, random_state=0)
+    again = strategy.summarise(stored, market, {"1w": 5}, config)
+    assert list(again["rule"]) == ["ensemble", "climatology", "buy_and_hold"]
+    expected = summary.set_index("rule").loc[list(again["rule"])].reset_index()
+    pd.testing.assert_frame_equal(again.drop(columns="sharpe_interval"), expected[again.columns].drop(columns="sharpe_interval"))
+    line = strategy.headline(again)["1w"]
+    assert line["sharpe"] == round(expected.loc[0, "sharpe"], 2) and line["climatology_sharpe"] == round(expected.loc[1, "sharpe"], 2)
+
+
+def test_the_strategy_config_prices_a_zl_tick_in_dollars(tmp_path):
+    from cbi_platform_tests.conftest import CONFIG_DIR
+
+    config = strategy.load_strategy_config(CONFIG_DIR)
+    # ZL: 60,000 lb quoted in cents/lb, tick 0.01 c/lb = $6
+    assert config.dollars_per_price_unit == 600.0 and config.costs.tick_usd == pytest.approx(6.0)
