@@ -1,6 +1,7 @@
 """Model assets: thin wrappers around lib.ml.
 
-- models/zl_main and models/bucket_<name>: AutoGluon quantile specialists, walk-forward;
+- models/zl_main and models/<bucket>_specialist (member bucket_<bucket>): AutoGluon quantile
+  specialists, walk-forward;
 - models/zl_linear: the shrunk linear quantile model on every feature;
 - models/zl_baselines: climatology and volatility-scaled climatology;
 - models/zl_ensemble: greedy vs stacked over all of them, with the do-no-harm gate;
@@ -104,9 +105,12 @@ def _zl_matrix(warehouse: Warehouse):
         return conn.execute("SELECT * FROM features.zl_daily_matrix ORDER BY trade_date").df()
 
 
-def specialist_asset(name: str, feature_table: str, description: str) -> dg.AssetsDefinition:
-    """An AutoGluon quantile specialist per horizon on one feature view (plus the targets)."""
-    key = dg.AssetKey(["models", name])
+def specialist_asset(name: str, feature_table: str, description: str, asset_name: str | None = None) -> dg.AssetsDefinition:
+    """An AutoGluon quantile specialist per horizon on one feature view (plus the targets).
+    `name` is the ensemble member (training tables, weights); `asset_name` the graph's label,
+    when the member's name is also its feature view's (bucket_fx: features/bucket_fx and
+    models/fx_specialist would otherwise show the same label)."""
+    key = dg.AssetKey(["models", asset_name or name])
 
     @dg.asset(key=key, deps=[MATRIX, dg.AssetKey(["features", feature_table])], description=description,
               group_name="models", kinds={"python", "autogluon"}, owners=["team:quant-research"], pool=WAREHOUSE_POOL,
@@ -123,7 +127,7 @@ def specialist_asset(name: str, feature_table: str, description: str) -> dg.Asse
         features = feature_columns(matrix)
         context.log.info(f"training {name} on {len(features)} features, profile {training.profile}")
         run = train_or_reuse(
-            context, config, warehouse, matrix, model_name=name, model_asset=f"models/{name}", features=features,
+            context, config, warehouse, matrix, model_name=name, model_asset=key.to_user_string(), features=features,
             make_model=lambda label, days, path: AutoGluonQuantile(label, features, training.hyperparameters, path,
                                                                    training.time_limit),
             training=training, model_store=model_store, sources=sources,
@@ -143,7 +147,9 @@ BUCKET_MODELS = [
     specialist_asset(
         f"bucket_{bucket}", f"bucket_{bucket}",
         f"The {bucket} bucket specialist: AutoGluon quantile TabularPredictors (one per horizon) on the core features "
-        f"plus the {bucket} bucket's own (features/bucket_{bucket}), walk-forward validated like the main model.",
+        f"plus the {bucket} bucket's own (features/bucket_{bucket}), walk-forward validated like the main model; "
+        f"ensemble member bucket_{bucket}.",
+        asset_name=f"{bucket}_specialist",
     )
     for bucket in BUCKETS
 ]
@@ -217,6 +223,8 @@ def zl_linear(context: dg.AssetExecutionContext, config: TrainingRunConfig, ware
 
 
 MEMBER_ASSETS = [zl_main, *BUCKET_MODELS, zl_linear, zl_baselines]
+# the ensemble's members by model name (training.oof_predictions.model), baselines included
+MEMBER_NAMES = ["zl_main", *[f"bucket_{bucket}" for bucket in BUCKETS], "zl_linear", *BASELINES]
 ENSEMBLE_KEY = dg.AssetKey(["models", "zl_ensemble"])
 
 
@@ -252,7 +260,7 @@ def zl_ensemble(context: dg.AssetExecutionContext, config: TrainingRunConfig, wa
     from cbi_platform.lib.ml import ensemble_pipeline
 
     training = _training(sources, config)
-    members = [a.key.path[-1] for a in MEMBER_ASSETS if a is not zl_baselines] + list(BASELINES)
+    members = MEMBER_NAMES
     with warehouse.read_connection() as conn:
         oof = conn.execute("SELECT * FROM training.oof_predictions WHERE model IN (SELECT unnest(?))", [members]).df()
         version = ensemble_pipeline.ensemble_version(oof, training)

@@ -22,18 +22,18 @@ SNAPSHOT = {
     "features/mes_hourly": {"group": "features", "partitioned": False, "checks": ['no_inf', 'primary_key_unique', 'schema_unchanged']},
     "features/zl_daily_matrix": {"group": "features", "partitioned": False, "checks": ['covers_trading_days', 'feature_drift', 'history_long_enough', 'no_inf', 'null_share', 'point_in_time', 'primary_key_unique', 'schema_unchanged', 'targets_roll_adjusted', 'targets_within_known_prices']},
     "forecasts/mes_predictions": {"group": "forecasts", "partitioned": False, "checks": ['mes_forecast_present', 'quantiles_ordered']},
-    "forecasts/monte_carlo_scenarios": {"group": "risk", "partitioned": False, "checks": []},
-    "forecasts/risk_metrics": {"group": "risk", "partitioned": False, "checks": ['es_backtest_1m', 'es_backtest_1w', 'es_backtest_3m', 'es_backtest_6m', 'scenarios_match_quantiles', 'var_backtest_1m', 'var_backtest_1w', 'var_backtest_3m', 'var_backtest_6m', 'var_dq_1m', 'var_dq_1w', 'var_dq_3m', 'var_dq_6m', 'var_ordered']},
+    "risk/monte_carlo_scenarios": {"group": "risk", "partitioned": False, "checks": []},
+    "risk/risk_metrics": {"group": "risk", "partitioned": False, "checks": ['es_backtest_1m', 'es_backtest_1w', 'es_backtest_3m', 'es_backtest_6m', 'scenarios_match_quantiles', 'var_backtest_1m', 'var_backtest_1w', 'var_backtest_3m', 'var_backtest_6m', 'var_dq_1m', 'var_dq_1w', 'var_dq_3m', 'var_dq_6m', 'var_ordered']},
     "forecasts/zl_strategy_backtest": {"group": "forecasts", "partitioned": False, "checks": []},
     "forecasts/zl_predictions": {"group": "forecasts", "partitioned": False, "checks": ['latest_forecast_present', 'quantiles_ordered']},
-    "models/bucket_biofuel": {"group": "models", "partitioned": False, "checks": ['quantiles_ordered']},
-    "models/bucket_china": {"group": "models", "partitioned": False, "checks": ['quantiles_ordered']},
-    "models/bucket_crush": {"group": "models", "partitioned": False, "checks": ['quantiles_ordered']},
-    "models/bucket_energy": {"group": "models", "partitioned": False, "checks": ['quantiles_ordered']},
-    "models/bucket_fed": {"group": "models", "partitioned": False, "checks": ['quantiles_ordered']},
-    "models/bucket_fx": {"group": "models", "partitioned": False, "checks": ['quantiles_ordered']},
-    "models/bucket_tariff": {"group": "models", "partitioned": False, "checks": ['quantiles_ordered']},
-    "models/bucket_volatility": {"group": "models", "partitioned": False, "checks": ['quantiles_ordered']},
+    "models/biofuel_specialist": {"group": "models", "partitioned": False, "checks": ['quantiles_ordered']},
+    "models/china_specialist": {"group": "models", "partitioned": False, "checks": ['quantiles_ordered']},
+    "models/crush_specialist": {"group": "models", "partitioned": False, "checks": ['quantiles_ordered']},
+    "models/energy_specialist": {"group": "models", "partitioned": False, "checks": ['quantiles_ordered']},
+    "models/fed_specialist": {"group": "models", "partitioned": False, "checks": ['quantiles_ordered']},
+    "models/fx_specialist": {"group": "models", "partitioned": False, "checks": ['quantiles_ordered']},
+    "models/tariff_specialist": {"group": "models", "partitioned": False, "checks": ['quantiles_ordered']},
+    "models/volatility_specialist": {"group": "models", "partitioned": False, "checks": ['quantiles_ordered']},
     "models/mes_timeseries": {"group": "models", "partitioned": False, "checks": ['mes_beats_seasonal_naive']},
     "models/zl_baselines": {"group": "models", "partitioned": False, "checks": ['quantiles_ordered']},
     "models/zl_ensemble": {"group": "models", "partitioned": False, "checks": ['coverage_in_band', 'do_no_harm', 'implausible_skill', 'leakage_alarm', 'quantiles_ordered']},
@@ -96,3 +96,15 @@ def test_raw_assets_backfill_in_ranged_runs_with_retries_and_the_warehouse_pool(
         assert asset.backfill_policy == dg.BackfillPolicy.single_run()
         assert asset.op.pool == "warehouse"
         assert asset.op.retry_policy.backoff == dg.Backoff.EXPONENTIAL and asset.op.retry_policy.jitter is not None
+
+
+def test_every_asset_has_its_own_label_on_the_graph_and_its_group_is_its_key_prefix():
+    from cbi_platform.definitions import defs
+
+    graph = defs.resolve_asset_graph()
+    keys = list(graph.get_all_asset_keys())
+    labels = [key.path[-1] for key in keys]
+    assert sorted({label for label in labels if labels.count(label) > 1}) == []
+    mismatched = {key.to_user_string(): graph.get(key).group_name for key in keys
+                  if not graph.get(key).group_name.startswith(key.path[0] if key.path[0] != "raw" else "ingest_")}
+    assert mismatched == {}

@@ -52,6 +52,6 @@ def test_code_server_serves_the_definitions(code_server):
             keys = {node.asset_key.to_user_string() for node in repository.get_asset_node_snaps()}
             schedules = {s.name for s in repository.get_schedules()}
             sensors = {s.name for s in repository.get_sensors()}
-    assert {"raw/futures_ohlcv_1d", "features/zl_daily_matrix", "models/zl_ensemble", "forecasts/risk_metrics"} <= keys
+    assert {"raw/futures_ohlcv_1d", "features/zl_daily_matrix", "models/zl_ensemble", "risk/risk_metrics"} <= keys
     assert "weekly_retraining" in schedules and "fred_at_release" in schedules
     assert {"news_feeds_changed", "alert_on_run_failure", "forecast_drift"} <= sensors
