@@ -45,8 +45,7 @@ report: $(STAMP)
 	$(BIN)/python -m cbi_platform.report_server
 
 ui: $(STAMP)
-	@$(BIN)/python -m cbi_platform.instance >/dev/null
-	$(BIN)/dagster dev -h 127.0.0.1 -p 3000 -w workspace.yaml
+	$(BIN)/python -m cbi_platform.ui
 
 # every raw asset, every daily partition from 2010-06-06 (long: Dagster bookkeeping per partition)
 backfill: $(STAMP)
