@@ -38,6 +38,7 @@ demo-files: $(STAMP)
 	CBI_START_DATE=$${CBI_START_DATE:-2009-12-01} CBI_END_DATE=$${CBI_END_DATE:-2010-01-01} $(BIN)/python -m cbi_platform.demo
 
 test: $(STAMP)
+	$(BIN)/ruff check .
 	$(BIN)/python -m pytest
 
 # the latest report over http on 127.0.0.1:8765 (the UI's report_url link)

@@ -5,12 +5,7 @@ Loading this module must stay fast: nothing here imports autogluon or torch (a t
 
 from __future__ import annotations
 
-import warnings
-
 import dagster as dg
-
-# BackfillPolicy is marked beta; single-run ranged backfills are a deliberate choice here.
-warnings.filterwarnings("ignore", category=dg.BetaWarning)
 
 from cbi_platform.defs import automation
 from cbi_platform.defs.features import FEATURE_ASSETS

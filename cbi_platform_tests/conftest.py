@@ -17,8 +17,8 @@ import pytest
 from cbi_platform.lib import warehouse
 from cbi_platform.lib.landing import LandingZone
 from cbi_platform.lib.settings import PROJECT_ROOT, Settings
-from cbi_platform.lib.sources.context import FetchContext
 from cbi_platform.lib.sources.base import RetryConfig
+from cbi_platform.lib.sources.context import FetchContext
 
 SHARED = (PROJECT_ROOT.parent / "shared").resolve()
 FIXTURES = SHARED / "fixtures"

@@ -15,13 +15,13 @@ import json
 import dagster as dg
 
 from cbi_platform.defs.partitions import SETTINGS
+from cbi_platform.defs.resources import SourceResource, Warehouse
+from cbi_platform.lib.config import load_yaml
 
 # What fetches, recomputes or retrains follows CBI_AUTOMATION (on in the deployment, off for a
 # local `make ui`); alerts only read and always run.
 SCHEDULE_STATUS = dg.DefaultScheduleStatus.RUNNING if SETTINGS.automation else dg.DefaultScheduleStatus.STOPPED
 SENSOR_STATUS = dg.DefaultSensorStatus.RUNNING if SETTINGS.automation else dg.DefaultSensorStatus.STOPPED
-from cbi_platform.defs.resources import SourceResource, Warehouse
-from cbi_platform.lib.config import load_yaml
 
 SCHEDULES = load_yaml(SETTINGS.config_dir / "schedules.yaml")
 

@@ -9,8 +9,8 @@ import dagster as dg
 from cbi_platform.defs.checks import specs, to_result
 from cbi_platform.defs.conditions import on_upstream_update
 from cbi_platform.defs.ingest.common import WAREHOUSE_POOL
-from cbi_platform.defs.resources import SourceResource, Warehouse
 from cbi_platform.defs.partitions import SETTINGS
+from cbi_platform.defs.resources import SourceResource, Warehouse
 from cbi_platform.lib import quality
 from cbi_platform.lib.config import configured_horizons, load_yaml
 from cbi_platform.lib.tables import markdown

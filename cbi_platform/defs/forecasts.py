@@ -17,7 +17,6 @@ from cbi_platform.lib.config import configured_horizons, load_sources
 from cbi_platform.lib.tables import DOLLARS, PERCENT, data_mode_banner, in_horizon_order, markdown
 
 
-
 class RiskConfig(dg.Config):
     scenarios: int = 0  # Monte Carlo draws per horizon; 0: config/risk.yaml (10,000 by default)
     position_contracts: float = 0.0  # signed ZL contracts; 0: config/risk.yaml
@@ -158,8 +157,8 @@ def zl_risk(context: dg.AssetExecutionContext, config: RiskConfig, warehouse: Wa
 
     from cbi_platform.lib import warehouse as wh
     from cbi_platform.lib.config import load_yaml
-    from cbi_platform.lib.risk import backtest as bt
     from cbi_platform.lib.ml.quantiles import QCOLS
+    from cbi_platform.lib.risk import backtest as bt
     from cbi_platform.lib.risk.metrics import Contract, fit_tails, forecast_draws, risk_rows, scenario_set
 
     settings = load_yaml(Path(sources.config_dir) / "risk.yaml")
@@ -282,7 +281,6 @@ STRATEGY_KEY = dg.AssetKey(["forecasts", "zl_strategy_backtest"])
 )
 def zl_strategy_backtest(context: dg.AssetExecutionContext, warehouse: Warehouse,
                          sources: SourceResource) -> dg.MaterializeResult:
-    import pandas as pd
 
     from cbi_platform.lib import warehouse as wh
     from cbi_platform.lib.risk import strategy

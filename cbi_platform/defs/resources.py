@@ -11,8 +11,8 @@ from pydantic import Field
 
 from cbi_platform.lib import warehouse
 from cbi_platform.lib.landing import LandingZone
-from cbi_platform.lib.sources.context import FetchContext
 from cbi_platform.lib.sources.base import RetryConfig
+from cbi_platform.lib.sources.context import FetchContext
 
 
 class Warehouse(DuckDBResource):

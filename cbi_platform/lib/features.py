@@ -28,7 +28,6 @@ def sql_path(sql_dir: Path, name: str) -> Path:
 def config_tables(config_dir: Path) -> dict[str, pd.DataFrame]:
     """Lookup tables the SQL joins to, written from config/ on every run (features.config_*)."""
     from cbi_platform.lib.config import load_sources
-
     from cbi_platform.lib.sources import usda_esr
 
     sources = load_sources(Path(config_dir))

@@ -9,9 +9,7 @@ import datetime as dt
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
-
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from cbi_platform.lib.sources.base import Window
 from cbi_platform.lib.warehouse import checked_column, checked_table, window_predicate
@@ -401,7 +399,8 @@ def prices_not_stale(conn: duckdb.DuckDBPyConnection) -> CheckOutcome:
         [MAX_STALE_RUN]).fetchall()
     return CheckOutcome(
         "prices_not_stale", not rows, f"no settle repeated on {MAX_STALE_RUN} or more consecutive trading days",
-        metadata={"stale_runs": len(rows), "first": [f"{root} {start}..{end}: {days} days" for root, start, end, days in rows[:5]] or "none"})
+        metadata={"stale_runs": len(rows),
+                  "first": [f"{root} {start}..{end}: {days} days" for root, start, end, days in rows[:5]] or "none"})
 
 
 def futures_returns_gates(conn: duckdb.DuckDBPyConnection) -> list[CheckOutcome]:

@@ -90,11 +90,11 @@ def hourly_ingest() -> dict:
 
     import databento as db
 
+    from cbi_platform.defs.ingest.databento import source_for
     from cbi_platform.lib import warehouse
     from cbi_platform.lib.ingest import parse_window, write_window
     from cbi_platform.lib.sources import databento
     from cbi_platform.lib.sources.base import Window
-    from cbi_platform.defs.ingest.databento import source_for
 
     with tempfile.TemporaryDirectory(prefix="cbi_bench_") as tmp:
         ctx = _sample_context(Path(tmp))
@@ -117,10 +117,10 @@ def partition_scaling() -> dict:
     fetched, parsed and written (goal <= 1/50: cost follows the window, not the history)."""
     import datetime as dt
 
+    from cbi_platform.defs.ingest.databento import DAILY_BARS_SOURCE
     from cbi_platform.lib import warehouse
     from cbi_platform.lib.ingest import ingest
     from cbi_platform.lib.sources.base import Window
-    from cbi_platform.defs.ingest.databento import DAILY_BARS_SOURCE
 
     with tempfile.TemporaryDirectory(prefix="cbi_bench_") as tmp:
         ctx = _sample_context(Path(tmp))
@@ -302,9 +302,9 @@ def _real_data_run(start: dt.date) -> dict:
 
     from cbi_platform.defs.ingest import databento, fred
     from cbi_platform.lib import features, quality, warehouse
+    from cbi_platform.lib.forecast import member_matrix_sql
     from cbi_platform.lib.ingest import ingest
     from cbi_platform.lib.landing import LandingZone
-    from cbi_platform.lib.forecast import member_matrix_sql
     from cbi_platform.lib.ml.evaluation import evaluate, strategy_summary
     from cbi_platform.lib.ml.quantiles import SHORT_HORIZON_COVERAGE, calibrated_coverage_range, coverage
     from cbi_platform.lib.ml.train import load_training_config

@@ -52,7 +52,7 @@ def stop_server(process: subprocess.Popen, log: Path) -> None:
     except subprocess.TimeoutExpired:
         process.kill()
         process.wait()
-        raise RuntimeError(f"server ignored SIGTERM for 30 s:\n{log.read_text(errors='replace')[-3000:]}")
+        raise RuntimeError(f"server ignored SIGTERM for 30 s:\n{log.read_text(errors='replace')[-3000:]}") from None
 
 
 def as_postgres(*args: str) -> list[str]:

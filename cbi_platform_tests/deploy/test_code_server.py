@@ -32,7 +32,7 @@ def code_server(tmp_path_factory):
             break
         except Exception:
             if process.poll() is not None or time.monotonic() > deadline:
-                raise server_failed(process, log, "code server")
+                raise server_failed(process, log, "code server") from None
             time.sleep(0.5)
     yield client, port
     stop_server(process, log)
@@ -41,9 +41,8 @@ def code_server(tmp_path_factory):
 def test_code_server_serves_the_definitions(code_server):
     client, port = code_server
     assert client.ping("ping")["echo"] == "ping"
-    from dagster._core.remote_origin import GrpcServerCodeLocationOrigin  # what workspace.yaml grpc_server entries build
-
     import dagster as dg
+    from dagster._core.remote_origin import GrpcServerCodeLocationOrigin  # what workspace.yaml grpc_server entries build
 
     origin = GrpcServerCodeLocationOrigin(host="127.0.0.1", port=port, location_name="cbi_platform")
     with dg.DagsterInstance.ephemeral() as instance:

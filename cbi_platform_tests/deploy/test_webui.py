@@ -38,7 +38,7 @@ def webserver(tmp_path_factory):
             break
         except OSError:
             if process.poll() is not None or time.monotonic() > deadline:
-                raise server_failed(process, log, "webserver")
+                raise server_failed(process, log, "webserver") from None
             time.sleep(0.5)
     yield url
     stop_server(process, log)

@@ -1,6 +1,7 @@
 import datetime as dt
 import shutil
 
+import duckdb
 import pandas as pd
 import pytest
 
@@ -55,7 +56,8 @@ def test_replace_window_is_idempotent_and_scoped(conn):
 def test_rows_outside_the_window_are_refused(conn):
     day = dt.date(2024, 1, 2)
     with pytest.raises(warehouse.WarehouseError, match="outside window"):
-        warehouse.replace_window(conn, "raw.fred_observations", rows(day, 1.0), Window(day + dt.timedelta(days=1), day + dt.timedelta(days=2)))
+        later = Window(day + dt.timedelta(days=1), day + dt.timedelta(days=2))
+        warehouse.replace_window(conn, "raw.fred_observations", rows(day, 1.0), later)
 
 
 def test_a_failing_insert_rolls_back_the_delete(conn):
@@ -63,7 +65,7 @@ def test_a_failing_insert_rolls_back_the_delete(conn):
     window = Window(day, day + dt.timedelta(days=1))
     warehouse.replace_window(conn, "raw.fred_observations", rows(day, 4.0), window)
     duplicate = pd.concat([rows(day, 5.0), rows(day, 6.0)])  # violates the primary key
-    with pytest.raises(Exception):
+    with pytest.raises(duckdb.ConstraintException):
         warehouse.replace_window(conn, "raw.fred_observations", duplicate, window)
     assert conn.execute("SELECT value FROM raw.fred_observations").fetchall() == [(4.0,)]
 

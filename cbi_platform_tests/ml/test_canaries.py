@@ -19,10 +19,10 @@ import datetime as dt
 import numpy as np
 import pytest
 
-from cbi_platform.defs.ingest import cftc, databento, epa_rin, eia, fred, usda_esr, usda_wasde
-from cbi_platform.lib.ml.ensemble_pipeline import load_skill_gates
+from cbi_platform.defs.ingest import cftc, databento, eia, epa_rin, fred, usda_esr, usda_wasde
 from cbi_platform.lib import features, warehouse
 from cbi_platform.lib.ingest import ingest
+from cbi_platform.lib.ml.ensemble_pipeline import load_skill_gates
 from cbi_platform.lib.ml.evaluation import evaluate, strategy_summary
 from cbi_platform.lib.ml.train import load_training_config
 from cbi_platform.lib.sources.base import Window

@@ -18,7 +18,6 @@ carry no signal the ensemble can fall back to climatology: it must do no harm.
 from __future__ import annotations
 
 import math
-
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any

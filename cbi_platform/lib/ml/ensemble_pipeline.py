@@ -13,8 +13,14 @@ import pandas as pd
 
 from cbi_platform.lib import warehouse
 from cbi_platform.lib.ml import ensemble, registry
-from cbi_platform.lib.ml.quantiles import (MIN_EFFECTIVE_OUTCOMES, QCOLS, calibrated_coverage_range, coverage,
-                                           effective_outcomes, sequential_calibration)
+from cbi_platform.lib.ml.quantiles import (
+    MIN_EFFECTIVE_OUTCOMES,
+    QCOLS,
+    calibrated_coverage_range,
+    coverage,
+    effective_outcomes,
+    sequential_calibration,
+)
 from cbi_platform.lib.ml.skill import skill_test
 from cbi_platform.lib.ml.train import TrainingConfig, data_fingerprint
 from cbi_platform.lib.quality import CheckOutcome

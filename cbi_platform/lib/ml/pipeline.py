@@ -84,7 +84,7 @@ def fit_model(
     leaderboards, importances = {}, {}
     for horizon, days in config.horizons.items():
         path = store_root / model_asset.split("/", 1)[1] / version / horizon
-        result = train_horizon(matrix, horizon, config, lambda label, p: make_model(label, days, p), path)
+        result = train_horizon(matrix, horizon, config, lambda label, p, days=days: make_model(label, days, p), path)
         results[horizon] = result
         oof = result.oof.assign(model=model_name, horizon=horizon, model_version=version)
         oof_parts.append(oof)

@@ -21,7 +21,9 @@ class Fold:
     test: np.ndarray   # empty for the final fit
 
     def describe(self, dates: pd.Series) -> dict:
-        span = lambda idx: (str(dates.iloc[idx[0]].date()), str(dates.iloc[idx[-1]].date())) if len(idx) else None
+        def span(idx: np.ndarray) -> tuple[str, str] | None:
+            return (str(dates.iloc[idx[0]].date()), str(dates.iloc[idx[-1]].date())) if len(idx) else None
+
         return {"fold": self.index, "train": span(self.train), "tune": span(self.tune), "test": span(self.test),
                 "train_rows": int(len(self.train)), "tune_rows": int(len(self.tune)), "test_rows": int(len(self.test))}
 

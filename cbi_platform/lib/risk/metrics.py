@@ -9,8 +9,16 @@ import numpy as np
 import pandas as pd
 
 from cbi_platform.lib.ml.quantiles import QCOLS
-from cbi_platform.lib.risk.montecarlo import (TAIL_ASSUMPTION, TailScales, analytic_var_cvar, position_var_cvar,
-                                              quantile_function, scenarios, usd_loss, var_cvar)
+from cbi_platform.lib.risk.montecarlo import (
+    TAIL_ASSUMPTION,
+    TailScales,
+    analytic_var_cvar,
+    position_var_cvar,
+    quantile_function,
+    scenarios,
+    usd_loss,
+    var_cvar,
+)
 
 LEVELS = (0.95, 0.99)
 

@@ -17,8 +17,8 @@ import numpy as np
 import pandas as pd
 import zstandard
 
-from cbi_platform.lib.sample import calendar
 from cbi_platform.lib.contracts import MONTH_CODES
+from cbi_platform.lib.sample import calendar
 from cbi_platform.lib.sample.world import World
 
 DATASET = "GLBX.MDP3"
@@ -180,10 +180,10 @@ class DbnRenderer:
         out["publisher_id"] = PUBLISHER_ID
         out["instrument_id"] = ids
         out["ts_event"] = world.sessions[index].astype("datetime64[ns]").astype(np.int64)
-        o, h, l, c = (_to_ticks(x, tick) for x in (open_, high, low, close))
+        o, h, lo, c = (_to_ticks(x, tick) for x in (open_, high, low, close))
         out["open"], out["close"] = o, c
         out["high"] = np.maximum.reduce([h, o, c])
-        out["low"] = np.minimum.reduce([l, o, c])
+        out["low"] = np.minimum.reduce([lo, o, c])
         out["volume"] = self._base_volume(root, rank, index, to_expiry)
         return out
 
@@ -212,10 +212,10 @@ class DbnRenderer:
             block["publisher_id"] = PUBLISHER_ID
             block["instrument_id"] = ids[pos]
             block["ts_event"] = [h.value for h in hours]
-            o, h, l, c = (_to_ticks(x, tick) for x in (opens, highs, lows, closes))
+            o, h, lo, c = (_to_ticks(x, tick) for x in (opens, highs, lows, closes))
             block["open"], block["close"] = o, c
             block["high"] = np.maximum.reduce([h, o, c])
-            block["low"] = np.minimum.reduce([l, o, c])
+            block["low"] = np.minimum.reduce([lo, o, c])
             block["volume"] = volumes
             rows.append(block)
         return np.concatenate(rows) if rows else np.zeros(0, dtype=OHLCV_DTYPE)

@@ -730,7 +730,7 @@ def us_matrix(n: int, suffix: int, sheet: Sheet, layout, cols: list[Column], uni
         return el(f"m{n}_year_group_Collection", None, *groups)
 
     groups = []
-    for row, (label, _) in enumerate(layout):
+    for label, _ in layout:
         parts = []
         for i, pieces in enumerate(units, start=1):
             # unit header cells: the label pieces sit in consecutive columns, the rest are blank

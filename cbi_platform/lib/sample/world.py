@@ -417,7 +417,7 @@ class World:
         lower = np.minimum(path[:, :-1], path[:, 1:]) - 0.5 * shocks["down"] * scale
         return IntradayPath(path, upper, lower, shocks["volume"])
 
-    @lru_cache(maxsize=512)
+    @lru_cache(maxsize=512)  # noqa: B019 (one world per process: the cache may keep it alive)
     def intraday_path(self, day: int) -> "IntradayPath":
         """Log spot path over the session in 24 steps (25 points, previous close to close) with
         each step's high and low: absolute log levels, one row per root."""

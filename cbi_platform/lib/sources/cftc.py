@@ -43,7 +43,7 @@ import pandas as pd
 
 from cbi_platform.lib.calendar import is_business_day
 from cbi_platform.lib.config import ConfigError, load_sources
-from cbi_platform.lib.sources.base import ParseError, decode_json, Payload, SourceError, Window
+from cbi_platform.lib.sources.base import ParseError, Payload, SourceError, Window, decode_json
 from cbi_platform.lib.sources.context import FetchContext
 from cbi_platform.lib.sources.limits import decompressed_limit
 

@@ -39,7 +39,7 @@ import pandas as pd
 from cbi_platform.lib.calendar import federal_holidays
 from cbi_platform.lib.config import ConfigError, load_yaml, validate_identifier
 from cbi_platform.lib.release import next_business_day_on_or_after
-from cbi_platform.lib.sources.base import ParseError, decode_json_object, Payload, SourceError, Window
+from cbi_platform.lib.sources.base import ParseError, Payload, SourceError, Window, decode_json_object
 from cbi_platform.lib.sources.context import FetchContext
 
 SOURCE = "eia"

@@ -20,7 +20,7 @@ import pandas as pd
 
 from cbi_platform.lib.config import SeriesSpec, load_sources
 from cbi_platform.lib.release import period_end, release_date
-from cbi_platform.lib.sources.base import ParseError, decode_json_object, Payload, SourceError, Window
+from cbi_platform.lib.sources.base import ParseError, Payload, SourceError, Window, decode_json_object
 from cbi_platform.lib.sources.context import FetchContext
 
 SOURCE = "fred"

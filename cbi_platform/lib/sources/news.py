@@ -41,7 +41,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import pandas as pd
 
 from cbi_platform.lib.config import ConfigError, load_yaml, validate_identifier
-from cbi_platform.lib.sources.base import ParseError, decode_json_object, Payload, SourceError, Window
+from cbi_platform.lib.sources.base import ParseError, Payload, SourceError, Window, decode_json_object
 from cbi_platform.lib.sources.context import FetchContext
 
 log = logging.getLogger(__name__)

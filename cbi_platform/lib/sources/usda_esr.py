@@ -44,7 +44,7 @@ import pandas as pd
 
 from cbi_platform.lib.calendar import federal_holidays, is_business_day
 from cbi_platform.lib.config import ConfigError, load_yaml
-from cbi_platform.lib.sources.base import ParseError, decode_json, Payload, Window
+from cbi_platform.lib.sources.base import ParseError, Payload, Window, decode_json
 from cbi_platform.lib.sources.context import FetchContext
 
 SOURCE = "usda_esr"

@@ -56,7 +56,7 @@ import pandas as pd
 from defusedxml import DefusedXmlException
 
 from cbi_platform.lib.config import ConfigError, load_yaml
-from cbi_platform.lib.sources.base import ParseError, decode_json_object, Payload, SourceError, Window
+from cbi_platform.lib.sources.base import ParseError, Payload, SourceError, Window, decode_json_object
 from cbi_platform.lib.sources.context import FetchContext
 
 SOURCE = "usda_wasde"
@@ -340,9 +340,9 @@ def _unit(attribute: str, labels: list[str], subtitle_unit: str) -> str:
         return labels[0]
     lowered = attribute.lower()
     if lowered.startswith("area"):
-        return next((l for l in labels if "acre" in l.lower()), labels[-1])
+        return next((label for label in labels if "acre" in label.lower()), labels[-1])
     if lowered.startswith("yield"):
-        per_acre = [l for l in labels if not re.search(r"acre|million|thousand", l, re.IGNORECASE)]
+        per_acre = [label for label in labels if not re.search(r"acre|million|thousand", label, re.IGNORECASE)]
         return per_acre[0] if per_acre else labels[-1]
     return labels[-1]
 

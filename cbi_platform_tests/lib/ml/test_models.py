@@ -5,8 +5,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from cbi_platform.lib.ml import registry
-from cbi_platform.lib.ml import ensemble
+from cbi_platform.lib.ml import ensemble, registry
 from cbi_platform.lib.ml.ensemble import greedy_weights
 from cbi_platform.lib.ml.models import Climatology, RandomWalk, ShrunkLinear, VolScaledClimatology
 from cbi_platform.lib.ml.quantiles import QCOLS, QUANTILES, pinball

@@ -2,8 +2,18 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from cbi_platform.lib.ml.quantiles import (QCOLS, QUANTILES, apply_scale, calibrated_coverage_range, calibration_scale,
-                                           coverage, crps, pinball, sequential_calibration, sort_quantiles)
+from cbi_platform.lib.ml.quantiles import (
+    QCOLS,
+    QUANTILES,
+    apply_scale,
+    calibrated_coverage_range,
+    calibration_scale,
+    coverage,
+    crps,
+    pinball,
+    sequential_calibration,
+    sort_quantiles,
+)
 
 
 def hand_pinball(y, q, tau):

@@ -2,8 +2,16 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from cbi_platform.lib.risk.backtest import (acerbi_szekely_z2, backtest, christoffersen, dynamic_quantile,
-                                            es_backtest, kupiec, non_overlapping, traffic_light)
+from cbi_platform.lib.risk.backtest import (
+    acerbi_szekely_z2,
+    backtest,
+    christoffersen,
+    dynamic_quantile,
+    es_backtest,
+    kupiec,
+    non_overlapping,
+    traffic_light,
+)
 
 
 def test_basel_zones_for_250_days_at_99_percent():

@@ -141,7 +141,8 @@ def test_sample_prices_sit_on_the_tick_grid(renderer):
 def test_sample_hourly_bars_aggregate_to_the_daily_bar(renderer):
     start, end = dt.date(2024, 3, 4), dt.date(2024, 3, 9)
     daily = databento.parse(dbn_payload(renderer.render(["ES.c.0", "ZL.c.0"], "ohlcv-1d", start, end, TODAY)))[databento.TABLES["ohlcv-1d"]]
-    hourly = databento.parse(dbn_payload(renderer.render(["ES.c.0", "ZL.c.0"], "ohlcv-1h", start - dt.timedelta(days=1), end, TODAY)))[databento.TABLES["ohlcv-1h"]]
+    rendered = renderer.render(["ES.c.0", "ZL.c.0"], "ohlcv-1h", start - dt.timedelta(days=1), end, TODAY)
+    hourly = databento.parse(dbn_payload(rendered))[databento.TABLES["ohlcv-1h"]]
     grouped = hourly.groupby(["symbol", "trade_date"]).agg(high=("high", "max"), low=("low", "min"), volume=("volume", "sum"),
                                                            close=("close", "last"), bars=("close", "size"))
     merged = daily.set_index(["symbol", "trade_date"]).join(grouped, rsuffix="_h", how="inner")

@@ -60,8 +60,8 @@ def test_alfred_vintages_are_kept_row_by_row():
         (b'{"realtime_start":"2024-10-30","observations":[{"date":"2024-01-01"', "malformed JSON"),
         (b"[1, 2, 3]", "expected a JSON object"),
         (b'{"count": 1}', "no 'observations' list"),
-        (b'{"observations":[{"date":"2024-01-01","realtime_start":"2024-01-02","realtime_end":"9999-12-31","value":"12,5"}]}', "bad observation"),
-        (b'{"observations":[{"date":"2024-13-01","realtime_start":"2024-01-02","realtime_end":"9999-12-31","value":"1"}]}', "bad observation"),
+        (b'{"observations":[{"date":"2024-01-01","realtime_start":"2024-01-02","realtime_end":"9999-12-31","value":"12,5"}]}', "bad observation"),  # noqa: E501 (wire format)
+        (b'{"observations":[{"date":"2024-13-01","realtime_start":"2024-01-02","realtime_end":"9999-12-31","value":"1"}]}', "bad observation"),  # noqa: E501 (wire format)
     ],
 )
 def test_malformed_payloads_fail_with_source_and_partition(body, message):

@@ -67,7 +67,7 @@ WORDPRESS = b"""<?xml version="1.0" encoding="UTF-8"?><rss version="2.0"
     <guid isPermaLink="false">https://farmpolicynews.illinois.edu/?p=41230</guid>
     <description><![CDATA[Lawmakers returned to budget talks.]]></description>
   </item>
-</channel></rss>"""
+</channel></rss>"""  # noqa: E501 (a recorded payload, byte for byte)
 
 FED = b"""<?xml version="1.0" encoding="utf-8"?>
 <rss version="2.0" xmlns:atom="http://www.w3.org/2005/Atom"><channel>
@@ -80,7 +80,7 @@ FED = b"""<?xml version="1.0" encoding="utf-8"?>
 <category>Monetary Policy</category>
 <pubDate>Wed, 18 Sep 2024 18:00:00 GMT</pubDate>
 </item>
-</channel></rss>"""
+</channel></rss>"""  # noqa: E501 (a recorded payload, byte for byte)
 
 ATOM = b"""<?xml version="1.0" encoding="utf-8"?>
 <feed xmlns="http://www.w3.org/2005/Atom">
@@ -426,7 +426,8 @@ def test_fomc_change_appears_as_a_fed_item_with_the_new_target(tmp_path, world):
     assert len(fed) == 1
     row = fed.iloc[0]
     verb = "raise" if upper > world.fed_upper[index - 1] else "lower"
-    assert f"decided to {verb} the target range for the federal funds rate to {fed_notation(lower)} to {fed_notation(upper)} percent" in row["summary"]
+    decision = f"decided to {verb} the target range for the federal funds rate to {fed_notation(lower)} to {fed_notation(upper)} percent"
+    assert decision in row["summary"]
     assert row["as_of_date"] == day and "fed" in row["buckets"].split(",")
     assert row["published_at"].hour in (18, 19)  # 14:00 Eastern
     assert row["categories"] == "Monetary Policy"
@@ -597,7 +598,8 @@ def test_fetch_sends_validators_of_the_landed_copy_and_reuses_it_on_304(tmp_path
 def test_renderer_serves_only_published_items_and_404s(world):
     day = dt.date(2026, 3, 10)
     response = render_news.handle(world, httpx.Request("GET", "https://www.federalreserve.gov/feeds/press_all.xml"), day)
-    frame = news.parse(payload(response.content, feed="fed_press", window=Window(dt.date(2025, 1, 1), day + dt.timedelta(days=1))))[news.TABLE]
+    window = Window(dt.date(2025, 1, 1), day + dt.timedelta(days=1))
+    frame = news.parse(payload(response.content, feed="fed_press", window=window))[news.TABLE]
     assert len(frame) == 20 and frame["as_of_date"].max() <= day
     assert response.headers["Last-Modified"] == render_news.email.utils.format_datetime(
         frame["published_at"].max().to_pydatetime().replace(tzinfo=dt.timezone.utc), usegmt=True)

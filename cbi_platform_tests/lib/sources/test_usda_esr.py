@@ -310,7 +310,8 @@ def test_sample_reference_responses_are_compact_json(world):
     response = render_usda_esr.handler(world, httpx.Request("GET", "https://api.fas.usda.gov/api/esr/countries",
                                                             headers={"X-Api-Key": "k"}), dt.date(2024, 1, 1))
     assert response.content.startswith(b'[{"countryCode":2,"countryName":"UNKNOWN",')
-    assert b'"countryName":"CHINA   ","countryDescription":"CHINA, PEOPLES REPUBLIC OF     ","regionId":7,"gencCode":"CHN"' in response.content
+    assert (b'"countryName":"CHINA   ","countryDescription":"CHINA, PEOPLES REPUBLIC OF     ",'
+            b'"regionId":7,"gencCode":"CHN"') in response.content
     assert b"\n" not in response.content and b": " not in response.content
 
 
@@ -367,8 +368,8 @@ def test_sample_marketing_year_accounting_is_consistent(world, tmp_path):
         frames.append(usda_esr.parse(payload(body, meta={"commodity_code": 901, "market_year": year}))[usda_esr.EXPORTS_TABLE])
     sales = pd.concat(frames, ignore_index=True).sort_values(["country_code", "week_ending"])
     assert sales.country_code.nunique() == 13 and len(sales) == 13 * sales.week_ending.nunique()
-    for country, rows in sales.groupby("country_code"):
-        for year, my in rows.groupby("market_year"):
+    for _, rows in sales.groupby("country_code"):
+        for _, my in rows.groupby("market_year"):
             assert (my.accumulated_exports == my.weekly_exports.cumsum()).all()
             change = my.outstanding_sales.diff().iloc[1:]
             assert (change == (my.current_my_net_sales - my.weekly_exports).iloc[1:]).all()

@@ -339,7 +339,7 @@ def test_sample_balance_sheets_are_internally_consistent(world, tmp_path):
     residual = (table["Beginning Stocks"] + table["Production"] + table["Imports"] - table["Domestic Total"]
                 - table["Exports"] - table["Ending Stocks"])
     assert residual.abs().max() < 1e-6
-    for (release, title, market_year, month), regions in table.groupby(
+    for _, regions in table.groupby(
             level=["release_date", "table_title", "market_year", "projection_month"]):
         regions = regions.droplevel([0, 1, 3, 4])
         assert np.allclose(regions.loc["World"], regions.loc["United States"] + regions.loc["Total Foreign"])
