@@ -452,15 +452,24 @@ class OptionsRenderer(DbnRenderer):
         out = np.zeros(len(quotes), dtype=OHLCV_DTYPE)
         if not quotes:
             return out.tobytes()
-        rng = np.random.default_rng([self.world.seed, 0x0B8, quotes[0]["day"]])
         closes = np.array([q["close"] for q in quotes])
         ticks = np.array([q["tick"] for q in quotes])
-        swing = np.abs(rng.standard_normal((3, len(quotes)))) * 0.04 * closes
-        opens = np.maximum(ticks, closes + (rng.random(len(quotes)) - 0.5) * swing[0])
+        # each session's draws come from its own stream: a day's bars are the same whether it is
+        # requested alone or inside a range (quotes come day by day)
+        days = np.array([q["day"] for q in quotes])
+        normals, uniforms, gammas = np.empty((3, len(quotes))), np.empty(len(quotes)), np.empty(len(quotes))
+        for day in np.unique(days):
+            rows = np.flatnonzero(days == day)
+            rng = np.random.default_rng([self.world.seed, 0x0B8, int(day)])
+            normals[:, rows] = rng.standard_normal((3, len(rows)))
+            uniforms[rows] = rng.random(len(rows))
+            gammas[rows] = rng.gamma(2.0, 600.0, len(rows))
+        swing = np.abs(normals) * 0.04 * closes
+        opens = np.maximum(ticks, closes + (uniforms - 0.5) * swing[0])
         highs = np.maximum.reduce([opens, closes]) + swing[1]
         lows = np.maximum(ticks, np.minimum.reduce([opens, closes]) - swing[2])
         moneyness = np.array([abs(np.log(q["strike"] / q["forward"])) for q in quotes])
-        volume = np.maximum(1, np.round(rng.gamma(2.0, 600.0, len(quotes)) * np.exp(-40 * moneyness))).astype(np.int64)
+        volume = np.maximum(1, np.round(gammas * np.exp(-40 * moneyness))).astype(np.int64)
         out["length"], out["rtype"], out["publisher_id"] = OHLCV_DTYPE.itemsize // 4, RTYPES["ohlcv-1d"], PUBLISHER_ID
         out["instrument_id"] = [self._identity(q)[0] for q in quotes]
         out["ts_event"] = self.world.sessions[[q["day"] for q in quotes]].astype("datetime64[ns]").astype(np.int64)
@@ -472,16 +481,19 @@ class OptionsRenderer(DbnRenderer):
         return out[np.lexsort((out["instrument_id"], out["ts_event"]))].tobytes()
 
     def _definitions(self, quotes: list[dict]) -> bytes:
-        seen: dict[int, bytes] = {}
+        """A definition of every listed instrument at the start of each session, as CME's
+        daily security-definition replay: a day's definitions are the same whether it is
+        requested alone or inside a range."""
+        seen: dict[tuple[int, int], bytes] = {}
         for quote in quotes:
             instrument, raw = self._identity(quote)
-            if instrument in seen:
+            if (instrument, quote["day"]) in seen:
                 continue
             series = quote["series"]
             ts = int(self.world.sessions[quote["day"]].astype("datetime64[ns]").astype(np.int64))
             expiration = int(self.world.sessions[min(series.expiry_index, self.world.n_days - 1)]
                              .astype("datetime64[ns]").astype(np.int64)) + 18 * 3_600_000_000_000
-            seen[instrument] = bytes(dbn.InstrumentDefMsg(
+            seen[instrument, quote["day"]] = bytes(dbn.InstrumentDefMsg(
                 publisher_id=PUBLISHER_ID, instrument_id=instrument, ts_event=ts, ts_recv=ts,
                 min_price_increment=int(round(quote["tick"] * PRICE_SCALE)), display_factor=PRICE_SCALE,
                 raw_symbol=raw, asset=f"O{series.root}", security_type="OOF",

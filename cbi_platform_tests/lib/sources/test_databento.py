@@ -204,7 +204,9 @@ def test_options_bars_and_definitions_roundtrip(renderer):
     definitions = databento.parse(dbn_payload(options.render_options(args[0], "definition", *args[1:])))["raw.options_definitions"]
     assert set(bars["instrument_id"]) <= set(definitions["instrument_id"])
     assert set(definitions["option_type"]) == {"C", "P"} and (definitions["strike"] > 0).all()
-    joined = bars.merge(definitions.drop(columns=["as_of_date"]), on=["instrument_id", "parent"])
+    # every bar has its instrument's definition of the same day
+    joined = bars.merge(definitions.rename(columns={"as_of_date": "trade_date"}), on=["instrument_id", "parent", "trade_date"])
+    assert len(joined) == len(bars)
     # put-call parity around the money: call - put ~ forward - strike (zero rates)
     day = joined[joined["trade_date"] == dt.date(2024, 3, 4)]
     expiry = day["expiration"].min()
@@ -213,6 +215,26 @@ def test_options_bars_and_definitions_roundtrip(renderer):
     implied_forward = (differences + differences.index).median()
     assert np.allclose(differences + differences.index, implied_forward, atol=0.05)
     assert (joined["expiration"] > joined["trade_date"]).all()
+
+
+def test_a_days_option_bars_and_definitions_are_the_same_alone_or_inside_a_range(renderer):
+    """A daily refresh re-ingests today's partition alone: it must store what the ranged backfill
+    stored for that day, no more, no less."""
+    from cbi_platform.lib.sample.render_dbn import OptionsRenderer
+
+    options = OptionsRenderer(renderer.world)
+    day = dt.date(2024, 3, 6)
+    for schema, table, date_column in (("definition", "raw.options_definitions", "as_of_date"),
+                                       ("ohlcv-1d", "raw.options_ohlcv_1d", "trade_date")):
+        def rows(start: dt.date, schema=schema, table=table) -> pd.DataFrame:
+            rendered = options.render_options("ZL.OPT", schema, start, day + dt.timedelta(days=1), TODAY)
+            return databento.parse(dbn_payload(rendered))[table].drop(columns=["ingested_at"], errors="ignore")
+
+        ranged, alone = rows(dt.date(2024, 2, 26)), rows(day)
+        in_range = ranged[ranged[date_column] == day]
+        assert len(alone) > 20 and set(alone[date_column]) == {day}, schema
+        pd.testing.assert_frame_equal(in_range.sort_values("instrument_id").reset_index(drop=True),
+                                      alone.sort_values("instrument_id").reset_index(drop=True), obj=schema)
 
 
 @pytest.mark.parametrize("version", [1, 2, 3])
