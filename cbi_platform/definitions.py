@@ -9,7 +9,7 @@ import dagster as dg
 
 from cbi_platform.defs import automation
 from cbi_platform.defs.features import FEATURE_ASSETS
-from cbi_platform.defs.forecasts import mes_predictions, zl_forecast_report, zl_predictions, zl_risk, zl_strategy_backtest
+from cbi_platform.defs.forecasts import mes_predictions, zl_forecast_report, zl_predictions, zl_strategy_backtest
 from cbi_platform.defs.ingest.cftc import cftc_cot
 from cbi_platform.defs.ingest.databento import DATABENTO_ASSETS, futures_hourly
 from cbi_platform.defs.ingest.eia import eia_series
@@ -21,6 +21,7 @@ from cbi_platform.defs.ingest.usda_wasde import usda_wasde
 from cbi_platform.defs.models import MODEL_ASSETS
 from cbi_platform.defs.partitions import SETTINGS
 from cbi_platform.defs.resources import ModelStore, ReportStore, SourceResource, Warehouse
+from cbi_platform.defs.risk import zl_risk
 
 RAW_ASSETS = [fred, *DATABENTO_ASSETS, cftc_cot, epa_rin_prices, usda_export_sales, usda_wasde, eia_series, news_items]
 # raw assets the demo backfills over the whole history; hourly bars only over recent weeks

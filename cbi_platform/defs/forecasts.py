@@ -1,6 +1,5 @@
-"""Forecast and risk assets: forecasts/zl_predictions, risk/monte_carlo_scenarios (table
-forecasts.monte_carlo_scenarios), risk/risk_metrics (forecasts.risk_metrics),
-forecasts/zl_strategy_backtest, forecasts/mes_predictions and reports/zl_forecast."""
+"""Forecast assets: forecasts/zl_predictions, forecasts/zl_strategy_backtest,
+forecasts/mes_predictions and reports/zl_forecast (risk: defs/risk.py)."""
 
 
 from pathlib import Path
@@ -10,16 +9,11 @@ import dagster as dg
 from cbi_platform.defs.checks import specs, to_result
 from cbi_platform.defs.conditions import on_upstream_update
 from cbi_platform.defs.ingest.common import WAREHOUSE_POOL
-from cbi_platform.defs.partitions import SETTINGS
 from cbi_platform.defs.resources import ReportStore, SourceResource, Warehouse
+from cbi_platform.defs.risk import RISK_KEY, SCENARIOS_KEY
 from cbi_platform.lib import quality
 from cbi_platform.lib.config import configured_horizons, load_sources
 from cbi_platform.lib.tables import DOLLARS, PERCENT, data_mode_banner, in_horizon_order, markdown
-
-
-class RiskConfig(dg.Config):
-    scenarios: int = 0  # Monte Carlo draws per horizon; 0: config/risk.yaml (10,000 by default)
-    position_contracts: float = 0.0  # signed ZL contracts; 0: config/risk.yaml
 
 
 def _calibration_metadata(warehouse: Warehouse, frame, horizons: dict[str, int]) -> dict:
@@ -111,153 +105,6 @@ def zl_predictions(context: dg.AssetExecutionContext, warehouse: Warehouse, sour
         },
         check_results=[to_result(ordered), to_result(present)],
     )
-
-
-RISK_KEY = dg.AssetKey(["risk", "risk_metrics"])
-SCENARIOS_KEY = dg.AssetKey(["risk", "monte_carlo_scenarios"])
-HORIZON_NAMES = list(configured_horizons(SETTINGS.config_dir))  # the checks are declared when definitions load
-BACKTEST_CHECKS = [(f"var_backtest_{h}", f"VaR99 backtest at {h} on non-overlapping forecasts: Basel green passes, "
-                    f"yellow warns, red fails; fewer than 100 observations (no exceedance expected) warns as "
-                    f"insufficient evidence (Kupiec and Christoffersen p-values in metadata)", False)
-                   for h in HORIZON_NAMES] + [
-    (f"var_dq_{h}", f"Engle-Manganelli dynamic quantile test of VaR95 at {h} on non-overlapping forecasts (4 lagged "
-                    f"hits and the VaR level): p >= 1% passes; fewer than 10 expected exceedances warns as insufficient "
-                    f"evidence", False)
-    for h in HORIZON_NAMES] + [
-    (f"es_backtest_{h}", f"Acerbi-Szekely Z2 test of ES99 at {h} on non-overlapping forecasts, p-value by redrawing "
-                         f"outcomes from each day's forecast distribution: p >= 1% passes; fewer than 5 expected "
-                         f"exceedances warns as insufficient evidence", False)
-    for h in HORIZON_NAMES]
-
-
-@dg.multi_asset(
-    specs=[
-        dg.AssetSpec(SCENARIOS_KEY, deps=[dg.AssetKey(["forecasts", "zl_predictions"])],
-                     description="Monte Carlo scenarios of the latest ZL forecast: inverse-CDF draws from each horizon's "
-                                 "quantile function with shared uniforms across horizons (a comonotone copula).",
-                     group_name="risk", kinds={"python", "numpy"}, owners=["team:risk"],
-                     automation_condition=on_upstream_update()),
-        dg.AssetSpec(RISK_KEY, deps=[dg.AssetKey(["forecasts", "zl_predictions"])],
-                     description="VaR and CVaR at 95% and 99% per forecast and horizon: in log return, in price, in USD per "
-                                 "ZL contract (60,000 lb) and for the configured position; live and backtest forecasts, "
-                                 "with VaR backtests (exceedances, Kupiec, Christoffersen, Basel traffic light).",
-                     group_name="risk", kinds={"python", "duckdb"}, owners=["team:risk"],
-                     automation_condition=on_upstream_update()),
-    ],
-    check_specs=specs(RISK_KEY, [
-        ("var_ordered", "0 < VaR95 <= VaR99 and VaR <= CVaR at each level, all finite", True),
-        ("scenarios_match_quantiles", "Monte Carlo VaR agrees with the quantile function within sampling error", True),
-        *BACKTEST_CHECKS,
-    ]),
-    pool=WAREHOUSE_POOL,
-)
-def zl_risk(context: dg.AssetExecutionContext, config: RiskConfig, warehouse: Warehouse, sources: SourceResource):
-    import numpy as np
-    import pandas as pd
-
-    from cbi_platform.lib import warehouse as wh
-    from cbi_platform.lib.config import load_yaml
-    from cbi_platform.lib.ml.quantiles import QCOLS
-    from cbi_platform.lib.risk import backtest as bt
-    from cbi_platform.lib.risk.metrics import Contract, fit_tails, forecast_draws, risk_rows, scenario_set
-
-    settings = load_yaml(Path(sources.config_dir) / "risk.yaml")
-    n_scenarios = config.scenarios or int(settings["scenarios"])
-    position = config.position_contracts or float(settings["position"]["contracts"])
-    spec = load_sources(Path(sources.config_dir)).symbol(settings["position"]["root"])
-    contract = Contract(spec.root, spec.contract_size, 0.01 if spec.units.startswith("cents") else 1.0)
-    horizons = _horizons(sources)
-    with warehouse.get_connection() as conn:
-        predictions = conn.execute("SELECT * FROM forecasts.zl_predictions ORDER BY as_of_date").df()
-        targets = conn.execute("SELECT * FROM features.zl_daily_matrix").df().set_index("trade_date")
-        realised = {h: targets[f"target_{h}"].rename(index=lambda d: pd.Timestamp(d).date()) for h in horizons}
-        predictions["as_of_date"] = pd.to_datetime(predictions["as_of_date"]).dt.date
-        tails = fit_tails(predictions[predictions["kind"] == "backtest"], realised)
-        metrics = risk_rows(predictions, tails, contract, position)
-        metrics["scenarios"] = n_scenarios
-        metrics["realised_return"] = [realised[h].get(d) for h, d in zip(metrics["horizon"], metrics["as_of_date"])]
-        latest_day = predictions.loc[predictions["kind"] == "live", "as_of_date"].max()
-        latest = predictions[(predictions["kind"] == "live") & (predictions["as_of_date"] == latest_day)]
-        draws, summary = scenario_set(latest, tails, n_scenarios, int(settings["seed"]))
-        wh.replace_rows(conn, "forecasts.risk_metrics", metrics)
-        wh.replace_rows(conn, "forecasts.monte_carlo_scenarios", draws)
-
-    values = metrics[[c for c in metrics.columns if c.startswith(("var", "cvar"))]].to_numpy(dtype=float)
-    ordered = bool(np.all(np.isfinite(values))) and bool(
-        ((metrics["var95_return"] <= metrics["var99_return"]) & (metrics["var95_return"] <= metrics["cvar95_return"])
-         & (metrics["var99_return"] <= metrics["cvar99_return"]) & (metrics["var95_return"] > 0)).all())
-    live = metrics[(metrics["kind"] == "live") & (metrics["as_of_date"] == latest_day)].set_index("horizon")
-    # sampling error of an empirical 1% quantile is ~sqrt(p(1-p)/n)/density: 5% relative is generous at 10k draws
-    tolerance = 0.05 if n_scenarios >= 10_000 else 0.15
-    mismatch = {h: {"mc_var99": s["var99"], "analytic_var99": float(live.loc[h, "var99_return"])}
-                for h, s in summary.items() if abs(s["var99"] - live.loc[h, "var99_return"]) > tolerance * abs(live.loc[h, "var99_return"])}
-    backtests, dq_tests, es_tests = {}, {}, {}
-    for horizon, days in horizons.items():
-        past = metrics[(metrics["kind"] == "backtest") & (metrics["horizon"] == horizon)].dropna(subset=["realised_return"])
-        past = past.sort_values("as_of_date").iloc[bt.non_overlapping(np.arange(len(past)), days)]
-        backtests[horizon] = bt.backtest(past["realised_return"].to_numpy(), past["var99_return"].to_numpy(), 0.99)
-        dq_tests[horizon] = bt.dynamic_quantile(past["realised_return"].to_numpy(), past["var95_return"].to_numpy(), 0.95)
-        grids = past[["as_of_date"]].merge(predictions[(predictions["kind"] == "backtest") & (predictions["horizon"] == horizon)]
-                                           [["as_of_date", *QCOLS]], on="as_of_date", how="left")
-        es_tests[horizon] = bt.es_backtest(past["realised_return"].to_numpy(), past["var99_return"].to_numpy(),
-                                           past["cvar99_return"].to_numpy(), 0.99,
-                                           forecast_draws(grids, tails[horizon]), simulations=1000)
-    shown = in_horizon_order(live.reset_index()[["horizon", "var95_return", "cvar95_return", "var99_return", "cvar99_return",
-                                                 "var95_usd", "var99_usd", "position_var99_usd"]], horizons)
-    money = {c: PERCENT for c in ("var95_return", "cvar95_return", "var99_return", "cvar99_return")} | {
-        c: DOLLARS for c in ("var95_usd", "var99_usd", "position_var99_usd")}
-    backtest_table = pd.DataFrame([{"horizon": h, "zone": b.zone, "observations": b.observations,
-                                    "exceedances": b.exceedances, "expected": round(b.expected, 2),
-                                    "kupiec_p": b.kupiec_p, "christoffersen_p": b.christoffersen_p}
-                                   for h, b in backtests.items()])
-    yield dg.MaterializeResult(asset_key=SCENARIOS_KEY,
-                               metadata={"dagster/row_count": int(len(draws)), "as_of_date": str(latest_day),
-                                         "scenarios_per_horizon": n_scenarios,
-                                         "sample_var_cvar": dg.MetadataValue.json(summary)})
-    yield dg.MaterializeResult(asset_key=RISK_KEY,
-                               metadata={"latest_var": dg.MetadataValue.md(
-                                   f"{data_mode_banner(sources.mode)}\n\nLosses as positive numbers; VaR in log return "
-                                   f"and in dollars per contract and for the position.\n\n{markdown(shown, formats=money)}"),
-                                         "position_contracts": position,
-                                         "tail_assumption": metrics["tail_assumption"].iloc[0],
-                                         "backtests": dg.MetadataValue.md(markdown(backtest_table, floatfmt=".3f")),
-                                         "dagster/row_count": int(len(metrics))})
-    yield to_result(quality.CheckOutcome("var_ordered", ordered, "0 < VaR95 <= VaR99, VaR <= CVaR, all finite"), RISK_KEY)
-    yield to_result(quality.CheckOutcome("scenarios_match_quantiles", not mismatch,
-                                         "Monte Carlo VaR99 within sampling error of the analytic VaR99",
-                                         metadata={"mismatches": mismatch or "none", "relative_tolerance": tolerance}), RISK_KEY)
-    for horizon, result in backtests.items():
-        if result.zone == "insufficient":
-            verdict = (f"VaR99 backtest at {horizon}: insufficient evidence, {result.observations} non-overlapping "
-                       f"observations (one exceedance is expected only after {result.needed_observations})")
-        else:
-            verdict = f"VaR99 backtest at {horizon}: Basel zone {result.zone}, {result.summary()}"
-        yield to_result(quality.CheckOutcome(
-            f"var_backtest_{horizon}", result.zone == "green", verdict,
-            severity="ERROR" if result.zone == "red" else "WARN",
-            metadata=result.as_dict()), RISK_KEY)
-    for horizon, dq in dq_tests.items():
-        expected = 0.05 * dq.observations
-        if expected < 10 or np.isnan(dq.p_value):
-            verdict, passed = (f"VaR95 DQ test at {horizon}: insufficient evidence, {dq.observations} non-overlapping "
-                               f"observations ({expected:.1f} exceedances expected; 10 needed for the test to have power)"), False
-        else:
-            passed = dq.p_value >= 0.01
-            verdict = (f"VaR95 DQ test at {horizon}: DQ {dq.statistic:.2f}, p {dq.p_value:.3f} on {dq.observations} "
-                       f"non-overlapping observations" + ("" if passed else ": exceedances cluster or depend on the VaR level"))
-        yield to_result(quality.CheckOutcome(f"var_dq_{horizon}", passed, verdict, severity="WARN",
-                                             metadata={**dq.as_dict(), "expected_exceedances": round(expected, 1)}), RISK_KEY)
-    for horizon, es in es_tests.items():
-        if es.expected_exceedances < 5:
-            verdict, passed = (f"ES99 backtest at {horizon}: insufficient evidence, {es.observations} non-overlapping "
-                               f"observations ({es.expected_exceedances:.1f} exceedances expected; 5 needed)"), False
-        else:
-            passed = es.p_value >= 0.01
-            verdict = (f"ES99 backtest (Acerbi-Szekely Z2) at {horizon}: Z2 {es.z2:.2f}, p {es.p_value:.3f} on "
-                       f"{es.observations} non-overlapping observations"
-                       + ("" if passed else ": losses beyond VaR deeper or more frequent than the forecast ES"))
-        yield to_result(quality.CheckOutcome(f"es_backtest_{horizon}", passed, verdict, severity="WARN",
-                                             metadata=es.as_dict()), RISK_KEY)
 
 
 STRATEGY_KEY = dg.AssetKey(["forecasts", "zl_strategy_backtest"])

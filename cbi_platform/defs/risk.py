@@ -1,0 +1,103 @@
+"""Risk assets: risk/monte_carlo_scenarios (table forecasts.monte_carlo_scenarios) and
+risk/risk_metrics (forecasts.risk_metrics) with the VaR and ES backtests as checks; the logic is
+lib.risk.assessment."""
+
+from pathlib import Path
+
+import dagster as dg
+
+from cbi_platform.defs.checks import specs, to_result
+from cbi_platform.defs.conditions import on_upstream_update
+from cbi_platform.defs.ingest.common import WAREHOUSE_POOL
+from cbi_platform.defs.partitions import SETTINGS
+from cbi_platform.defs.resources import SourceResource, Warehouse
+from cbi_platform.lib.config import configured_horizons, load_sources
+from cbi_platform.lib.tables import DOLLARS, PERCENT, data_mode_banner, in_horizon_order, markdown
+
+RISK_KEY = dg.AssetKey(["risk", "risk_metrics"])
+SCENARIOS_KEY = dg.AssetKey(["risk", "monte_carlo_scenarios"])
+PREDICTIONS_KEY = dg.AssetKey(["forecasts", "zl_predictions"])
+HORIZON_NAMES = list(configured_horizons(SETTINGS.config_dir))  # the checks are declared when definitions load
+BACKTEST_CHECKS = [(f"var_backtest_{h}", f"VaR99 backtest at {h} on non-overlapping forecasts: Basel green passes, "
+                    f"yellow warns, red fails; fewer than 100 observations (no exceedance expected) warns as "
+                    f"insufficient evidence (Kupiec and Christoffersen p-values in metadata)", False)
+                   for h in HORIZON_NAMES] + [
+    (f"var_dq_{h}", f"Engle-Manganelli dynamic quantile test of VaR95 at {h} on non-overlapping forecasts (4 lagged "
+                    f"hits and the VaR level): p >= 1% passes; fewer than 10 expected exceedances warns as insufficient "
+                    f"evidence", False)
+    for h in HORIZON_NAMES] + [
+    (f"es_backtest_{h}", f"Acerbi-Szekely Z2 test of ES99 at {h} on non-overlapping forecasts, p-value by redrawing "
+                         f"outcomes from each day's forecast distribution: p >= 1% passes; fewer than 5 expected "
+                         f"exceedances warns as insufficient evidence", False)
+    for h in HORIZON_NAMES]
+
+
+class RiskConfig(dg.Config):
+    scenarios: int = 0  # Monte Carlo draws per horizon; 0: config/risk.yaml (10,000 by default)
+    position_contracts: float = 0.0  # signed ZL contracts; 0: config/risk.yaml
+
+
+@dg.multi_asset(
+    specs=[
+        dg.AssetSpec(SCENARIOS_KEY, deps=[PREDICTIONS_KEY],
+                     description="Monte Carlo scenarios of the latest ZL forecast: inverse-CDF draws from each horizon's "
+                                 "quantile function with shared uniforms across horizons (a comonotone copula).",
+                     group_name="risk", kinds={"python", "numpy"}, owners=["team:risk"],
+                     automation_condition=on_upstream_update()),
+        dg.AssetSpec(RISK_KEY, deps=[PREDICTIONS_KEY],
+                     description="VaR and CVaR at 95% and 99% per forecast and horizon: in log return, in price, in USD per "
+                                 "ZL contract (60,000 lb) and for the configured position; live and backtest forecasts, "
+                                 "with VaR backtests (exceedances, Kupiec, Christoffersen, Basel traffic light).",
+                     group_name="risk", kinds={"python", "duckdb"}, owners=["team:risk"],
+                     automation_condition=on_upstream_update()),
+    ],
+    check_specs=specs(RISK_KEY, [
+        ("var_ordered", "0 < VaR95 <= VaR99 and VaR <= CVaR at each level, all finite", True),
+        ("scenarios_match_quantiles", "Monte Carlo VaR agrees with the quantile function within sampling error", True),
+        *BACKTEST_CHECKS,
+    ]),
+    pool=WAREHOUSE_POOL,
+)
+def zl_risk(context: dg.AssetExecutionContext, config: RiskConfig, warehouse: Warehouse, sources: SourceResource):
+    import pandas as pd
+
+    from cbi_platform.lib import warehouse as wh
+    from cbi_platform.lib.config import load_yaml
+    from cbi_platform.lib.risk.assessment import assess, outcomes
+    from cbi_platform.lib.risk.metrics import Contract
+
+    settings = load_yaml(Path(sources.config_dir) / "risk.yaml")
+    position = config.position_contracts or float(settings["position"]["contracts"])
+    spec = load_sources(Path(sources.config_dir)).symbol(settings["position"]["root"])
+    contract = Contract(spec.root, spec.contract_size, 0.01 if spec.units.startswith("cents") else 1.0)
+    horizons = configured_horizons(Path(sources.config_dir))
+    with warehouse.get_connection() as conn:
+        predictions = conn.execute("SELECT * FROM forecasts.zl_predictions ORDER BY as_of_date").df()
+        targets = conn.execute("SELECT * FROM features.zl_daily_matrix").df().set_index("trade_date")
+        realised = {h: targets[f"target_{h}"].rename(index=lambda d: pd.Timestamp(d).date()) for h in horizons}
+        predictions["as_of_date"] = pd.to_datetime(predictions["as_of_date"]).dt.date
+        assessment = assess(predictions, realised, horizons, contract, position,
+                            config.scenarios or int(settings["scenarios"]), int(settings["seed"]))
+        wh.replace_rows(conn, "forecasts.risk_metrics", assessment.metrics)
+        wh.replace_rows(conn, "forecasts.monte_carlo_scenarios", assessment.draws)
+
+    shown = in_horizon_order(assessment.latest.reset_index()[
+        ["horizon", "var95_return", "cvar95_return", "var99_return", "cvar99_return", "var95_usd", "var99_usd",
+         "position_var99_usd"]], horizons)
+    money = {c: PERCENT for c in ("var95_return", "cvar95_return", "var99_return", "cvar99_return")} | {
+        c: DOLLARS for c in ("var95_usd", "var99_usd", "position_var99_usd")}
+    yield dg.MaterializeResult(asset_key=SCENARIOS_KEY,
+                               metadata={"dagster/row_count": int(len(assessment.draws)),
+                                         "as_of_date": str(assessment.latest_day),
+                                         "scenarios_per_horizon": assessment.scenarios,
+                                         "sample_var_cvar": dg.MetadataValue.json(assessment.scenario_summary)})
+    yield dg.MaterializeResult(asset_key=RISK_KEY,
+                               metadata={"latest_var": dg.MetadataValue.md(
+                                   f"{data_mode_banner(sources.mode)}\n\nLosses as positive numbers; VaR in log return "
+                                   f"and in dollars per contract and for the position.\n\n{markdown(shown, formats=money)}"),
+                                         "position_contracts": position,
+                                         "tail_assumption": assessment.metrics["tail_assumption"].iloc[0],
+                                         "backtests": dg.MetadataValue.md(markdown(assessment.backtest_table(), floatfmt=".3f")),
+                                         "dagster/row_count": int(len(assessment.metrics))})
+    for outcome in outcomes(assessment):
+        yield to_result(outcome, RISK_KEY)
