@@ -13,10 +13,6 @@ QUANTILES = (0.05, 0.1, 0.5, 0.9, 0.95)
 QCOLS = ("q05", "q10", "q50", "q90", "q95")
 
 
-def qcol(level: float) -> str:
-    return f"q{round(level * 100):02d}"
-
-
 def sort_quantiles(values: np.ndarray) -> np.ndarray:
     """Rearrange each row into non-decreasing order (no crossing quantiles)."""
     return np.sort(np.asarray(values, dtype=float), axis=1)

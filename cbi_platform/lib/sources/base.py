@@ -146,10 +146,3 @@ class Payload:
     @property
     def sha256(self) -> str:
         return hashlib.sha256(self.body).hexdigest()
-
-
-def parse_date(value: str, source: str, what: str) -> dt.date:
-    try:
-        return dt.date.fromisoformat(value[:10])
-    except (TypeError, ValueError) as exc:
-        raise ParseError(source, None, f"bad {what} {value!r}") from exc
