@@ -75,21 +75,32 @@ def run(settings, instance, profile: str | None = None, hourly_days: int = DEMO_
 
     if ingest_only:
         return timings, results
-    downstream = [a for a in cbi.ALL_ASSETS if a not in cbi.RAW_ASSETS
-                  and not (files_mode and set(a.keys) & cbi.MES_ASSET_KEYS)]
-    run_config = {"ops": {}, **quiet}
-    if profile:
-        for asset in cbi.MODEL_ASSETS:
-            run_config["ops"][asset.op.name] = {"config": {"profile": profile}}
     t0 = time.perf_counter()
     print("features, models, forecasts, risk ...", flush=True)
-    result = dg.materialize([*downstream, *cbi.RAW_ASSETS], selection=dg.AssetSelection.assets(*downstream),
-                            instance=instance, resources=resources, run_config=run_config)
+    result = derived(settings, instance, profile)
     timings["features_models_risk"] = time.perf_counter() - t0
     results.append(result)
     if not result.success:
         raise SystemExit("the downstream run failed: see `make ui` for the failing step")
     return timings, results
+
+
+def derived(settings, instance, profile: str | None = None):
+    """One run of everything downstream of the raw tables (features, models, forecasts, risk, the
+    report), as the refresh sensor would launch it; unchanged model versions are reused."""
+    import dagster as dg
+
+    from cbi_platform import definitions as cbi
+
+    files_mode = settings.source_mode == "files"
+    downstream = [a for a in cbi.ALL_ASSETS if a not in cbi.RAW_ASSETS
+                  and not (files_mode and set(a.keys) & cbi.MES_ASSET_KEYS)]
+    run_config = {"ops": {}, "loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+    if profile:
+        for asset in cbi.MODEL_ASSETS:
+            run_config["ops"][asset.op.name] = {"config": {"profile": profile}}
+    return dg.materialize([*downstream, *cbi.RAW_ASSETS], selection=dg.AssetSelection.assets(*downstream),
+                          instance=instance, resources=cbi.resources(settings), run_config=run_config)
 
 
 def summary(settings) -> str:

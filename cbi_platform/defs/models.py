@@ -66,7 +66,7 @@ def train_or_reuse(context, config: TrainingRunConfig, warehouse: Warehouse, mat
                    model_asset: str, features: list[str], make_model, training, model_store: ModelStore,
                    sources: SourceResource):
     """Train unless this exact version (data, features, config) is already registered.
-    Returns the lib.ml.pipeline.ModelRun, or None when the registered version is reused."""
+    Returns (the lib.ml.pipeline.ModelRun or None when the registered version is reused, version)."""
     from cbi_platform.lib.ml.pipeline import already_trained, fit_model, model_version
 
     version, _ = model_version(matrix, model_name, features, training)
@@ -74,20 +74,55 @@ def train_or_reuse(context, config: TrainingRunConfig, warehouse: Warehouse, mat
         with warehouse.read_connection() as conn:
             if already_trained(conn, model_asset, version, training.horizons):
                 context.log.info(f"{model_name} {version}: data, features and config unchanged; not retraining")
-                return None
+                return None, version
     return fit_model(matrix, model_name=model_name, model_asset=model_asset, features=features, make_model=make_model,
-                     config=training, store_root=Path(model_store.root), data_mode=sources.mode)
+                     config=training, store_root=Path(model_store.root), data_mode=sources.mode), version
 
 
-def _store_and_report(warehouse: Warehouse, runs, names: list[str], extra: dict | None = None) -> dg.MaterializeResult:
+def _trained_versions(metadata) -> set[str]:
+    versions = metadata.get("versions")
+    if versions is not None:
+        return set(versions.value.values())
+    version = metadata.get("version")
+    return {version.value} if version is not None else set()
+
+
+def as_trained(context: dg.AssetExecutionContext, versions: set[str]) -> dict:
+    """The metadata of the materialisation that trained these versions (weights, scores,
+    leaderboards), so the latest event of a model kept unchanged still shows them; empty when
+    this instance never recorded that training (the model was trained elsewhere)."""
+    cursor = None
+    for _ in range(20):  # newest first
+        page = context.instance.fetch_materializations(context.asset_key, limit=50, cursor=cursor)
+        for record in page.records:
+            metadata = record.asset_materialization.metadata
+            retrained = metadata.get("retrained")
+            if retrained is not None and retrained.value and _trained_versions(metadata) == versions:
+                return {k: v for k, v in metadata.items() if k != "retrained"}
+        if not page.has_more:
+            break
+        cursor = page.cursor
+    return {}
+
+
+def kept(context: dg.AssetExecutionContext, versions: set[str], note: str) -> dict:
+    """Metadata of a materialisation that kept the registered model versions."""
+    trained = as_trained(context, versions)
+    shown = "" if trained else " (its training is not recorded on this instance)"
+    return {**trained, "retrained": False, "note": f"{note}{shown}", "version_kept": ", ".join(sorted(versions))}
+
+
+def _store_and_report(context, warehouse: Warehouse, outcomes, names: list[str], extra: dict | None = None) -> dg.MaterializeResult:
     import pandas as pd
 
     from cbi_platform.lib.ml.pipeline import store
     from cbi_platform.lib.ml.quantiles import QCOLS
 
+    runs = [run for run, _ in outcomes if run is not None]
     if not runs:
+        versions = {version for _, version in outcomes}
         return dg.MaterializeResult(
-            metadata={"retrained": False, "note": f"{', '.join(names)}: unchanged, previous version kept"},
+            metadata=kept(context, versions, f"{', '.join(names)}: unchanged, previous version kept; below, as trained"),
             check_results=[to_result(quality.CheckOutcome("quantiles_ordered", True, "unchanged model version"))])
     with warehouse.get_connection() as conn:
         for run in runs:
@@ -126,13 +161,13 @@ def specialist_asset(name: str, feature_table: str, description: str, asset_name
             matrix = conn.execute(member_matrix_sql(name)).df()
         features = feature_columns(matrix)
         context.log.info(f"training {name} on {len(features)} features, profile {training.profile}")
-        run = train_or_reuse(
+        outcome = train_or_reuse(
             context, config, warehouse, matrix, model_name=name, model_asset=key.to_user_string(), features=features,
             make_model=lambda label, days, path: AutoGluonQuantile(label, features, training.hyperparameters, path,
                                                                    training.time_limit),
             training=training, model_store=model_store, sources=sources,
         )
-        return _store_and_report(warehouse, [run] if run else [], [name])
+        return _store_and_report(context, warehouse, [outcome], [name])
 
     return _specialist
 
@@ -174,13 +209,13 @@ def zl_baselines(context: dg.AssetExecutionContext, config: TrainingRunConfig, w
                  model_store: ModelStore, sources: SourceResource) -> dg.MaterializeResult:
     training = _training(sources, config)
     matrix = _zl_matrix(warehouse)
-    runs = [
+    outcomes = [
         train_or_reuse(context, config, warehouse, matrix, model_name=name, model_asset="models/zl_baselines", features=[],
                        make_model=lambda label, days, path, cls=cls: cls(label, days), training=training,
                        model_store=model_store, sources=sources)
         for name, cls in BASELINES.items()
     ]
-    return _store_and_report(warehouse, [r for r in runs if r is not None], list(BASELINES))
+    return _store_and_report(context, warehouse, outcomes, list(BASELINES))
 
 
 @dg.asset(
@@ -208,7 +243,7 @@ def zl_linear(context: dg.AssetExecutionContext, config: TrainingRunConfig, ware
     training = _training(sources, config)
     matrix = _zl_matrix(warehouse)
     features = feature_columns(matrix)
-    run = train_or_reuse(
+    run, version = train_or_reuse(
         context, config, warehouse, matrix, model_name="zl_linear", model_asset="models/zl_linear", features=features,
         make_model=lambda label, days, path: ShrunkLinear(label, days, features, training.linear_shrinkage_grid),
         training=training, model_store=model_store, sources=sources,
@@ -219,7 +254,7 @@ def zl_linear(context: dg.AssetExecutionContext, config: TrainingRunConfig, ware
         coefs = pd.DataFrame({h: pd.Series(r.model.coef, index=features) for h, r in run.results.items()})
         top = coefs.loc[coefs.abs().max(axis=1).sort_values(ascending=False).index[:20]]
         extra["coefficients"] = dg.MetadataValue.md(markdown(top.round(4).reset_index(names="feature")))
-    return _store_and_report(warehouse, [run] if run else [], ["zl_linear"], extra)
+    return _store_and_report(context, warehouse, [(run, version)], ["zl_linear"], extra)
 
 
 MEMBER_ASSETS = [zl_main, *BUCKET_MODELS, zl_linear, zl_baselines]
@@ -267,7 +302,7 @@ def zl_ensemble(context: dg.AssetExecutionContext, config: TrainingRunConfig, wa
         if not config.force_retrain and ensemble_pipeline.already_fitted(conn, version, training.horizons):
             context.log.info(f"zl_ensemble {version}: members' forecasts and config unchanged; not refitting")
             return dg.MaterializeResult(
-                metadata={"retrained": False, "version": version},
+                metadata=kept(context, {version}, "members' forecasts and config unchanged; below, as fitted"),
                 check_results=[to_result(quality.CheckOutcome(name, True, "unchanged ensemble version, gates passed when fitted"))
                                for name in ("do_no_harm", "coverage_in_band", "quantiles_ordered", "leakage_alarm",
                                             "implausible_skill")])
@@ -277,6 +312,7 @@ def zl_ensemble(context: dg.AssetExecutionContext, config: TrainingRunConfig, wa
     gates = ensemble_pipeline.gates(run, sources.mode, ensemble_pipeline.load_skill_gates(Path(sources.config_dir)))
     return dg.MaterializeResult(
         metadata={
+            "retrained": True,
             "version": run.version,
             "methods": dg.MetadataValue.json(run.methods),
             "weights": dg.MetadataValue.md(markdown(run.weights_table())),
@@ -338,7 +374,7 @@ def mes_timeseries(context: dg.AssetExecutionContext, config: TimeSeriesRunConfi
         mes = (json.loads(known[0]).get("mes") or {})
         relative = mes.get(f"relative_{ts_config.eval_metric}", float("nan"))
         return dg.MaterializeResult(
-            metadata={"retrained": False, "version": version},
+            metadata=kept(context, {version}, "data and config unchanged; below, as trained"),
             check_results=[to_result(quality.CheckOutcome(
                 "mes_beats_seasonal_naive", relative < 1.0, "MES relative MASE of the unchanged model version",
                 metadata={"mes_relative_mase": relative}))])
@@ -366,6 +402,7 @@ def mes_timeseries(context: dg.AssetExecutionContext, config: TimeSeriesRunConfi
     )
     return dg.MaterializeResult(
         metadata={
+            "retrained": True,
             "version": version,
             "best_model": result.best_model,
             "leaderboard": dg.MetadataValue.md(markdown(result.leaderboard)),

@@ -10,13 +10,12 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
-import numpy as np
 import pandas as pd
 
 from cbi_platform.lib import warehouse
 from cbi_platform.lib.ml import registry
 from cbi_platform.lib.ml.quantiles import QCOLS, coverage, pinball, sequential_calibration
-from cbi_platform.lib.ml.train import HorizonResult, TrainingConfig, data_fingerprint, train_horizon
+from cbi_platform.lib.ml.train import TARGET_PREFIX, HorizonResult, TrainingConfig, data_fingerprint, train_horizon
 
 ModelFactory = Callable[[str, int, Path], Any]  # (label, horizon_days, path) -> model
 
@@ -51,10 +50,13 @@ def horizon_metrics(oof: pd.DataFrame, horizon_days: int) -> dict:
 
 
 def model_version(matrix: pd.DataFrame, model_name: str, features: list[str], config: TrainingConfig) -> tuple[str, str]:
-    """(version, data fingerprint): the same data, features and training config give the same
-    version, so an unchanged model is recognised and not retrained."""
-    columns = ["trade_date", *features, *[c for c in matrix.columns if c.startswith("target")]]
-    fingerprint = data_fingerprint(matrix[columns])
+    """(version, data fingerprint): the same training data, features and config give the same
+    version, so an unchanged model is recognised and not retrained. Only rows with a known outcome
+    at some horizon are fingerprinted: training sees no other row, and today's row (new news, a
+    late macro print) changes what the model is asked, not what it learned."""
+    targets = [c for c in matrix.columns if c.startswith(TARGET_PREFIX)]
+    trained_on = matrix[targets].notna().any(axis=1)
+    fingerprint = data_fingerprint(matrix.loc[trained_on, ["trade_date", *features, *targets]])
     version = hashlib.sha256(f"{model_name}|{fingerprint}|{config.fingerprint()}|{sorted(features)}".encode()).hexdigest()[:12]
     return version, fingerprint
 
@@ -121,17 +123,3 @@ def store(conn: duckdb.DuckDBPyConnection, run: ModelRun) -> None:
     oof = run.oof[["model", "horizon", "as_of_date", "fold", *QCOLS, "realised", "model_version"]]
     warehouse.replace_rows(conn, "training.oof_predictions", oof, "model = ?", [run.model_name])
     registry.register(conn, run.registry_rows)
-
-
-def skill(model_pinball: float, reference_pinball: float) -> float:
-    """1 - loss/reference: positive means better than the reference."""
-    return float(1.0 - model_pinball / reference_pinball) if reference_pinball > 0 else float("nan")
-
-
-def oof_loss(conn: duckdb.DuckDBPyConnection, model: str, horizon: str, dates: pd.Series | None = None) -> float:
-    frame = conn.execute("SELECT * FROM training.oof_predictions WHERE model = ? AND horizon = ?", [model, horizon]).df()
-    if dates is not None:
-        frame = frame[frame["as_of_date"].isin(dates)]
-    if frame.empty:
-        return float("nan")
-    return float(np.mean(pinball(frame["realised"], frame[list(QCOLS)].to_numpy())))
