@@ -20,6 +20,8 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
+from cbi_platform.lib.tables import dollars
+
 PALETTE = ["#2a9d8f", "#e9c46a", "#f4a261", "#e76f51", "#9b2226", "#264653"]  # shortest horizon first
 
 
@@ -253,12 +255,12 @@ def plain_words(live: pd.DataFrame, risk: pd.DataFrame, skill: dict[str, dict], 
                      f"80% between {row.p10_price:.2f} and {row.p90_price:.2f} (last {row.last_price:.2f}){judged}.")
     if len(risk):
         first = risk.iloc[0]
-        lines.append(f"Holding one contract long for {first['horizon']}, a 1-in-100 loss is ${first['var99_usd']:,.0f} "
-                     f"or worse (VaR99), ${first['cvar99_usd']:,.0f} on average beyond it (CVaR99).")
+        lines.append(f"Holding one contract long for {first['horizon']}, a 1-in-100 loss is {dollars(first['var99_usd'])} "
+                     f"or worse (VaR99), {dollars(first['cvar99_usd'])} on average beyond it (CVaR99).")
     ours = strategy_summary[strategy_summary["rule"] == "ensemble"] if len(strategy_summary) else strategy_summary
     for row in ours.to_dict("records"):
         lines.append(f"Trading the {row['horizon']} forecast by the documented rule would have earned "
-                     f"${row['total_pnl_usd']:,.0f} per contract after costs over {row['days']} days: {_sharpe_verdict(row)}.")
+                     f"{dollars(row['total_pnl_usd'])} per contract after costs over {row['days']} days: {_sharpe_verdict(row)}.")
     lines.append("SAMPLE WORLD: simulated data with a planted signal, shown to prove the platform works; nothing here "
                  "describes the real soybean oil market." if data_mode == "sample" else
                  f"Data mode {data_mode}: real market data. Futures are close to a random walk; read every skill against "

@@ -2,14 +2,24 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pandas as pd
 
-PERCENT, DOLLARS = "{:.2%}", "${:,.0f}"
+
+def dollars(value: float) -> str:
+    """Whole dollars with the sign before the symbol: -$4,164, not $-4,164."""
+    whole = round(value)
+    return f"-${-whole:,}" if whole < 0 else f"${whole:,}"
 
 
-def markdown(frame: pd.DataFrame, floatfmt: str = ".4g", max_rows: int = 40, formats: dict[str, str] | None = None) -> str:
-    """A markdown table; `formats` maps a column to a format string (PERCENT, DOLLARS,
-    "{:.2f} c/lb", ...), other floats use `floatfmt`. Missing values show as an empty cell."""
+PERCENT, DOLLARS = "{:.2%}", dollars
+
+
+def markdown(frame: pd.DataFrame, floatfmt: str = ".4g", max_rows: int = 40,
+             formats: dict[str, str | Callable[[float], str]] | None = None) -> str:
+    """A markdown table; `formats` maps a column to a format string or function (PERCENT,
+    DOLLARS, "{:.2f} c/lb", ...), other floats use `floatfmt`. Missing values show as an empty cell."""
     frame = frame.head(max_rows)
     if frame.empty:
         return "_empty_"
@@ -19,7 +29,8 @@ def markdown(frame: pd.DataFrame, floatfmt: str = ".4g", max_rows: int = 40, for
         if value is None or (isinstance(value, float) and pd.isna(value)):
             return ""
         if column in formats:
-            return formats[column].format(value)
+            shown = formats[column]
+            return shown(value) if callable(shown) else shown.format(value)
         if isinstance(value, float):
             return format(value, floatfmt)
         return str(value)

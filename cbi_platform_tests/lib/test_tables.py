@@ -19,6 +19,8 @@ def test_percentages_dollars_and_prices_read_as_such():
     table = markdown(frame, formats={"var99_return": PERCENT, "var99_usd": DOLLARS, "p50": "{:.2f} c/lb"})
     assert table.splitlines()[-1] == "| 1w | 7.85% | $119,600 | 68.93 c/lb |  |"
     assert "e+05" not in table
+    losses = markdown(pd.DataFrame({"pnl": [-4164.4, -0.4, 988.0]}), formats={"pnl": DOLLARS})
+    assert losses.splitlines()[2:] == ["| -$4,164 |", "| $0 |", "| $988 |"]
 
 
 def test_the_forecast_says_which_world_it_comes_from():
