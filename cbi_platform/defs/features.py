@@ -12,7 +12,8 @@ from cbi_platform.defs.ingest.common import WAREHOUSE_POOL
 from cbi_platform.defs.partitions import SETTINGS
 from cbi_platform.defs.resources import SourceResource, Warehouse
 from cbi_platform.lib import quality
-from cbi_platform.lib.config import configured_horizons, load_yaml
+from cbi_platform.lib.config import configured_horizons
+from cbi_platform.lib.features import load_buckets
 from cbi_platform.lib.tables import markdown
 
 HORIZONS = configured_horizons(SETTINGS.config_dir)
@@ -216,7 +217,7 @@ def bucket_asset(bucket: str) -> dg.AssetsDefinition:
 
     @dg.asset(key=key, deps=[dg.AssetKey(["features", "core_macro_fx"]), dg.AssetKey(["features", "bucket_inputs"])],
               description=f"The {bucket} bucket view: core_macro_fx plus the {bucket} features chosen in config/buckets.yaml "
-                          f"({BUCKET_DESCRIPTIONS[bucket]}).",
+                          f"({load_buckets(SETTINGS.config_dir)[bucket].description}).",
               group_name="features", kinds={"duckdb", "sql"}, owners=["team:quant-research"], pool=WAREHOUSE_POOL,
               check_specs=specs(key, [*checks, SCHEMA_CHECK]), metadata={"config": "config/buckets.yaml"},
               automation_condition=on_upstream_update())
@@ -236,9 +237,7 @@ def bucket_asset(bucket: str) -> dg.AssetsDefinition:
     return _bucket
 
 
-BUCKET_DESCRIPTIONS = {name: spec["description"] for name, spec in
-                       load_yaml(SETTINGS.config_dir / "buckets.yaml")["buckets"].items()}
-BUCKET_FEATURE_ASSETS = [bucket_asset(bucket) for bucket in BUCKET_DESCRIPTIONS]
+BUCKET_FEATURE_ASSETS = [bucket_asset(bucket) for bucket in load_buckets(SETTINGS.config_dir)]
 
 zl_daily_matrix = feature_asset(
     "zl_daily_matrix",

@@ -17,12 +17,12 @@ from cbi_platform.defs.ingest.common import WAREHOUSE_POOL
 from cbi_platform.defs.partitions import SETTINGS
 from cbi_platform.defs.resources import ModelStore, SourceResource, Warehouse
 from cbi_platform.lib import quality
-from cbi_platform.lib.config import load_yaml
+from cbi_platform.lib.features import load_buckets
 from cbi_platform.lib.ml.models import BASELINES
 from cbi_platform.lib.tables import markdown
 
 MATRIX = dg.AssetKey(["features", "zl_daily_matrix"])
-BUCKETS = tuple(load_yaml(SETTINGS.config_dir / "buckets.yaml")["buckets"])
+BUCKETS = tuple(load_buckets(SETTINGS.config_dir))
 
 
 class TrainingRunConfig(dg.Config):

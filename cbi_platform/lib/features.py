@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import re
+from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
@@ -114,18 +115,32 @@ def table_schema(conn: duckdb.DuckDBPyConnection, table: str) -> pd.DataFrame:
 FEATURE_ORDER = ("futures_returns", "macro_pit", "core_macro_fx", "bucket_inputs", "zl_daily_matrix")
 
 
-def load_buckets(config_dir: Path) -> dict[str, list[str]]:
-    from cbi_platform.lib.config import load_yaml, validate_identifier
+@dataclass(frozen=True)
+class Bucket:
+    name: str
+    description: str
+    features: tuple[str, ...]  # its own columns of features.bucket_inputs, added to every core column
 
-    buckets = load_yaml(Path(config_dir) / "buckets.yaml")["buckets"]
-    return {validate_identifier(name, "bucket"): [validate_identifier(c, "feature") for c in spec["features"]]
-            for name, spec in buckets.items()}
+
+@functools.lru_cache(maxsize=8)
+def load_buckets(config_dir: Path) -> dict[str, Bucket]:
+    """config/buckets.yaml, validated: the one place the Big 8 (names, descriptions, features) are read."""
+    from cbi_platform.lib.config import ConfigError, load_yaml, validate_identifier
+
+    path = Path(config_dir) / "buckets.yaml"
+    buckets = {}
+    for name, spec in load_yaml(path)["buckets"].items():
+        if not spec.get("description") or not spec.get("features"):
+            raise ConfigError(f"{path}: bucket {name} needs a description and a list of features")
+        buckets[validate_identifier(name, "bucket")] = Bucket(
+            name, str(spec["description"]), tuple(validate_identifier(c, "feature") for c in spec["features"]))
+    return buckets
 
 
 def build_bucket_view(conn: duckdb.DuckDBPyConnection, config_dir: Path, bucket: str) -> list[str]:
     """features.bucket_<name> = every core column + the bucket's columns of bucket_inputs
     (config/buckets.yaml). Returns the bucket's own columns."""
-    columns = load_buckets(config_dir)[bucket]
+    columns = list(load_buckets(Path(config_dir))[bucket].features)
     available = {r[0] for r in conn.execute(
         "SELECT column_name FROM information_schema.columns WHERE table_schema = 'features' AND table_name = 'bucket_inputs'").fetchall()}
     core = {r[0] for r in conn.execute(

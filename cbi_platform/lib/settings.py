@@ -12,8 +12,9 @@ import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from cbi_platform.lib.sources.base import MODES
+
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
-MODES = ("sample", "live", "replay", "files")
 
 
 def _env(name: str, default: str) -> str:

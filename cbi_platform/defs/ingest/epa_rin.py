@@ -5,10 +5,8 @@ import datetime as dt
 from cbi_platform.defs.ingest.common import RawTable, ingest_assets
 from cbi_platform.defs.partitions import SETTINGS
 from cbi_platform.lib import quality
-from cbi_platform.lib.config import load_yaml
 
 TABLE = "raw.epa_rin_prices"
-PUBLICATION_LAG_DAYS = int(load_yaml(SETTINGS.config_dir / "sources" / "epa_rin.yaml").get("publication_lag_days", 10))
 
 
 def source():
@@ -20,8 +18,11 @@ def source():
 
 
 def published_in(window) -> bool:
-    """A week's prices become public `publication_lag_days` after its Monday."""
-    return any((day - dt.timedelta(days=PUBLICATION_LAG_DAYS)).weekday() == 0 for day in window.days())
+    """A week's prices become public `publication_lag_days` after its Monday (the parser's own setting)."""
+    from cbi_platform.lib.sources import epa_rin
+
+    lag = dt.timedelta(days=epa_rin.load_config(SETTINGS.config_dir).publication_lag_days)
+    return any((day - lag).weekday() == 0 for day in window.days())
 
 
 epa_rin_prices = ingest_assets(
