@@ -30,24 +30,9 @@ WITH fut AS (
     FROM features.futures_returns
     GROUP BY trade_date
 ), macro AS (
-    SELECT trade_date,
-        max(value) FILTER (series_id = 'DFF') AS dff,
-        max(value) FILTER (series_id = 'DFEDTARU') AS fed_upper,
-        max(value) FILTER (series_id = 'DGS2') AS dgs2,
-        max(value) FILTER (series_id = 'DGS10') AS dgs10,
-        max(value) FILTER (series_id = 'T10Y2Y') AS t10y2y,
-        max(value) FILTER (series_id = 'T10Y3M') AS t10y3m,
-        max(value) FILTER (series_id = 'NFCI') AS nfci,
-        max(value) FILTER (series_id = 'STLFSI4') AS stlfsi4,
-        max(value) FILTER (series_id = 'VIXCLS') AS vix,
-        max(value) FILTER (series_id = 'UNRATE') AS unrate,
-        max(features.log_ratio(value, value_12m_ago)) FILTER (series_id = 'CPIAUCSL') AS cpi_yoy,
-        max(value) FILTER (series_id = 'DTWEXBGS') AS broad_dollar,
-        max(value) FILTER (series_id = 'DEXBZUS') AS brl_per_usd,
-        max(value) FILTER (series_id = 'DEXCHUS') AS cny_per_usd,
-        max(value) FILTER (series_id = 'DEXMXUS') AS mxn_per_usd
-    FROM features.macro_pit
-    GROUP BY trade_date
+    SELECT trade_date, dff, fed_upper, dgs2, dgs10, t10y2y, t10y3m, nfci, stlfsi4, vix, unrate, cpi_yoy, broad_dollar,
+           brl_per_usd, cny_per_usd, mxn_per_usd
+    FROM features.macro_wide
 ), base AS (
     SELECT f.*, m.* EXCLUDE (trade_date),
         -- dollar index proxy from CME FX futures (ICE's DX is not on Globex): DXY weights on

@@ -27,17 +27,7 @@ WITH days AS (
         max(second_month_basis) FILTER (root = 'ZM') AS zm_basis
     FROM features.futures_returns GROUP BY trade_date
 ), macro AS (
-    SELECT trade_date,
-        max(value) FILTER (series_id = 'DEXCHUS') AS cny_per_usd,
-        max(value) FILTER (series_id = 'OVXCLS') AS ovx,
-        max(value) FILTER (series_id = 'VIXCLS') AS vix,
-        max(value) FILTER (series_id = 'STLFSI4') AS stlfsi4,
-        max(value) FILTER (series_id = 'NFCI') AS nfci,
-        max(value) FILTER (series_id = 'DFEDTARU') AS fed_upper,
-        max(value) FILTER (series_id = 'EFFR') AS effr,
-        max(value) FILTER (series_id = 'DGS2') AS dgs2,
-        max(value) FILTER (series_id = 'T10Y2Y') AS t10y2y
-    FROM features.macro_pit GROUP BY trade_date
+    SELECT trade_date, cny_per_usd, ovx, vix, stlfsi4, nfci, fed_upper, effr, dgs2, t10y2y FROM features.macro_wide
 ), zl_stats AS (   -- settlement, volume, open interest: published the next morning
     SELECT as_of_date, sum(open_interest) AS zl_open_interest,
            max(open_interest) FILTER (rank = 1) / nullif(sum(open_interest), 0) AS zl_oi_second_share
