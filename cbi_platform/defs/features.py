@@ -1,12 +1,13 @@
 """Feature assets: each runs its SQL file under sql/features/ and checks the result."""
 
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import dagster as dg
 
-from cbi_platform.defs.checks import specs, to_result
+from cbi_platform.defs.checks import results, specs
 from cbi_platform.defs.conditions import on_upstream_update
 from cbi_platform.defs.ingest.common import WAREHOUSE_POOL
 from cbi_platform.defs.partitions import SETTINGS
@@ -14,17 +15,47 @@ from cbi_platform.defs.resources import SourceResource, Warehouse
 from cbi_platform.lib import quality
 from cbi_platform.lib.config import configured_horizons
 from cbi_platform.lib.features import load_buckets
+from cbi_platform.lib.quality import Check
 from cbi_platform.lib.tables import markdown
 
 HORIZONS = configured_horizons(SETTINGS.config_dir)
 WARMUP_ROWS = 130  # the longest rolling window (6m) plus a margin
-DAILY_CHECKS = [
-    ("no_inf", "No Inf or NaN anywhere: guarded divisions yield NULL", True),
-    ("primary_key_unique", "No duplicate dates", True),
-    ("covers_trading_days", "One row per ZL trading day", True),
-    ("history_long_enough", "More than 1000 rows to train on (WARN)", False),
-    ("null_share", "Each feature non-NULL on 90%+ of rows after warm-up (WARN lists offenders)", False),
-]
+
+
+@dataclass
+class Built:
+    """What a feature table's checks look at: the table just built, and where its definition lives."""
+
+    context: dg.AssetExecutionContext
+    conn: object
+    table: str
+    sql_dir: Path
+    config_dir: Path
+    metadata: dict  # the materialisation's metadata: the schema check records its fingerprints here
+
+
+def no_inf(description: str = "No Inf or NaN anywhere: guarded divisions yield NULL") -> Check:
+    return Check("no_inf", description, lambda b: quality.no_inf(b.conn, b.table))
+
+
+def primary_key_unique(key: Sequence[str], description: str) -> Check:
+    return Check("primary_key_unique", description, lambda b: quality.primary_key_unique(b.conn, b.table, list(key)))
+
+
+COVERS_TRADING_DAYS = Check("covers_trading_days", "One row per ZL trading day", lambda b: quality.covers_trading_days(b.conn, b.table))
+
+
+def null_share(exclude: Sequence[str] = ()) -> Check:
+    return Check("null_share", "Each feature non-NULL on 90%+ of rows after warm-up (WARN lists offenders)",
+                 lambda b: quality.null_share(b.conn, b.table, WARMUP_ROWS, 0.10, exclude=exclude), blocking=False)
+
+
+def daily_checks(exclude: Sequence[str] = ()) -> list[Check]:
+    """The checks of every table with one row per ZL trading day that models train on."""
+    return [no_inf(), primary_key_unique(["trade_date"], "No duplicate dates"), COVERS_TRADING_DAYS,
+            Check("history_long_enough", "More than 1000 rows to train on (WARN)",
+                  lambda b: quality.history_long_enough(b.conn, b.table), blocking=False),
+            null_share(exclude)]
 
 
 def table_metadata(conn, table: str, docs: dict[str, str]) -> dict:
@@ -46,11 +77,11 @@ def feature_asset(
     name: str,
     deps: Sequence[str],
     description: str,
-    checks: Sequence[tuple[str, str, bool]] = (),
-    run_checks: Callable[[object, Path, Path], list[quality.CheckOutcome]] | None = None,
+    checks: Sequence[Check] = (),
     extra_tables: Sequence[str] = (),
 ) -> dg.AssetsDefinition:
     key = dg.AssetKey(["features", name])
+    checks = [*checks, SCHEMA_CHECK]
 
     @dg.asset(
         key=key,
@@ -60,7 +91,7 @@ def feature_asset(
         kinds={"duckdb", "sql"},
         owners=["team:quant-research"],
         pool=WAREHOUSE_POOL,
-        check_specs=specs(key, [*checks, SCHEMA_CHECK]),
+        check_specs=specs(key, checks),
         metadata={"sql": f"sql/features/*_{name}.sql"},
         automation_condition=on_upstream_update(),
     )
@@ -74,22 +105,19 @@ def feature_asset(
             metadata = table_metadata(conn, f"features.{name}", feature_sql.column_docs(Path(sql_dir)))
             for extra in extra_tables:
                 metadata[f"{extra}_rows"] = conn.execute(f"SELECT count(*) FROM features.{extra}").fetchone()[0]
-            outcomes = (run_checks(conn, Path(sql_dir), Path(sources.config_dir)) if run_checks else []) + [
-                _schema_check(context, conn, f"features.{name}", Path(sql_dir), Path(sources.config_dir), metadata)]
-        return dg.MaterializeResult(metadata=metadata, check_results=[to_result(o) for o in outcomes])
+            built = Built(context, conn, f"features.{name}", Path(sql_dir), Path(sources.config_dir), metadata)
+            check_results = results(checks, built)
+        return dg.MaterializeResult(metadata=metadata, check_results=check_results)
 
     return _asset
 
 
-SCHEMA_CHECK = ("schema_unchanged", "The column schema changes only when the SQL or config defining it changed", True)
-
-
-def _schema_check(context: dg.AssetExecutionContext, conn, table: str, sql_dir: Path, config_dir: Path,
-                  metadata: dict) -> quality.CheckOutcome:
+def _schema_unchanged(built: Built) -> quality.CheckOutcome:
     """Compare this build's column schema with the previous materialisation's, and record this
     build's fingerprints in `metadata` for the next one."""
     from cbi_platform.lib import features as feature_sql
 
+    context, metadata = built.context, built.metadata
     event = context.instance.get_latest_materialization_event(context.asset_key)
     previous = event.asset_materialization.metadata if event and event.asset_materialization else {}
 
@@ -97,31 +125,30 @@ def _schema_check(context: dg.AssetExecutionContext, conn, table: str, sql_dir: 
         entry = previous.get(key)
         return entry.value if entry is not None else None
 
-    schema = quality.schema_fingerprint(conn, table)
-    config = feature_sql.definition_fingerprint(sql_dir, config_dir)
+    schema = quality.schema_fingerprint(built.conn, built.table)
+    config = feature_sql.definition_fingerprint(built.sql_dir, built.config_dir)
     metadata["schema_fingerprint"], metadata["config_fingerprint"] = schema, config
     return quality.schema_unchanged(schema, config, previous_value("schema_fingerprint"), previous_value("config_fingerprint"))
 
 
-def _point_in_time(conn, sql_dir: Path, config_dir: Path) -> quality.CheckOutcome:
+SCHEMA_CHECK = Check("schema_unchanged", "The column schema changes only when the SQL or config defining it changed",
+                     _schema_unchanged)
+
+
+def _point_in_time(built: Built) -> quality.CheckOutcome:
     from cbi_platform.lib import features as feature_sql
 
-    days = feature_sql.point_in_time_sample_days(conn)
-    return quality.point_in_time(feature_sql.point_in_time_mismatches(conn, sql_dir, days, config_dir=config_dir), days)
+    days = feature_sql.point_in_time_sample_days(built.conn)
+    mismatches = feature_sql.point_in_time_mismatches(built.conn, built.sql_dir, days, config_dir=built.config_dir)
+    return quality.point_in_time(mismatches, days)
 
 
-def _terms_of_trade_coverage(conn) -> quality.CheckOutcome:
-    # WARN: a deployment without BRL futures still trains; the gap is visible
-    return quality.column_coverage(conn, "features.core_macro_fx", "terms_of_trade", WARMUP_ROWS, 0.95,
-                                   "terms_of_trade_coverage", severity="WARN")
-
-
-def _feature_drift(conn, config_dir: Path) -> quality.CheckOutcome:
+def _feature_drift(built: Built) -> quality.CheckOutcome:
     """PSI per feature, latest quarter vs the earlier rows: WARN naming the features that moved."""
     from cbi_platform.lib.drift import load_psi_limits, matrix_feature_drift, retrain_requested
 
-    limits = load_psi_limits(config_dir)
-    drift = matrix_feature_drift(conn, limits)
+    limits = load_psi_limits(built.config_dir)
+    drift = matrix_feature_drift(built.conn, limits)
     moved = drift[drift["level"].isin(["warn", "retrain"])]
     verdict = (f"{len(moved)} features shifted in the latest {limits.recent_rows} rows (PSI > {limits.warn}): "
                + ", ".join(f"{r.feature} {r.psi:.2f}" for r in moved.head(8).itertuples())
@@ -130,19 +157,6 @@ def _feature_drift(conn, config_dir: Path) -> quality.CheckOutcome:
         "retrain_requested": retrain_requested(drift, limits),
         "psi_top": dg.MetadataValue.md(markdown(drift.head(20), floatfmt=".3f")),
         "insufficient_evidence": int((drift["level"] == "insufficient").sum())})
-
-
-def _daily_checks(table: str, extra: Callable[[object, Path, Path], list] | None = None, exclude: Sequence[str] = ()):
-    def run(conn, sql_dir: Path, config_dir: Path):
-        outcomes = [
-            quality.no_inf(conn, table),
-            quality.primary_key_unique(conn, table, ["trade_date"]),
-            quality.covers_trading_days(conn, table),
-            quality.history_long_enough(conn, table),
-            quality.null_share(conn, table, WARMUP_ROWS, 0.10, exclude=exclude),
-        ]
-        return outcomes + (extra(conn, sql_dir, config_dir) if extra else [])
-    return run
 
 
 futures_returns = feature_asset(
@@ -154,17 +168,9 @@ futures_returns = feature_asset(
         "ids a roll is found from the Change column or, without it, open interest in each contract's roll "
         "segment, and its gap removed), plus features.roll_calendar. Blocking gates stop corrupted vendor data."
     ),
-    checks=[("no_inf", "No Inf or NaN in returns", True),
-            ("primary_key_unique", "One row per root and day", True),
-            ("returns_sign_agreement", "On non-roll days the adjusted return has the sign of the settle difference; a "
-                                       "signed vendor Change column agrees with it", True),
-            ("returns_balance", "Share of positive daily returns per root and year in [0.35, 0.65]", True),
-            ("roll_frequency", "Rolls per complete year between half and twice the root's listed contract months", True),
-            ("price_moves_plausible", "No daily settle move beyond x2 or /2 (a rescaled series, a misplaced decimal)", True),
-            ("prices_not_stale", "No settle repeated on 7 or more consecutive trading days", True)],
-    run_checks=lambda conn, sql_dir, config_dir: [quality.no_inf(conn, "features.futures_returns"),
-                             quality.primary_key_unique(conn, "features.futures_returns", ["root", "trade_date"]),
-                             *quality.futures_returns_gates(conn)],
+    checks=[no_inf("No Inf or NaN in returns"),
+            primary_key_unique(["root", "trade_date"], "One row per root and day"),
+            *(gate.on(lambda b: b.conn) for gate in quality.FUTURES_RETURNS_GATES)],
     extra_tables=["roll_calendar"],
 )
 
@@ -173,19 +179,22 @@ macro_pit = feature_asset(
     deps=["raw/fred_observations", "raw/futures_ohlcv_1d"],
     description=(
         "Point-in-time FRED values on the ZL trading calendar: for each day, the latest observation "
-        "published by then at its newest vintage published by then (never a later revision)."
+        "published by then at its newest vintage published by then (never a later revision); plus features.macro_wide, "
+        "the same values with one column per series the feature views use."
     ),
-    checks=[("primary_key_unique", "One row per day and series", True)],
-    run_checks=lambda conn, sql_dir, config_dir: [quality.primary_key_unique(conn, "features.macro_pit", ["trade_date", "series_id"])],
+    checks=[primary_key_unique(["trade_date", "series_id"], "One row per day and series")],
+    extra_tables=["macro_wide"],
 )
 
 core_macro_fx = feature_asset(
     "core_macro_fx",
     deps=["features/futures_returns", "features/macro_pit"],
     description="The ~50 base features every bucket inherits: FX, macro, ZL price/volume, cross-asset.",
-    checks=[*DAILY_CHECKS, ("terms_of_trade_coverage", "Terms of trade (needs the 6L future) non-NULL on 95%+ of rows "
-                                                       "after warm-up (WARN)", False)],
-    run_checks=_daily_checks("features.core_macro_fx", extra=lambda conn, sql_dir, config_dir: [_terms_of_trade_coverage(conn)]),
+    checks=[*daily_checks(),
+            # WARN: a deployment without BRL futures still trains; the gap is visible
+            Check("terms_of_trade_coverage", "Terms of trade (needs the 6L future) non-NULL on 95%+ of rows after warm-up (WARN)",
+                  lambda b: quality.column_coverage(b.conn, b.table, "terms_of_trade", WARMUP_ROWS, 0.95,
+                                                    "terms_of_trade_coverage", severity="WARN"), blocking=False)],
 )
 
 bucket_inputs = feature_asset(
@@ -197,42 +206,41 @@ bucket_inputs = feature_asset(
         "Every bucket-specific feature on the ZL trading calendar (crush, China, FX, Fed, tariff, biofuel, energy, "
         "volatility inputs); weekly and monthly sources joined on their publication date, carried forward to daily."
     ),
-    checks=[("no_inf", "No Inf or NaN anywhere: guarded divisions yield NULL", True),
-            ("primary_key_unique", "No duplicate dates", True),
-            ("covers_trading_days", "One row per ZL trading day", True),
-            ("null_share", "Each feature non-NULL on 90%+ of rows after warm-up (WARN lists offenders)", False)],
-    run_checks=lambda conn, sql_dir, config_dir: [quality.no_inf(conn, "features.bucket_inputs"),
-                             quality.primary_key_unique(conn, "features.bucket_inputs", ["trade_date"]),
-                             quality.covers_trading_days(conn, "features.bucket_inputs"),
-                             quality.null_share(conn, "features.bucket_inputs", WARMUP_ROWS, 0.10)],
+    checks=[no_inf(), primary_key_unique(["trade_date"], "No duplicate dates"), COVERS_TRADING_DAYS, null_share()],
 )
 
 
 def bucket_asset(bucket: str) -> dg.AssetsDefinition:
     key = dg.AssetKey(["features", f"bucket_{bucket}"])
     table = f"features.bucket_{bucket}"
-    checks = [("no_inf", "No Inf or NaN anywhere", True),
-              ("covers_trading_days", "One row per ZL trading day", True),
-              ("bucket_ready", "Every bucket feature has data after warm-up (WARN names the empty ones: a source gap)", False)]
+
+    def ready(built: Built) -> quality.CheckOutcome:
+        own = list(load_buckets(built.config_dir)[bucket].features)
+        outcome = quality.bucket_readiness(built.conn, built.table, own, WARMUP_ROWS)
+        built.metadata["bucket_features"] = dg.MetadataValue.json(own)
+        built.metadata["readiness"] = dg.MetadataValue.json(outcome.metadata["coverage"])
+        return outcome
+
+    checks = [no_inf("No Inf or NaN anywhere"), COVERS_TRADING_DAYS,
+              Check("bucket_ready", "Every bucket feature has data after warm-up (WARN names the empty ones: a source gap)",
+                    ready, blocking=False),
+              SCHEMA_CHECK]
 
     @dg.asset(key=key, deps=[dg.AssetKey(["features", "core_macro_fx"]), dg.AssetKey(["features", "bucket_inputs"])],
               description=f"The {bucket} bucket view: core_macro_fx plus the {bucket} features chosen in config/buckets.yaml "
                           f"({load_buckets(SETTINGS.config_dir)[bucket].description}).",
               group_name="features", kinds={"duckdb", "sql"}, owners=["team:quant-research"], pool=WAREHOUSE_POOL,
-              check_specs=specs(key, [*checks, SCHEMA_CHECK]), metadata={"config": "config/buckets.yaml"},
+              check_specs=specs(key, checks), metadata={"config": "config/buckets.yaml"},
               automation_condition=on_upstream_update())
     def _bucket(context: dg.AssetExecutionContext, warehouse: Warehouse, sources: SourceResource) -> dg.MaterializeResult:
         from cbi_platform.lib import features as feature_sql
 
         with warehouse.get_connection() as conn:
-            own = feature_sql.build_bucket_view(conn, Path(sources.config_dir), bucket)
+            feature_sql.build_bucket_view(conn, Path(sources.config_dir), bucket)
             metadata = table_metadata(conn, table, feature_sql.column_docs(Path(warehouse.sql_dir)))
-            readiness = quality.bucket_readiness(conn, table, own, WARMUP_ROWS)
-            outcomes = [quality.no_inf(conn, table), quality.covers_trading_days(conn, table), readiness,
-                        _schema_check(context, conn, table, Path(warehouse.sql_dir), Path(sources.config_dir), metadata)]
-        metadata["bucket_features"] = dg.MetadataValue.json(own)
-        metadata["readiness"] = dg.MetadataValue.json(readiness.metadata["coverage"])
-        return dg.MaterializeResult(metadata=metadata, check_results=[to_result(o) for o in outcomes])
+            built = Built(context, conn, table, Path(warehouse.sql_dir), Path(sources.config_dir), metadata)
+            check_results = results(checks, built)
+        return dg.MaterializeResult(metadata=metadata, check_results=check_results)
 
     return _bucket
 
@@ -246,19 +254,15 @@ zl_daily_matrix = feature_asset(
         "The ZL training matrix: one row per trading day, every feature, and forward log-return targets "
         "at 1w/1m/3m/6m (5/21/63/126 trading days), NULL until the horizon has settled."
     ),
-    checks=[*DAILY_CHECKS, ("targets_within_known_prices", "No target uses a price after the last known one", True),
-            ("targets_roll_adjusted", "No return or target spans an unadjusted roll of the ZL front month", True),
-            ("point_in_time", "Features recomputed from raw data truncated at sampled dates equal the stored rows", True),
-            ("feature_drift", "PSI of each feature, latest quarter vs the earlier rows, at most 0.2 (WARN lists the "
-                              "features that moved; config/schedules.yaml models.drift.psi)", False)],
-    run_checks=_daily_checks(
-        "features.zl_daily_matrix",
-        extra=lambda conn, sql_dir, config_dir: [
-            quality.targets_within_known_prices(conn, "features.zl_daily_matrix", HORIZONS),
-            quality.rolls_adjusted(conn, "ZL"), _point_in_time(conn, sql_dir, config_dir),
-            _feature_drift(conn, config_dir)],
-        exclude=[f"target_{h}" for h in HORIZONS] + [f"target_end_{h}" for h in HORIZONS],
-    ),
+    checks=[*daily_checks(exclude=[f"target_{h}" for h in HORIZONS] + [f"target_end_{h}" for h in HORIZONS]),
+            Check("targets_within_known_prices", "No target uses a price after the last known one",
+                  lambda b: quality.targets_within_known_prices(b.conn, b.table, HORIZONS)),
+            Check("targets_roll_adjusted", "No return or target spans an unadjusted roll of the ZL front month",
+                  lambda b: quality.rolls_adjusted(b.conn, "ZL")),
+            Check("point_in_time", "Features recomputed from raw data truncated at sampled dates equal the stored rows",
+                  _point_in_time),
+            Check("feature_drift", "PSI of each feature, latest quarter vs the earlier rows, at most 0.2 (WARN lists the "
+                                   "features that moved; config/schedules.yaml models.drift.psi)", _feature_drift, blocking=False)],
 )
 
 
@@ -271,10 +275,7 @@ mes_hourly = feature_asset(
         "price as target, calendar covariates (hour, weekday, month start/end) and daily aggregates known by the "
         "previous day (FRED values by category: avg/min/max/count; VIX)."
     ),
-    checks=[("no_inf", "No Inf or NaN anywhere", True),
-            ("primary_key_unique", "One row per root and bar", True)],
-    run_checks=lambda conn, sql_dir, config_dir: [quality.no_inf(conn, "features.mes_hourly"),
-                             quality.primary_key_unique(conn, "features.mes_hourly", ["item_id", "timestamp"])],
+    checks=[no_inf("No Inf or NaN anywhere"), primary_key_unique(["item_id", "timestamp"], "One row per root and bar")],
 )
 FEATURE_ASSETS = [futures_returns, macro_pit, core_macro_fx, bucket_inputs, *BUCKET_FEATURE_ASSETS, zl_daily_matrix,
                   mes_hourly]

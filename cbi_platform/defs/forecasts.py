@@ -6,13 +6,14 @@ from pathlib import Path
 
 import dagster as dg
 
-from cbi_platform.defs.checks import specs, to_result
+from cbi_platform.defs.checks import reported, specs
 from cbi_platform.defs.conditions import on_upstream_update
 from cbi_platform.defs.ingest.common import WAREHOUSE_POOL
 from cbi_platform.defs.resources import ReportStore, SourceResource, Warehouse
 from cbi_platform.defs.risk import RISK_KEY, SCENARIOS_KEY
 from cbi_platform.lib import quality
 from cbi_platform.lib.config import configured_horizons, load_sources
+from cbi_platform.lib.quality import Check
 from cbi_platform.lib.tables import DOLLARS, PERCENT, data_mode_banner, in_horizon_order, markdown
 
 
@@ -48,6 +49,12 @@ def _horizons(sources: SourceResource) -> dict[str, int]:
     return configured_horizons(Path(sources.config_dir))
 
 
+FORECAST_CHECKS = [
+    Check.reported("quantiles_ordered", "P5 <= P10 <= P50 <= P90 <= P95 on every row, all finite"),
+    Check.reported("latest_forecast_present", "A live forecast exists for the latest trading day, every horizon"),
+]
+
+
 @dg.asset(
     key=["forecasts", "zl_predictions"],
     deps=[dg.AssetKey(["models", "zl_ensemble"]), dg.AssetKey(["features", "zl_daily_matrix"])],
@@ -61,10 +68,7 @@ def _horizons(sources: SourceResource) -> dict[str, int]:
     owners=["team:quant-research"],
     pool=WAREHOUSE_POOL,
     automation_condition=on_upstream_update(),
-    check_specs=specs(dg.AssetKey(["forecasts", "zl_predictions"]), [
-        ("quantiles_ordered", "P5 <= P10 <= P50 <= P90 <= P95 on every row, all finite", True),
-        ("latest_forecast_present", "A live forecast exists for the latest trading day, every horizon", True),
-    ]),
+    check_specs=specs(dg.AssetKey(["forecasts", "zl_predictions"]), FORECAST_CHECKS),
 )
 def zl_predictions(context: dg.AssetExecutionContext, warehouse: Warehouse, sources: SourceResource) -> dg.MaterializeResult:
     from cbi_platform.lib import warehouse as wh
@@ -103,7 +107,7 @@ def zl_predictions(context: dg.AssetExecutionContext, warehouse: Warehouse, sour
             "dagster/row_count": int(len(frame)),
             **diagnostics,
         },
-        check_results=[to_result(ordered), to_result(present)],
+        check_results=reported(FORECAST_CHECKS, [ordered, present]),
     )
 
 
@@ -161,6 +165,10 @@ def zl_strategy_backtest(context: dg.AssetExecutionContext, warehouse: Warehouse
 
 
 MES_FORECAST_KEY = dg.AssetKey(["forecasts", "mes_predictions"])
+MES_FORECAST_CHECKS = [
+    Check.reported("quantiles_ordered", "P10 <= P50 <= P90 on every row, all finite"),
+    Check.reported("mes_forecast_present", "MES has a forecast for every step of the horizon"),
+]
 
 
 @dg.asset(
@@ -175,10 +183,7 @@ MES_FORECAST_KEY = dg.AssetKey(["forecasts", "mes_predictions"])
     owners=["team:quant-research"],
     pool=WAREHOUSE_POOL,
     automation_condition=on_upstream_update(),
-    check_specs=specs(MES_FORECAST_KEY, [
-        ("quantiles_ordered", "P10 <= P50 <= P90 on every row, all finite", True),
-        ("mes_forecast_present", "MES has a forecast for every step of the horizon", True),
-    ]),
+    check_specs=specs(MES_FORECAST_KEY, MES_FORECAST_CHECKS),
 )
 def mes_predictions(context: dg.AssetExecutionContext, warehouse: Warehouse, sources: SourceResource) -> dg.MaterializeResult:
     import datetime as dt
@@ -210,7 +215,7 @@ def mes_predictions(context: dg.AssetExecutionContext, warehouse: Warehouse, sou
     return dg.MaterializeResult(
         metadata={"mes_next_24h": dg.MetadataValue.md(markdown(shown, floatfmt=".2f")), "model": best,
                   "items": int(frame["item_id"].nunique()), "dagster/row_count": int(len(frame))},
-        check_results=[to_result(o) for o in outcomes],
+        check_results=reported(MES_FORECAST_CHECKS, outcomes),
     )
 
 

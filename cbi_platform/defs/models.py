@@ -12,13 +12,14 @@ from pathlib import Path
 
 import dagster as dg
 
-from cbi_platform.defs.checks import specs, to_result
+from cbi_platform.defs.checks import reported, specs
 from cbi_platform.defs.ingest.common import WAREHOUSE_POOL
 from cbi_platform.defs.partitions import SETTINGS
 from cbi_platform.defs.resources import ModelStore, SourceResource, Warehouse
 from cbi_platform.lib import quality
 from cbi_platform.lib.features import load_buckets
 from cbi_platform.lib.ml.models import BASELINES
+from cbi_platform.lib.quality import Check
 from cbi_platform.lib.tables import markdown
 
 MATRIX = dg.AssetKey(["features", "zl_daily_matrix"])
@@ -123,16 +124,16 @@ def _store_and_report(context, warehouse: Warehouse, outcomes, names: list[str],
         versions = {version for _, version in outcomes}
         return dg.MaterializeResult(
             metadata=kept(context, versions, f"{', '.join(names)}: unchanged, previous version kept; below, as trained"),
-            check_results=[to_result(quality.CheckOutcome("quantiles_ordered", True, "unchanged model version"))])
+            check_results=reported(MODEL_CHECKS, [quality.CheckOutcome("quantiles_ordered", True, "unchanged model version")]))
     with warehouse.get_connection() as conn:
         for run in runs:
             store(conn, run)
     oof = pd.concat([r.oof for r in runs], ignore_index=True)
     return dg.MaterializeResult(metadata={"retrained": True, **run_metadata(runs), **(extra or {})},
-                                check_results=[to_result(quality.quantiles_ordered(oof, QCOLS))])
+                                check_results=reported(MODEL_CHECKS, [quality.quantiles_ordered(oof, QCOLS)]))
 
 
-MODEL_CHECKS = [("quantiles_ordered", "Out-of-fold quantiles never cross and are finite", True)]
+MODEL_CHECKS = [Check.reported("quantiles_ordered", "Out-of-fold quantiles never cross and are finite")]
 
 
 def _zl_matrix(warehouse: Warehouse):
@@ -261,6 +262,17 @@ MEMBER_ASSETS = [zl_main, *BUCKET_MODELS, zl_linear, zl_baselines]
 # the ensemble's members by model name (training.oof_predictions.model), baselines included
 MEMBER_NAMES = ["zl_main", *[f"bucket_{bucket}" for bucket in BUCKETS], "zl_linear", *BASELINES]
 ENSEMBLE_KEY = dg.AssetKey(["models", "zl_ensemble"])
+ENSEMBLE_CHECKS = [
+    Check.reported("do_no_harm", "Out-of-sample pinball loss no worse than climatology beyond the block-bootstrap noise band"),
+    Check.reported("coverage_in_band", "Calibrated P10-P90 coverage inside the 0.5-99.5% range of a perfectly calibrated "
+                                       "forecaster on as many overlapping outcomes; a horizon with fewer than 10 independent "
+                                       "outcomes warns as insufficient evidence"),
+    Check.reported("quantiles_ordered", "Ensemble quantiles never cross and are finite"),
+    Check.reported("leakage_alarm", "Skill above +5% vs climatology at 1w/1m on real data is investigated, not celebrated "
+                                    "(WARN)", blocking=False),
+    Check.reported("implausible_skill", "Skill above +10% at 1w/1m or +15% at 3m/6m on real data blocks publication until a "
+                                        "person signs the version off (config/training.yaml skill_gates)"),
+]
 
 
 @dg.asset(
@@ -277,16 +289,7 @@ ENSEMBLE_KEY = dg.AssetKey(["models", "zl_ensemble"])
     kinds={"python", "autogluon"},
     owners=["team:quant-research"],
     pool=WAREHOUSE_POOL,
-    check_specs=specs(ENSEMBLE_KEY, [
-        ("do_no_harm", "Out-of-sample pinball loss no worse than climatology beyond the block-bootstrap noise band", True),
-        ("coverage_in_band", "Calibrated P10-P90 coverage inside the 0.5-99.5% range of a perfectly calibrated forecaster "
-                             "on as many overlapping outcomes; a horizon with fewer than 10 independent outcomes warns as "
-                             "insufficient evidence", True),
-        ("quantiles_ordered", "Ensemble quantiles never cross and are finite", True),
-        ("leakage_alarm", "Skill above +5% vs climatology at 1w/1m on real data is investigated, not celebrated (WARN)", False),
-        ("implausible_skill", "Skill above +10% at 1w/1m or +15% at 3m/6m on real data blocks publication until a person "
-                              "signs the version off (config/training.yaml skill_gates)", True),
-    ]),
+    check_specs=specs(ENSEMBLE_KEY, ENSEMBLE_CHECKS),
 )
 def zl_ensemble(context: dg.AssetExecutionContext, config: TrainingRunConfig, warehouse: Warehouse,
                 model_store: ModelStore, sources: SourceResource) -> dg.MaterializeResult:
@@ -303,9 +306,9 @@ def zl_ensemble(context: dg.AssetExecutionContext, config: TrainingRunConfig, wa
             context.log.info(f"zl_ensemble {version}: members' forecasts and config unchanged; not refitting")
             return dg.MaterializeResult(
                 metadata=kept(context, {version}, "members' forecasts and config unchanged; below, as fitted"),
-                check_results=[to_result(quality.CheckOutcome(name, True, "unchanged ensemble version, gates passed when fitted"))
-                               for name in ("do_no_harm", "coverage_in_band", "quantiles_ordered", "leakage_alarm",
-                                            "implausible_skill")])
+                check_results=reported(ENSEMBLE_CHECKS, [
+                    quality.CheckOutcome(c.name, True, "unchanged ensemble version, gates passed when fitted")
+                    for c in ENSEMBLE_CHECKS]))
     run = ensemble_pipeline.fit(oof, training, Path(model_store.root), sources.mode)
     with warehouse.get_connection() as conn:
         ensemble_pipeline.store(conn, run)
@@ -320,7 +323,7 @@ def zl_ensemble(context: dg.AssetExecutionContext, config: TrainingRunConfig, wa
             "skill_vs_climatology": dg.MetadataValue.md(markdown(pd.DataFrame(run.skill_rows()))),
             "dagster/row_count": int(len(run.oof)),
         },
-        check_results=[to_result(o) for o in gates],
+        check_results=reported(ENSEMBLE_CHECKS, gates),
     )
 
 
@@ -330,6 +333,8 @@ class TimeSeriesRunConfig(dg.Config):
 
 
 MES_KEY = dg.AssetKey(["models", "mes_timeseries"])
+MES_CHECKS = [Check.reported("mes_beats_seasonal_naive",
+                             "MES holdout MASE relative to the seasonal-naive benchmark on the same windows < 1")]
 
 
 @dg.asset(
@@ -344,9 +349,7 @@ MES_KEY = dg.AssetKey(["models", "mes_timeseries"])
     kinds={"python", "autogluon"},
     owners=["team:quant-research"],
     pool=WAREHOUSE_POOL,
-    check_specs=specs(MES_KEY, [
-        ("mes_beats_seasonal_naive", "MES holdout MASE relative to the seasonal-naive benchmark on the same windows < 1", True),
-    ]),
+    check_specs=specs(MES_KEY, MES_CHECKS),
 )
 def mes_timeseries(context: dg.AssetExecutionContext, config: TimeSeriesRunConfig, warehouse: Warehouse,
                    model_store: ModelStore, sources: SourceResource) -> dg.MaterializeResult:
@@ -375,9 +378,9 @@ def mes_timeseries(context: dg.AssetExecutionContext, config: TimeSeriesRunConfi
         relative = mes.get(f"relative_{ts_config.eval_metric}", float("nan"))
         return dg.MaterializeResult(
             metadata=kept(context, {version}, "data and config unchanged; below, as trained"),
-            check_results=[to_result(quality.CheckOutcome(
+            check_results=reported(MES_CHECKS, [quality.CheckOutcome(
                 "mes_beats_seasonal_naive", relative < 1.0, "MES relative MASE of the unchanged model version",
-                metadata={"mes_relative_mase": relative}))])
+                metadata={"mes_relative_mase": relative})]))
     result = train(panel, ts_config, path)
     for line in result.skipped:
         context.log.info(line)
@@ -410,7 +413,7 @@ def mes_timeseries(context: dg.AssetExecutionContext, config: TimeSeriesRunConfi
             "mase_by_item": dg.MetadataValue.md(markdown(result.item_mase.sort_values(metric))),
             "skipped_models": dg.MetadataValue.md("\n".join(result.skipped) or "none"),
         },
-        check_results=[to_result(gate)],
+        check_results=reported(MES_CHECKS, [gate]),
     )
 
 

@@ -6,30 +6,37 @@ from pathlib import Path
 
 import dagster as dg
 
-from cbi_platform.defs.checks import specs, to_result
+from cbi_platform.defs.checks import reported, specs
 from cbi_platform.defs.conditions import on_upstream_update
 from cbi_platform.defs.ingest.common import WAREHOUSE_POOL
 from cbi_platform.defs.partitions import SETTINGS
 from cbi_platform.defs.resources import SourceResource, Warehouse
 from cbi_platform.lib.config import configured_horizons, load_sources
+from cbi_platform.lib.quality import Check
 from cbi_platform.lib.tables import DOLLARS, PERCENT, data_mode_banner, in_horizon_order, markdown
 
 RISK_KEY = dg.AssetKey(["risk", "risk_metrics"])
 SCENARIOS_KEY = dg.AssetKey(["risk", "monte_carlo_scenarios"])
 PREDICTIONS_KEY = dg.AssetKey(["forecasts", "zl_predictions"])
 HORIZON_NAMES = list(configured_horizons(SETTINGS.config_dir))  # the checks are declared when definitions load
-BACKTEST_CHECKS = [(f"var_backtest_{h}", f"VaR99 backtest at {h} on non-overlapping forecasts: Basel green passes, "
-                    f"yellow warns, red fails; fewer than 100 observations (no exceedance expected) warns as "
-                    f"insufficient evidence (Kupiec and Christoffersen p-values in metadata)", False)
-                   for h in HORIZON_NAMES] + [
-    (f"var_dq_{h}", f"Engle-Manganelli dynamic quantile test of VaR95 at {h} on non-overlapping forecasts (4 lagged "
-                    f"hits and the VaR level): p >= 1% passes; fewer than 10 expected exceedances warns as insufficient "
-                    f"evidence", False)
-    for h in HORIZON_NAMES] + [
-    (f"es_backtest_{h}", f"Acerbi-Szekely Z2 test of ES99 at {h} on non-overlapping forecasts, p-value by redrawing "
-                         f"outcomes from each day's forecast distribution: p >= 1% passes; fewer than 5 expected "
-                         f"exceedances warns as insufficient evidence", False)
+BACKTEST_CHECKS = [Check.reported(
+    f"var_backtest_{h}", f"VaR99 backtest at {h} on non-overlapping forecasts: Basel green passes, yellow warns, red "
+                         f"fails; fewer than 100 observations (no exceedance expected) warns as insufficient evidence "
+                         f"(Kupiec and Christoffersen p-values in metadata)", blocking=False)
+    for h in HORIZON_NAMES] + [Check.reported(
+        f"var_dq_{h}", f"Engle-Manganelli dynamic quantile test of VaR95 at {h} on non-overlapping forecasts (4 lagged "
+                       f"hits and the VaR level): p >= 1% passes; fewer than 10 expected exceedances warns as "
+                       f"insufficient evidence", blocking=False)
+    for h in HORIZON_NAMES] + [Check.reported(
+        f"es_backtest_{h}", f"Acerbi-Szekely Z2 test of ES99 at {h} on non-overlapping forecasts, p-value by redrawing "
+                            f"outcomes from each day's forecast distribution: p >= 1% passes; fewer than 5 expected "
+                            f"exceedances warns as insufficient evidence", blocking=False)
     for h in HORIZON_NAMES]
+RISK_CHECKS = [
+    Check.reported("var_ordered", "0 < VaR95 <= VaR99 and VaR <= CVaR at each level, all finite"),
+    Check.reported("scenarios_match_quantiles", "Monte Carlo VaR agrees with the quantile function within sampling error"),
+    *BACKTEST_CHECKS,
+]
 
 
 class RiskConfig(dg.Config):
@@ -51,11 +58,7 @@ class RiskConfig(dg.Config):
                      group_name="risk", kinds={"python", "duckdb"}, owners=["team:risk"],
                      automation_condition=on_upstream_update()),
     ],
-    check_specs=specs(RISK_KEY, [
-        ("var_ordered", "0 < VaR95 <= VaR99 and VaR <= CVaR at each level, all finite", True),
-        ("scenarios_match_quantiles", "Monte Carlo VaR agrees with the quantile function within sampling error", True),
-        *BACKTEST_CHECKS,
-    ]),
+    check_specs=specs(RISK_KEY, RISK_CHECKS),
     pool=WAREHOUSE_POOL,
 )
 def zl_risk(context: dg.AssetExecutionContext, config: RiskConfig, warehouse: Warehouse, sources: SourceResource):
@@ -99,5 +102,4 @@ def zl_risk(context: dg.AssetExecutionContext, config: RiskConfig, warehouse: Wa
                                          "tail_assumption": assessment.metrics["tail_assumption"].iloc[0],
                                          "backtests": dg.MetadataValue.md(markdown(assessment.backtest_table(), floatfmt=".3f")),
                                          "dagster/row_count": int(len(assessment.metrics))})
-    for outcome in outcomes(assessment):
-        yield to_result(outcome, RISK_KEY)
+    yield from reported(RISK_CHECKS, outcomes(assessment), RISK_KEY)

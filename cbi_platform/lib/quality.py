@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from cbi_platform.lib.sources.base import Window
@@ -26,6 +26,54 @@ class CheckOutcome:
     description: str
     severity: str = "ERROR"  # ERROR blocks downstream (for blocking checks); WARN informs
     metadata: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Check:
+    """One asset check, declared once: its name, what it asserts, whether it blocks downstream
+    assets, and how it is evaluated on what the asset built (`subject`: whatever the asset hands
+    its checks, e.g. the connection and the window it wrote)."""
+
+    name: str
+    description: str
+    evaluate: Callable[[Any], CheckOutcome]
+    blocking: bool = True
+
+    def on(self, view: Callable[[Any], Any]) -> "Check":
+        """The same check evaluated on `view(subject)` (a check on a connection, for an asset whose
+        checks look at more)."""
+        return replace(self, evaluate=lambda subject: self.evaluate(view(subject)))
+
+    @classmethod
+    def reported(cls, name: str, description: str, blocking: bool = True) -> "Check":
+        """A check whose outcome a pipeline step computes together with others (the subject is
+        the mapping of those outcomes by name)."""
+        return cls(name, description, lambda outcomes: outcomes[name], blocking)
+
+
+class UndeclaredCheck(RuntimeError):
+    pass
+
+
+def evaluate(checks: Iterable[Check], subject: Any) -> list[CheckOutcome]:
+    """Every check's outcome on `subject`, in declaration order; an outcome under another name
+    than its check's is a programming error, not a result."""
+    outcomes = []
+    for check in checks:
+        outcome = check.evaluate(subject)
+        if outcome.name != check.name:
+            raise UndeclaredCheck(f"check {check.name} returned an outcome named {outcome.name}")
+        outcomes.append(outcome)
+    return outcomes
+
+
+def by_name(outcomes: Iterable[CheckOutcome], checks: Sequence[Check]) -> Mapping[str, CheckOutcome]:
+    """Outcomes a step computed together, keyed for `Check.reported`: exactly the declared ones."""
+    keyed = {o.name: o for o in outcomes}
+    declared = [c.name for c in checks]
+    if sorted(keyed) != sorted(declared):
+        raise UndeclaredCheck(f"outcomes {sorted(keyed)} do not match the declared checks {sorted(declared)}")
+    return keyed
 
 
 def _window_clause(window: Window | None, column: str = "as_of_date") -> tuple[str, list]:
@@ -403,6 +451,17 @@ def prices_not_stale(conn: duckdb.DuckDBPyConnection) -> CheckOutcome:
                   "first": [f"{root} {start}..{end}: {days} days" for root, start, end, days in rows[:5]] or "none"})
 
 
+FUTURES_RETURNS_GATES = [
+    Check("returns_sign_agreement", "On non-roll days the adjusted return has the sign of the settle difference; a signed "
+                                    "vendor Change column agrees with it", returns_sign_agreement),
+    Check("returns_balance", "Share of positive daily returns per root and year in [0.35, 0.65]", returns_balance),
+    Check("roll_frequency", "Rolls per complete year between half and twice the root's listed contract months", roll_frequency),
+    Check("price_moves_plausible", "No daily settle move beyond x2 or /2 (a rescaled series, a misplaced decimal)",
+          price_moves_plausible),
+    Check("prices_not_stale", "No settle repeated on 7 or more consecutive trading days", prices_not_stale),
+]
+
+
 def futures_returns_gates(conn: duckdb.DuckDBPyConnection) -> list[CheckOutcome]:
-    return [returns_sign_agreement(conn), returns_balance(conn), roll_frequency(conn), price_moves_plausible(conn),
-            prices_not_stale(conn)]
+    """The blocking gates on features.futures_returns: what stops corrupted vendor returns."""
+    return evaluate(FUTURES_RETURNS_GATES, conn)

@@ -156,3 +156,21 @@ def test_schema_unchanged_and_point_in_time(conn):
     assert quality.schema_unchanged(second, "cfg2", first, "cfg1").passed  # the SQL or config changed
     assert quality.point_in_time({}, [DAY]).passed
     assert not quality.point_in_time({"2024-03-04": ["tomorrow_close"]}, [DAY]).passed
+
+
+def test_a_check_declared_once_yields_its_outcome_and_refuses_another_name():
+    positive = quality.Check("positive", "x > 0", lambda x: quality.CheckOutcome("positive", x > 0, f"x = {x}"))
+    misnamed = quality.Check("positive", "x > 0", lambda x: quality.CheckOutcome("x_positive", x > 0, ""))
+    assert [o.passed for o in quality.evaluate([positive, positive.on(lambda x: -x)], 2)] == [True, False]
+    with pytest.raises(quality.UndeclaredCheck, match="check positive returned an outcome named x_positive"):
+        quality.evaluate([misnamed], 2)
+
+
+def test_reported_checks_take_exactly_the_declared_outcomes_in_declaration_order():
+    checks = [quality.Check.reported("b", "second"), quality.Check.reported("a", "first", blocking=False)]
+    computed = [quality.CheckOutcome("a", True, ""), quality.CheckOutcome("b", False, "")]
+    assert [o.name for o in quality.evaluate(checks, quality.by_name(computed, checks))] == ["b", "a"]
+    assert not checks[1].blocking
+    for outcomes in (computed[:1], [*computed, quality.CheckOutcome("c", True, "")]):
+        with pytest.raises(quality.UndeclaredCheck, match="do not match the declared checks"):
+            quality.by_name(outcomes, checks)

@@ -1,7 +1,7 @@
 """raw/cftc_cot: CFTC Commitments of Traders, disaggregated futures only."""
 
 from cbi_platform.defs.ingest.common import RawTable, ingest_assets
-from cbi_platform.lib.quality import CheckOutcome
+from cbi_platform.lib.quality import Check, CheckOutcome
 
 TABLE = "raw.cftc_cot"
 PRIMARY_KEY = ("cftc_contract_market_code", "report_date")
@@ -21,14 +21,15 @@ def released_in(window) -> bool:
     return bool(cftc.releases_in(window))
 
 
-def balanced(conn, window) -> list[CheckOutcome]:
+def balanced(written) -> CheckOutcome:
     from cbi_platform.lib.sources import cftc
 
-    frame = conn.execute(f"SELECT * FROM {TABLE} WHERE as_of_date >= ? AND as_of_date < ?", [window.start, window.end]).df()
+    window = written.window
+    frame = written.conn.execute(f"SELECT * FROM {TABLE} WHERE as_of_date >= ? AND as_of_date < ?", [window.start, window.end]).df()
     violations = cftc.balance_violations(frame) if len(frame) else frame
-    return [CheckOutcome("positions_balance", len(violations) == 0,
-                         "longs and shorts of every trader category (non-reportables included) each sum to open interest",
-                         metadata={"unbalanced_reports": int(len(violations))})]
+    return CheckOutcome("positions_balance", len(violations) == 0,
+                        "longs and shorts of every trader category (non-reportables included) each sum to open interest",
+                        metadata={"unbalanced_reports": int(len(violations))})
 
 
 cftc_cot = ingest_assets(
@@ -43,7 +44,6 @@ cftc_cot = ingest_assets(
         "money, other reportables and non-reportables, long/short/spread, and open interest. Positions are as of the "
         "Tuesday report date; as_of_date is the Friday release (next business day after a holiday).",
         PRIMARY_KEY, max_age_days=10, publication_expected=released_in,
-        checks=[("positions_balance", "Longs and shorts of all categories each sum to open interest", True)],
-        run_checks=balanced,
+        checks=[Check("positions_balance", "Longs and shorts of all categories each sum to open interest", balanced)],
     )],
 )

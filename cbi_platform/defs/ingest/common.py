@@ -13,21 +13,15 @@ from dataclasses import dataclass, field
 
 import dagster as dg
 
-from cbi_platform.defs.checks import specs, to_result
+from cbi_platform.defs.checks import results, specs
 from cbi_platform.defs.partitions import daily_partitions
 from cbi_platform.defs.resources import SourceResource, Warehouse
 from cbi_platform.lib import quality
+from cbi_platform.lib.quality import Check
 from cbi_platform.lib.sources.base import SourceError, Window
 
 WAREHOUSE_POOL = "warehouse"
 NETWORK_RETRY = dg.RetryPolicy(max_retries=3, delay=30, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS)
-BASE_CHECKS = [
-    ("primary_key_unique", "No two rows share a primary key in the window", True),
-    ("no_future_as_of", "No row claims to have been published after today", True),
-    ("rows_present", "Rows exist whenever the source publishes in the window", True),
-    ("fresh", "The latest publication is no older than the source's cadence allows (WARN)", False),
-]
-GAP_CHECK = ("no_gaps", "Every expected symbol or series returned rows (WARN lists the ones that did not)", False)
 
 
 class IngestRunConfig(dg.Config):
@@ -42,20 +36,51 @@ def weekdays_in(window: Window) -> bool:
 
 @dataclass(frozen=True)
 class RawTable:
-    """One warehouse table a source fills, and how to check it."""
+    """One warehouse table a source fills, and how to check it (`checks` beyond the common ones,
+    each evaluated on the `Written` rows)."""
 
     table: str
     description: str
     primary_key: tuple[str, ...]
     max_age_days: int  # freshness: the oldest acceptable latest publication, in days
-    checks: Sequence[tuple[str, str, bool]] = ()
-    run_checks: Callable[[object, Window], list[quality.CheckOutcome]] | None = None
+    checks: Sequence[Check] = ()
     publication_expected: Callable[[Window], bool] = weekdays_in
     metadata: dict = field(default_factory=dict)
 
     @property
     def key(self) -> dg.AssetKey:
         return dg.AssetKey(self.table.split("."))
+
+    def all_checks(self, first: bool) -> list[Check]:
+        """The common checks, the gap check on a source's first table, then the table's own."""
+        return [*BASE_CHECKS, *([GAP_CHECK] if first else []), *self.checks]
+
+
+@dataclass(frozen=True)
+class Written:
+    """What a raw table's checks look at: the window one ingest run wrote into `table`."""
+
+    conn: object
+    table: RawTable
+    window: Window
+    today: dt.date
+    user_files: bool  # files mode: a gap may be the user's export, not the vendor's
+    gaps: Sequence[str]
+
+
+BASE_CHECKS = [
+    Check("primary_key_unique", "No two rows share a primary key in the window",
+          lambda w: quality.primary_key_unique(w.conn, w.table.table, w.table.primary_key, w.window)),
+    Check("no_future_as_of", "No row claims to have been published after today",
+          lambda w: quality.no_future_as_of(w.conn, w.table.table, w.today)),
+    Check("rows_present", "Rows exist whenever the source publishes in the window",
+          lambda w: quality.rows_present(w.conn, w.table.table, w.window, w.table.publication_expected(w.window),
+                                         user_files=w.user_files)),
+    Check("fresh", "The latest publication is no older than the source's cadence allows (WARN)",
+          lambda w: quality.fresh(w.conn, w.table.table, w.today, w.table.max_age_days), blocking=False),
+]
+GAP_CHECK = Check("no_gaps", "Every expected symbol or series returned rows (WARN lists the ones that did not)",
+                  lambda w: quality.gaps(w.gaps, "keys"), blocking=False)
 
 
 def partition_window(context: dg.AssetExecutionContext) -> Window:
@@ -86,10 +111,7 @@ def ingest_assets(
     group: str,
     kinds: set[str],
 ) -> dg.AssetsDefinition:
-    check_specs = []
-    for index, table in enumerate(tables):
-        extra = [GAP_CHECK] if index == 0 else []
-        check_specs += specs(table.key, [*BASE_CHECKS, *extra, *table.checks])
+    check_specs = [spec for index, table in enumerate(tables) for spec in specs(table.key, table.all_checks(index == 0))]
     asset_specs = [
         dg.AssetSpec(t.key, description=t.description, group_name=group, kinds=kinds | {"duckdb"},
                      owners=["team:data-platform"], partitions_def=daily_partitions,
@@ -120,26 +142,16 @@ def ingest_assets(
             except SourceError as exc:
                 # only transient failures are worth the retry policy's next attempt
                 raise dg.Failure(description=str(exc), allow_retries=exc.retryable) from None
-            results = []
+            materialized = []
             for index, table in enumerate(tables):
-                outcomes = [
-                    quality.primary_key_unique(conn, table.table, table.primary_key, window),
-                    quality.no_future_as_of(conn, table.table, fetch_context.today),
-                    quality.rows_present(conn, table.table, window, table.publication_expected(window),
-                                         user_files=sources.mode == "files"),
-                    quality.fresh(conn, table.table, fetch_context.today, table.max_age_days),
-                ]
-                if index == 0:
-                    outcomes.append(quality.gaps(report.gaps, "keys"))
-                if table.run_checks:
-                    outcomes += table.run_checks(conn, window)
-                results.append(dg.MaterializeResult(
+                written = Written(conn, table, window, fetch_context.today, sources.mode == "files", report.gaps)
+                materialized.append(dg.MaterializeResult(
                     asset_key=table.key,
                     metadata=report_metadata(report, table.table, sources.mode),
-                    check_results=[to_result(o, table.key) for o in outcomes],
+                    check_results=results(table.all_checks(index == 0), written, table.key),
                 ))
         if report.gaps:
             context.log.warning(f"{spec.name} [{window.label}]: no rows for {', '.join(report.gaps)}")
-        yield from results
+        yield from materialized
 
     return _ingest

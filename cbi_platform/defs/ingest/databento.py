@@ -2,9 +2,7 @@
 
 from cbi_platform.defs.ingest.common import RawTable, ingest_assets
 from cbi_platform.lib import quality
-
-OHLC_CHECK = ("ohlc_consistent", "high >= low, open/close inside the bar, prices > 0, volume >= 0", True)
-PRICE_CHECK = ("finite_values", "Prices are finite", True)
+from cbi_platform.lib.quality import Check
 
 
 def source_for(schema: str, tables: dict[str, tuple[str, ...]], key_column: str = "symbol", duplicates: str = "later_wins"):
@@ -22,9 +20,14 @@ def source_for(schema: str, tables: dict[str, tuple[str, ...]], key_column: str 
     return build
 
 
-def _bar_checks(table: str, columns=("open", "high", "low", "close")):
-    return lambda conn, window: [quality.ohlc_consistent(conn, table, window),
-                                 quality.finite_values(conn, table, list(columns), window)]
+def ohlc_check(table: str, bar_id: str = "symbol") -> Check:
+    return Check("ohlc_consistent", "high >= low, open/close inside the bar, prices > 0, volume >= 0",
+                 lambda w: quality.ohlc_consistent(w.conn, table, w.window, bar_id=bar_id))
+
+
+def bar_checks(table: str) -> list[Check]:
+    return [ohlc_check(table), Check("finite_values", "Prices are finite", lambda w: quality.finite_values(
+        w.conn, table, ["open", "high", "low", "close"], w.window))]
 
 
 # a market's history may come as several vendor files (files mode): overlapping days must agree
@@ -40,8 +43,7 @@ futures_daily = ingest_assets(
         "Daily OHLCV of 60+ futures roots from Databento GLBX.MDP3, front (ROOT.c.0) and second (ROOT.c.1) month "
         "by calendar roll. instrument_id changes at each roll; the second month lets features adjust returns "
         "across rolls.",
-        ("symbol", "trade_date"), max_age_days=4, checks=[OHLC_CHECK, PRICE_CHECK],
-        run_checks=_bar_checks("raw.futures_ohlcv_1d"),
+        ("symbol", "trade_date"), max_age_days=4, checks=bar_checks("raw.futures_ohlcv_1d"),
     )],
 )
 
@@ -54,8 +56,7 @@ futures_hourly = ingest_assets(
         "raw.futures_ohlcv_1h",
         "Hourly OHLCV bars of the front month (ROOT.c.0) for every root, from Databento GLBX.MDP3, partitioned by "
         "the UTC date of the bar; trade_date is the Globex session it belongs to.",
-        ("symbol", "ts_event"), max_age_days=4, checks=[OHLC_CHECK, PRICE_CHECK],
-        run_checks=_bar_checks("raw.futures_ohlcv_1h"),
+        ("symbol", "ts_event"), max_age_days=4, checks=bar_checks("raw.futures_ohlcv_1h"),
     )],
 )
 
@@ -69,9 +70,9 @@ futures_statistics = ingest_assets(
         "Each session's settlement price, cleared volume and open interest (Databento statistics schema), front "
         "and second month, published the next morning: as_of_date is the publication, trade_date the session.",
         ("symbol", "trade_date"), max_age_days=4,
-        checks=[("non_negative", "Open interest and cleared volume are >= 0; settlement prices > 0", True)],
-        run_checks=lambda conn, window: [quality.non_negative(conn, "raw.futures_statistics_1d",
-                                                              ["open_interest", "cleared_volume"], ["settlement_price"], window)],
+        checks=[Check("non_negative", "Open interest and cleared volume are >= 0; settlement prices > 0",
+                      lambda w: quality.non_negative(w.conn, "raw.futures_statistics_1d", ["open_interest", "cleared_volume"],
+                                                     ["settlement_price"], w.window))],
     )],
 )
 
@@ -86,8 +87,7 @@ options = ingest_assets(
             "raw.options_ohlcv_1d",
             "Daily OHLCV of options on futures for the roots flagged `options` in symbols.yaml (ZL), by Databento "
             "parent symbology (ZL.OPT); premiums in the futures' price units.",
-            ("instrument_id", "trade_date"), max_age_days=4, checks=[OHLC_CHECK],
-            run_checks=lambda conn, window: [quality.ohlc_consistent(conn, "raw.options_ohlcv_1d", window, bar_id="instrument_id")],
+            ("instrument_id", "trade_date"), max_age_days=4, checks=[ohlc_check("raw.options_ohlcv_1d", bar_id="instrument_id")],
         ),
         RawTable(
             "raw.options_definitions",

@@ -2,6 +2,7 @@
 
 from cbi_platform.defs.ingest.common import RawTable, ingest_assets
 from cbi_platform.lib import quality
+from cbi_platform.lib.quality import Check
 
 TABLE = "raw.eia_series"
 
@@ -26,7 +27,7 @@ eia_series = ingest_assets(
         "as biofuel feedstock; as_of_date is the release date.",
         ("series_id", "period"), max_age_days=10,
         publication_expected=lambda window: (window.end - window.start).days >= 7,
-        checks=[("finite_values", "Values are finite numbers or NULL (withheld)", True)],
-        run_checks=lambda conn, window: [quality.finite_values(conn, TABLE, ["value"], window)],
+        checks=[Check("finite_values", "Values are finite numbers or NULL (withheld)",
+                      lambda w: quality.finite_values(w.conn, TABLE, ["value"], w.window))],
     )],
 )

@@ -5,6 +5,7 @@ import datetime as dt
 from cbi_platform.defs.ingest.common import RawTable, ingest_assets
 from cbi_platform.defs.partitions import SETTINGS
 from cbi_platform.lib import quality
+from cbi_platform.lib.quality import Check
 
 TABLE = "raw.epa_rin_prices"
 
@@ -37,7 +38,6 @@ epa_rin_prices = ingest_assets(
         "config/sources/epa_rin.yaml; as_of_date = week start + the configured publication lag.",
         ("week_start", "d_code", "rin_year", "qap_service_type", "transfer_year"), max_age_days=21,
         publication_expected=published_in,
-        checks=[("non_negative", "RIN prices are > 0", True)],
-        run_checks=lambda conn, window: [quality.non_negative(conn, TABLE, [], ["price"], window)],
+        checks=[Check("non_negative", "RIN prices are > 0", lambda w: quality.non_negative(w.conn, TABLE, [], ["price"], w.window))],
     )],
 )

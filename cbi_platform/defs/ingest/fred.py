@@ -2,6 +2,7 @@
 
 from cbi_platform.defs.ingest.common import RawTable, ingest_assets
 from cbi_platform.lib import quality
+from cbi_platform.lib.quality import Check
 
 OBSERVATIONS, SERIES = "raw.fred_observations", "raw.fred_series"
 
@@ -30,8 +31,8 @@ fred = ingest_assets(
             "(as_of_date = realtime_start); the first partition carries the history before it.",
             ("series_id", "observation_date", "realtime_start"),
             max_age_days=5,
-            checks=[("finite_values", "Values are finite numbers or NULL (FRED's '.')", True)],
-            run_checks=lambda conn, window: [quality.finite_values(conn, OBSERVATIONS, ["value"], window)],
+            checks=[Check("finite_values", "Values are finite numbers or NULL (FRED's '.')",
+                          lambda w: quality.finite_values(w.conn, OBSERVATIONS, ["value"], w.window))],
         ),
         RawTable(
             SERIES,
