@@ -353,67 +353,38 @@ MES_CHECKS = [Check.reported("mes_beats_seasonal_naive",
 )
 def mes_timeseries(context: dg.AssetExecutionContext, config: TimeSeriesRunConfig, warehouse: Warehouse,
                    model_store: ModelStore, sources: SourceResource) -> dg.MaterializeResult:
-    import hashlib
-
-    import pandas as pd
-
-    from cbi_platform.lib.ml import registry
+    from cbi_platform.lib.ml import mes, registry
     from cbi_platform.lib.ml.timeseries import load_timeseries_config, train
-    from cbi_platform.lib.ml.train import data_fingerprint
 
     ts_config = load_timeseries_config(Path(sources.config_dir), config.profile or SETTINGS.profile)
     with warehouse.read_connection() as conn:
         panel = conn.execute("SELECT * FROM features.mes_hourly ORDER BY item_id, timestamp").df()
-    fingerprint = data_fingerprint(panel)
-    version = hashlib.sha256(f"mes|{fingerprint}|{ts_config}".encode()).hexdigest()[:12]
-    path = Path(model_store.root) / "mes_timeseries" / version
+    version = mes.model_version(panel, ts_config)
+    path = Path(model_store.root) / mes.NAME / version.version
     with warehouse.read_connection() as conn:
-        known = conn.execute("SELECT metrics FROM training.model_registry WHERE model = 'mes_timeseries' AND version = ?",
-                             [version]).fetchone()
-    if known and path.exists() and not config.force_retrain:
-        context.log.info(f"mes_timeseries {version}: data and config unchanged; not retraining")
-        import json
-
-        mes = (json.loads(known[0]).get("mes") or {})
-        relative = mes.get(f"relative_{ts_config.eval_metric}", float("nan"))
+        known = mes.registered_metrics(conn, version.version, path)
+    if known is not None and not config.force_retrain:
+        context.log.info(f"mes_timeseries {version.version}: data and config unchanged; not retraining")
         return dg.MaterializeResult(
-            metadata=kept(context, {version}, "data and config unchanged; below, as trained"),
-            check_results=reported(MES_CHECKS, [quality.CheckOutcome(
-                "mes_beats_seasonal_naive", relative < 1.0, "MES relative MASE of the unchanged model version",
-                metadata={"mes_relative_mase": relative})]))
+            metadata=kept(context, {version.version}, "data and config unchanged; below, as trained"),
+            check_results=reported(MES_CHECKS, [mes.gate(known, ts_config)]))
     result = train(panel, ts_config, path)
     for line in result.skipped:
         context.log.info(line)
-    metric = ts_config.eval_metric
-    mes = result.item_mase.set_index("item_id").loc["MES"] if "MES" in set(result.item_mase["item_id"]) else None
+    row = mes.registry_row(result, version, panel, ts_config, path, sources.mode)
     with warehouse.get_connection() as conn:
-        registry.register(conn, [{
-            "model_asset": "models/mes_timeseries", "model": "mes_timeseries", "version": version,
-            "horizon": f"{ts_config.prediction_length}h", "trained_at": registry.now(),
-            "autogluon_version": registry.installed_autogluon_version(), "profile": ts_config.profile,
-            "data_fingerprint": fingerprint, "train_rows": int(len(panel)), "train_end": pd.Timestamp(panel["timestamp"].max()),
-            "path": str(path), "data_mode": sources.mode,
-            "metrics": {"best_model": result.best_model, **result.holdout_scores,
-                        "mes": None if mes is None else mes.to_dict()},
-        }])
-    relative = float(mes[f"relative_{metric}"]) if mes is not None else float("nan")
-    gate = quality.CheckOutcome(
-        "mes_beats_seasonal_naive", mes is not None and relative < 1.0,
-        "MES forecasts beat the seasonal-naive benchmark on the holdout windows (relative MASE < 1)",
-        metadata={"mes_relative_mase": relative, "mes_mase": None if mes is None else float(mes[metric]),
-                  "holdout_windows": ts_config.holdout_windows, "window_bars": ts_config.holdout_length},
-    )
+        registry.register(conn, [row])
     return dg.MaterializeResult(
         metadata={
             "retrained": True,
-            "version": version,
+            "version": version.version,
             "best_model": result.best_model,
             "leaderboard": dg.MetadataValue.md(markdown(result.leaderboard)),
             "holdout": dg.MetadataValue.json(result.holdout_scores),
-            "mase_by_item": dg.MetadataValue.md(markdown(result.item_mase.sort_values(metric))),
+            "mase_by_item": dg.MetadataValue.md(markdown(result.item_mase.sort_values(ts_config.eval_metric))),
             "skipped_models": dg.MetadataValue.md("\n".join(result.skipped) or "none"),
         },
-        check_results=reported(MES_CHECKS, [gate]),
+        check_results=reported(MES_CHECKS, [mes.gate(row["metrics"], ts_config)]),
     )
 
 
