@@ -11,7 +11,6 @@ from cbi_platform.defs.conditions import on_upstream_update
 from cbi_platform.defs.ingest.common import WAREHOUSE_POOL
 from cbi_platform.defs.resources import ReportStore, SourceResource, Warehouse
 from cbi_platform.defs.risk import RISK_KEY, SCENARIOS_KEY
-from cbi_platform.lib import quality
 from cbi_platform.lib.config import configured_horizons, load_sources
 from cbi_platform.lib.quality import Check
 from cbi_platform.lib.tables import DOLLARS, PERCENT, data_mode_banner, in_horizon_order, markdown
@@ -71,28 +70,11 @@ FORECAST_CHECKS = [
     check_specs=specs(dg.AssetKey(["forecasts", "zl_predictions"]), FORECAST_CHECKS),
 )
 def zl_predictions(context: dg.AssetExecutionContext, warehouse: Warehouse, sources: SourceResource) -> dg.MaterializeResult:
-    from cbi_platform.lib import warehouse as wh
-    from cbi_platform.lib.forecast import publish
-    from cbi_platform.lib.ml.quantiles import QCOLS
+    from cbi_platform.lib.forecast import publish_and_store
 
     with warehouse.get_connection() as conn:
-        frame = publish(conn, _horizons(sources), sources.mode)
-        wh.replace_rows(conn, "forecasts.zl_predictions", frame)
-        latest_day = conn.execute("SELECT max(trade_date) FROM features.zl_daily_matrix").fetchone()[0]
-        # only today's forecast is ex ante: earlier pending days re-forecast now would use a model
-        # trained on later outcomes, so they are not archived as what was said on those days
-        archived = frame[(frame["kind"] == "live") & (frame["as_of_date"] == latest_day)].rename(
-            columns={"created_at": "published_at"})
-        wh.upsert(conn, "forecasts.zl_forecast_archive", archived.drop(columns=["model", "kind", "p10_price", "p50_price",
-                                                                               "p90_price"]),
-                  ["as_of_date", "horizon", "model_version"])
-    latest = frame[(frame["kind"] == "live") & (frame["as_of_date"] == latest_day)]
-    ordered = quality.quantiles_ordered(frame, QCOLS)
-    present = quality.CheckOutcome(
-        "latest_forecast_present", set(latest["horizon"]) == set(_horizons(sources)),
-        "a live forecast for the latest trading day at every horizon",
-        metadata={"latest_trading_day": str(latest_day), "horizons": sorted(latest["horizon"])},
-    )
+        publication = publish_and_store(conn, _horizons(sources), sources.mode)
+    frame, latest = publication.frame, publication.latest
     diagnostics = _calibration_metadata(warehouse, frame, _horizons(sources))
     units = _price_units(sources)
     shown = in_horizon_order(latest[["horizon", "target_date", "last_price", "p10_price", "p50_price", "p90_price",
@@ -102,12 +84,12 @@ def zl_predictions(context: dg.AssetExecutionContext, warehouse: Warehouse, sour
     return dg.MaterializeResult(
         metadata={
             "latest_forecast": dg.MetadataValue.md(f"{data_mode_banner(sources.mode)}\n\n{table}"),
-            "as_of_date": str(latest_day),
+            "as_of_date": str(publication.latest_day),
             "data_mode": sources.mode,
             "dagster/row_count": int(len(frame)),
             **diagnostics,
         },
-        check_results=reported(FORECAST_CHECKS, [ordered, present]),
+        check_results=reported(FORECAST_CHECKS, publication.outcomes()),
     )
 
 
@@ -186,36 +168,15 @@ MES_FORECAST_CHECKS = [
     check_specs=specs(MES_FORECAST_KEY, MES_FORECAST_CHECKS),
 )
 def mes_predictions(context: dg.AssetExecutionContext, warehouse: Warehouse, sources: SourceResource) -> dg.MaterializeResult:
-    import datetime as dt
-    import json
-
-    from cbi_platform.lib import warehouse as wh
-    from cbi_platform.lib.ml import registry
-    from cbi_platform.lib.ml.timeseries import forecast_next, load_predictor, load_timeseries_config
+    from cbi_platform.lib.ml import mes
 
     with warehouse.get_connection() as conn:
-        entry = registry.latest(conn, "mes_timeseries")[0]
-        best = json.loads(conn.execute("SELECT metrics FROM training.model_registry WHERE model = ? AND version = ?",
-                                       ["mes_timeseries", entry.version]).fetchone()[0])["best_model"]
-        profile = conn.execute("SELECT profile FROM training.model_registry WHERE model = ? AND version = ?",
-                               ["mes_timeseries", entry.version]).fetchone()[0]
-        config = load_timeseries_config(Path(sources.config_dir), profile)
-        panel = conn.execute("SELECT * FROM features.mes_hourly ORDER BY item_id, timestamp").df()
-        frame = forecast_next(load_predictor(entry.path), panel, config, Path(sources.config_dir), best)
-        frame = frame.assign(model=best, model_version=entry.version, data_mode=sources.mode,
-                             created_at=dt.datetime.now(dt.timezone.utc).replace(tzinfo=None))
-        wh.replace_rows(conn, "forecasts.mes_predictions", frame.drop(columns=["q10", "q50", "q90"]))
-    mes = frame[frame["item_id"] == "MES"]
-    outcomes = [
-        quality.quantiles_ordered(frame, ["p10_price", "p50_price", "p90_price"]),
-        quality.CheckOutcome("mes_forecast_present", len(mes) == config.prediction_length,
-                             "MES forecast for every step", metadata={"mes_steps": int(len(mes))}),
-    ]
-    shown = mes[["step", "bar_time", "p10_price", "p50_price", "p90_price"]].head(24)
+        published = mes.publish(conn, Path(sources.config_dir), sources.mode)
     return dg.MaterializeResult(
-        metadata={"mes_next_24h": dg.MetadataValue.md(markdown(shown, floatfmt=".2f")), "model": best,
-                  "items": int(frame["item_id"].nunique()), "dagster/row_count": int(len(frame))},
-        check_results=reported(MES_FORECAST_CHECKS, outcomes),
+        metadata={"mes_next_24h": dg.MetadataValue.md(markdown(published.focus_table(), floatfmt=".2f")),
+                  "model": published.model, "items": int(published.frame["item_id"].nunique()),
+                  "dagster/row_count": int(len(published.frame))},
+        check_results=reported(MES_FORECAST_CHECKS, published.outcomes()),
     )
 
 

@@ -6,15 +6,18 @@ out-of-fold residuals calibrate the result."""
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 
 import duckdb
 import numpy as np
 import pandas as pd
 
+from cbi_platform.lib import warehouse
 from cbi_platform.lib.calendar import trading_day_after
 from cbi_platform.lib.ml import ensemble, registry
 from cbi_platform.lib.ml.quantiles import QCOLS, apply_scale, calibration_scale, sequential_calibration
 from cbi_platform.lib.ml.train import TARGET_PREFIX, usable_rows
+from cbi_platform.lib.quality import CheckOutcome, quantiles_ordered
 
 ENSEMBLE = "zl_ensemble"
 COLUMNS = ["as_of_date", "horizon", "horizon_days", "target_date", "model", "kind", "last_price", *QCOLS,
@@ -82,3 +85,40 @@ def publish(conn: duckdb.DuckDBPyConnection, horizons: dict[str, int], data_mode
     out["as_of_date"] = pd.to_datetime(out["as_of_date"]).dt.date
     out["target_date"] = pd.to_datetime(out["target_date"]).dt.date
     return out
+
+
+@dataclass
+class Publication:
+    frame: pd.DataFrame  # every published row (COLUMNS)
+    latest_day: dt.date  # the matrix's latest trading day: its live rows are tomorrow's forecast
+    horizons: dict[str, int]
+
+    @property
+    def latest(self) -> pd.DataFrame:
+        return self.frame[(self.frame["kind"] == "live") & (self.frame["as_of_date"] == self.latest_day)]
+
+    def outcomes(self) -> list[CheckOutcome]:
+        missing = [h for h in self.horizons if h not in set(self.latest["horizon"])]
+        return [
+            quantiles_ordered(self.frame, QCOLS),
+            CheckOutcome("latest_forecast_present", not missing,
+                         f"no live forecast for {self.latest_day} at " + ", ".join(missing) if missing
+                         else f"a live forecast for {self.latest_day} at every horizon",
+                         metadata={"latest_trading_day": str(self.latest_day),
+                                   "horizons": [h for h in self.horizons if h in set(self.latest["horizon"])]}),
+        ]
+
+
+def publish_and_store(conn: duckdb.DuckDBPyConnection, horizons: dict[str, int], data_mode: str) -> Publication:
+    """Replace forecasts.zl_predictions with what `publish` computes, and archive the latest
+    day's live forecast. Only that one is ex ante: earlier pending days re-forecast now use a
+    model trained on later outcomes, so they are not archived as what was said on those days."""
+    frame = publish(conn, horizons, data_mode)
+    warehouse.replace_rows(conn, "forecasts.zl_predictions", frame)
+    latest_day = conn.execute("SELECT max(trade_date) FROM features.zl_daily_matrix").fetchone()[0]
+    publication = Publication(frame, latest_day, dict(horizons))
+    archived = publication.latest.rename(columns={"created_at": "published_at"})
+    warehouse.upsert(conn, "forecasts.zl_forecast_archive",
+                     archived.drop(columns=["model", "kind", "p10_price", "p50_price", "p90_price"]),
+                     ["as_of_date", "horizon", "model_version"])
+    return publication

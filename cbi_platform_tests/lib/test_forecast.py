@@ -53,8 +53,9 @@ def save_ensemble(conn, tmp_path, version: str, weights: dict[str, float], train
     register(conn, forecast.ENSEMBLE, version, path, trained_at)
 
 
-@pytest.fixture
-def published(tmp_path):
+def warehouse_with_an_ensemble(tmp_path):
+    """Two climatology members, two registered ensemble versions (the newer weighs them 1:3) and
+    the newer one's out-of-fold record."""
     matrix = daily_matrix()
     conn = warehouse.connect(tmp_path / "w.duckdb")
     warehouse.apply_migrations(conn, PROJECT_ROOT / "sql")
@@ -73,6 +74,12 @@ def published(tmp_path):
                         "fold": np.where(np.arange(len(known)) < len(known) // 2, 0, 1),
                         **dict(zip(QCOLS, COMBINED)), "realised": known["target_1w"], "model_version": "ens-new"})
     warehouse.replace_rows(conn, "training.oof_predictions", oof)
+    return conn, matrix, oof
+
+
+@pytest.fixture
+def published(tmp_path):
+    conn, matrix, oof = warehouse_with_an_ensemble(tmp_path)
     out = forecast.publish(conn, {"1w": H}, "sample")
     conn.close()
     return out, matrix, oof
@@ -116,3 +123,30 @@ def test_prices_follow_the_close_of_the_forecast_day(published):
     for q in ("10", "50", "90"):
         np.testing.assert_allclose(out[f"p{q}_price"], out["last_price"] * np.exp(out[f"q{q}"]))
     assert list(out.columns) == forecast.COLUMNS and (out["data_mode"] == "sample").all()
+
+
+def test_stored_forecasts_archive_only_the_latest_days_live_rows(tmp_path):
+    conn, matrix, _ = warehouse_with_an_ensemble(tmp_path)
+    publication = forecast.publish_and_store(conn, {"1w": H}, "sample")
+    stored = conn.execute("SELECT count(*) FROM forecasts.zl_predictions").fetchone()[0]
+    archive = conn.execute("SELECT as_of_date, horizon, model_version FROM forecasts.zl_forecast_archive").fetchall()
+    latest = matrix["trade_date"].iloc[-1]
+    assert stored == len(publication.frame) and publication.latest_day == latest
+    # five days are pending, but only the latest is forecast ex ante: the others were re-forecast
+    # by a model that has seen later outcomes
+    assert archive == [(latest, "1w", "ens-new")]
+    assert {o.name: o.passed for o in publication.outcomes()} == {"quantiles_ordered": True, "latest_forecast_present": True}
+    # published again (another refresh the same day): the archive keeps one row per version
+    forecast.publish_and_store(conn, {"1w": H}, "sample")
+    assert conn.execute("SELECT count(*) FROM forecasts.zl_forecast_archive").fetchone()[0] == 1
+    conn.close()
+
+
+def test_a_horizon_without_a_live_forecast_for_the_latest_day_fails_its_check(tmp_path):
+    conn, _, _ = warehouse_with_an_ensemble(tmp_path)
+    publication = forecast.publish_and_store(conn, {"1w": H}, "sample")
+    conn.close()
+    publication.horizons = {"1w": H, "1m": 21}  # the ensemble was registered for 1w only
+    present = {o.name: o for o in publication.outcomes()}["latest_forecast_present"]
+    assert not present.passed and present.description == f"no live forecast for {publication.latest_day} at 1m"
+    assert present.metadata["horizons"] == ["1w"]
