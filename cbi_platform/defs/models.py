@@ -360,9 +360,9 @@ def mes_timeseries(context: dg.AssetExecutionContext, config: TimeSeriesRunConfi
     with warehouse.read_connection() as conn:
         panel = conn.execute("SELECT * FROM features.mes_hourly ORDER BY item_id, timestamp").df()
     version = mes.model_version(panel, ts_config)
-    path = Path(model_store.root) / mes.NAME / version.version
+    path = mes.model_dir(Path(model_store.root), version)
     with warehouse.read_connection() as conn:
-        known = mes.registered_metrics(conn, version.version, path)
+        known = mes.registered_metrics(conn, version, ts_config)
     if known is not None and not config.force_retrain:
         context.log.info(f"mes_timeseries {version.version}: data and config unchanged; not retraining")
         return dg.MaterializeResult(

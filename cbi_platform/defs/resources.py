@@ -81,12 +81,9 @@ class SourceResource(dg.ConfigurableResource):
 
 
 class ModelStore(dg.ConfigurableResource):
-    """Trained models live under `<root>/<asset>/<version>/<horizon>/`."""
+    """The root of the model store (lib.ml.registry.model_dir names each model's directory)."""
 
     root: str
-
-    def path(self, asset: str, version: str, horizon: str) -> Path:
-        return Path(self.root) / asset / version / horizon
 
 
 class ReportStore(dg.ConfigurableResource):

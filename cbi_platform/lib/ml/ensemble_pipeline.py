@@ -94,16 +94,14 @@ def ensemble_version(oof: pd.DataFrame, training: TrainingConfig) -> str:
 
 
 def already_fitted(conn: duckdb.DuckDBPyConnection, version: str, horizons) -> bool:
-    rows = conn.execute("SELECT horizon, path FROM training.model_registry WHERE model = ? AND version = ?",
-                        [NAME, version]).fetchall()
-    return {h for h, p in rows if (Path(p) / ensemble.MANIFEST).exists()} >= set(horizons)
+    return registry.registered(conn, ASSET, version, horizons, manifest=ensemble.MANIFEST) is not None
 
 
 def fit(oof: pd.DataFrame, training: TrainingConfig, store_root: Path, data_mode: str) -> EnsembleRun:
     version = ensemble_version(oof, training)
     fitted, reference, paths = {}, {}, {}
     for horizon in training.horizons:
-        path = store_root / "zl_ensemble" / version / horizon
+        path = registry.model_dir(store_root, ASSET, version, horizon)
         fitted[horizon] = ensemble.fit_horizon(oof, horizon, training.horizons[horizon], path)
         dates = set(fitted[horizon].oof["as_of_date"])
         clim = oof[(oof["model"] == REFERENCE) & (oof["horizon"] == horizon) & oof["as_of_date"].isin(dates)]

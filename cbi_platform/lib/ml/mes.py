@@ -23,6 +23,7 @@ NAME = "mes_timeseries"
 ASSET = "models/mes_timeseries"
 FOCUS = "MES"  # the item the gate judges and the UI shows; the others are there to learn from
 GATE = "mes_beats_seasonal_naive"
+PREDICTOR_FILE = "predictor.pkl"  # what AutoGluon's TimeSeriesPredictor saves in its directory
 
 
 @dataclass(frozen=True)
@@ -37,18 +38,25 @@ def model_version(panel: pd.DataFrame, config: TimeSeriesConfig) -> ModelVersion
     return ModelVersion(hashlib.sha256(f"mes|{fingerprint}|{config}".encode()).hexdigest()[:12], fingerprint)
 
 
-def registered_metrics(conn: duckdb.DuckDBPyConnection, version: str, path: Path) -> dict | None:
-    """The registered metrics of `version` when its model directory is still there; else None."""
-    row = conn.execute("SELECT metrics FROM training.model_registry WHERE model = ? AND version = ?",
-                       [NAME, version]).fetchone()
-    return json.loads(row[0]) if row and Path(path).exists() else None
+def horizon(config: TimeSeriesConfig) -> str:
+    return f"{config.prediction_length}h"
+
+
+def model_dir(root: Path, version: ModelVersion) -> Path:
+    return registry.model_dir(root, ASSET, version.version)
+
+
+def registered_metrics(conn: duckdb.DuckDBPyConnection, version: ModelVersion, config: TimeSeriesConfig) -> dict | None:
+    """The registered metrics of `version` when its predictor is still stored; else None."""
+    known = registry.registered(conn, ASSET, version.version, [horizon(config)], manifest=PREDICTOR_FILE)
+    return known[horizon(config)] if known else None
 
 
 def registry_row(result: TimeSeriesResult, version: ModelVersion, panel: pd.DataFrame, config: TimeSeriesConfig,
                  path: Path, data_mode: str) -> dict:
     focus = result.item_mase.set_index("item_id")
     return {
-        "model_asset": ASSET, "model": NAME, "version": version.version, "horizon": f"{config.prediction_length}h",
+        "model_asset": ASSET, "model": NAME, "version": version.version, "horizon": horizon(config),
         "trained_at": registry.now(), "autogluon_version": registry.installed_autogluon_version(),
         "profile": config.profile, "data_fingerprint": version.fingerprint, "train_rows": int(len(panel)),
         "train_end": pd.Timestamp(panel["timestamp"].max()), "path": str(path), "data_mode": data_mode,

@@ -21,7 +21,7 @@ import logging
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import pandas as pd
@@ -29,6 +29,19 @@ import pandas as pd
 from cbi_platform.lib.ml.quantiles import QUANTILES, pinball, sort_quantiles
 
 log = logging.getLogger("cbi_platform.ml")
+
+
+class QuantileModel(Protocol):
+    """What every ZL member shares, and all the walk-forward, the registry and publication use."""
+
+    kind: str  # "statistical": parameters in the manifest (state); "autogluon": saved under its own path
+    label: str  # the target column, target_<horizon>
+
+    def fit(self, train: pd.DataFrame, tune: pd.DataFrame) -> "QuantileModel":
+        """Learn from `train`; `tune` (the purged latest block) early-stops or picks shrinkage."""
+
+    def predict(self, frame: pd.DataFrame) -> np.ndarray:
+        """(rows, len(QUANTILES)) forecasts of the label, non-decreasing along each row."""
 VOL_COLUMN = "zl_vol_63d"
 
 

@@ -7,17 +7,17 @@ import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import duckdb
 import pandas as pd
 
 from cbi_platform.lib import warehouse
 from cbi_platform.lib.ml import registry
+from cbi_platform.lib.ml.models import QuantileModel
 from cbi_platform.lib.ml.quantiles import QCOLS, coverage, pinball, sequential_calibration
 from cbi_platform.lib.ml.train import TARGET_PREFIX, HorizonResult, TrainingConfig, data_fingerprint, train_horizon
 
-ModelFactory = Callable[[str, int, Path], Any]  # (label, horizon_days, path) -> model
+ModelFactory = Callable[[str, int, Path], QuantileModel]  # (label, horizon_days, path) -> an unfitted model
 
 
 @dataclass
@@ -62,11 +62,9 @@ def model_version(matrix: pd.DataFrame, model_name: str, features: list[str], co
 
 
 def already_trained(conn: duckdb.DuckDBPyConnection, model_asset: str, version: str, horizons) -> bool:
-    rows = conn.execute("SELECT horizon, path FROM training.model_registry WHERE model_asset = ? AND version = ?",
-                        [model_asset, version]).fetchall()
-    stored = {h for h, p in rows if (Path(p) / registry.MANIFEST).exists()}
+    """Registered with its model files, and its out-of-fold record stored (the ensemble needs it)."""
     oof = conn.execute("SELECT count(*) FROM training.oof_predictions WHERE model_version = ?", [version]).fetchone()[0]
-    return stored >= set(horizons) and oof > 0
+    return registry.registered(conn, model_asset, version, horizons) is not None and oof > 0
 
 
 def fit_model(
@@ -85,7 +83,7 @@ def fit_model(
     results, oof_parts, registry_rows, metrics = {}, [], [], {}
     leaderboards, importances = {}, {}
     for horizon, days in config.horizons.items():
-        path = store_root / model_asset.split("/", 1)[1] / version / horizon
+        path = registry.model_dir(store_root, model_asset, version, horizon)
         result = train_horizon(matrix, horizon, config, lambda label, p, days=days: make_model(label, days, p), path)
         results[horizon] = result
         oof = result.oof.assign(model=model_name, horizon=horizon, model_version=version)

@@ -1,6 +1,8 @@
-"""The model store and registry: every trained model version is saved under
-`<root>/<asset>/<version>/<horizon>/` with a `model.json` describing it, and registered in
-`training.model_registry`. Loading checks the AutoGluon version the model was trained with."""
+"""The model store and registry, one lifecycle for every model: a model version (named by the
+data, features and config it learns from) lives in `model_dir(root, asset, version, horizon)`,
+holds a manifest (`model.json` for quantile members; the ensemble and the time-series predictor
+write their own), and is registered in `training.model_registry`. `registered` says whether a
+version can be kept instead of retrained; `load` checks the AutoGluon version it was trained with."""
 
 from __future__ import annotations
 
@@ -14,7 +16,7 @@ import duckdb
 import pandas as pd
 
 from cbi_platform.lib import warehouse
-from cbi_platform.lib.ml.models import BASELINES, AutoGluonQuantile, ShrunkLinear
+from cbi_platform.lib.ml.models import BASELINES, AutoGluonQuantile, QuantileModel, ShrunkLinear
 
 MANIFEST = "model.json"
 STATISTICAL_MODELS = {**BASELINES, "shrunk_linear": ShrunkLinear}
@@ -38,7 +40,23 @@ class RegisteredModel:
     path: Path
 
 
-def save(model: Any, path: Path, manifest: dict[str, Any]) -> None:
+def model_dir(root: Path, model_asset: str, version: str, horizon: str | None = None) -> Path:
+    """`<root>/<asset name>/<version>[/<horizon>]`: where a model version is stored."""
+    path = Path(root) / model_asset.split("/", 1)[-1] / version
+    return path / horizon if horizon else path
+
+
+def registered(conn: duckdb.DuckDBPyConnection, model_asset: str, version: str, horizons,
+               manifest: str = MANIFEST) -> dict[str, dict] | None:
+    """The registered metrics of `version` per horizon when every one of `horizons` is registered
+    and its directory still holds its `manifest`; else None (the version must be trained)."""
+    rows = conn.execute("SELECT horizon, path, metrics FROM training.model_registry WHERE model_asset = ? AND version = ?",
+                        [model_asset, version]).fetchall()
+    stored = {h: json.loads(m) if m else {} for h, p, m in rows if (Path(p) / manifest).exists()}
+    return {h: stored[h] for h in horizons} if set(horizons) <= set(stored) else None
+
+
+def save(model: QuantileModel, path: Path, manifest: dict[str, Any]) -> None:
     """Write the manifest (and a statistical model's parameters; AutoGluon saved itself under `path`)."""
     path.mkdir(parents=True, exist_ok=True)
     body = dict(manifest)
@@ -54,7 +72,7 @@ def save(model: Any, path: Path, manifest: dict[str, Any]) -> None:
     (path / MANIFEST).write_text(json.dumps(body, indent=1, default=str))
 
 
-def load(path: Path) -> Any:
+def load(path: Path) -> QuantileModel:
     manifest = json.loads((Path(path) / MANIFEST).read_text())
     if manifest["kind"] == "autogluon":
         trained, installed = manifest.get("autogluon_version"), installed_autogluon_version()

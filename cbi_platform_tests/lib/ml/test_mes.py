@@ -56,13 +56,14 @@ def test_a_registered_model_is_kept_forecasts_with_its_best_model_and_publishes_
     warehouse.apply_migrations(conn, SQL_DIR)
     conn.execute("CREATE TABLE features.mes_hourly AS SELECT * FROM panel")
     version = mes.model_version(panel, config)
-    path = tmp_path / "store" / version.version
-    assert mes.registered_metrics(conn, version.version, path) is None
+    path = mes.model_dir(tmp_path / "store", version)
+    assert path == tmp_path / "store" / "mes_timeseries" / version.version
+    assert mes.registered_metrics(conn, version, config) is None
 
     result = train(panel, config, path)
     row = mes.registry_row(result, version, panel, config, path, "sample")
     registry.register(conn, [row])
-    kept = mes.registered_metrics(conn, version.version, path)
+    kept = mes.registered_metrics(conn, version, config)
     assert kept["best_model"] == result.best_model == "Naive"
     assert mes.gate(kept, config).passed == mes.gate(row["metrics"], config).passed
     assert kept["mes"]["relative_MASE"] == pytest.approx(row["metrics"]["mes"]["relative_MASE"])
@@ -79,7 +80,7 @@ def test_a_registered_model_is_kept_forecasts_with_its_best_model_and_publishes_
     assert len(published.focus_table()) == min(24, config.prediction_length)
 
     shutil.rmtree(path)  # a registry row without its model directory is not a model to keep
-    assert mes.registered_metrics(conn, version.version, path) is None
+    assert mes.registered_metrics(conn, version, config) is None
     conn.close()
 
 
