@@ -38,6 +38,7 @@ def check_outcomes(results) -> dict[str, bool]:
 
 @pytest.fixture(scope="module")
 def two_runs(tmp_path_factory):
+    from cbi_platform.instance import ensure_home
     from cbi_platform.lib.settings import Settings
 
     base = tmp_path_factory.mktemp("pipeline")
@@ -48,21 +49,30 @@ def two_runs(tmp_path_factory):
     # compare the last two runs that started and ended on the same day
     while len(runs) < 2 or runs[-1][0] != runs[-2][0] or runs[-1][0] != dt.date.today():
         day = dt.date.today()
-        _, results = demo.run(settings, dg.DagsterInstance.ephemeral(), hourly_days=21)
+        # a persistent instance, as `make demo` writes: the UI tour below reads it
+        instance = dg.DagsterInstance.from_config(str(ensure_home(settings.data_dir)))
+        _, results = demo.run(settings, instance, hourly_days=21)
         runs.append((day, snapshot(settings.warehouse_path), results))
     (_, first, first_results), (_, second, second_results) = runs[-2:]
     return settings, first, second, first_results + second_results
 
 
 def test_every_table_is_filled_and_identical_the_second_time(two_runs):
+    """The second run is a daily refresh: today's partitions fetched again on their own, then
+    everything downstream. It must leave every table as the ranged first run did."""
     _, first, second, _ = two_runs
     assert set(first) == set(second)
     for name in ("raw.fred_observations", "raw.futures_ohlcv_1d", "raw.futures_ohlcv_1h", "features.zl_daily_matrix",
                  "training.oof_predictions", "training.model_registry", "forecasts.zl_predictions", "forecasts.risk_metrics",
                  "forecasts.monte_carlo_scenarios"):
         assert len(first[name]) > 0, name
+    differences = {}
     for name in first:
-        pd.testing.assert_frame_equal(first[name], second[name], obj=name)
+        try:
+            pd.testing.assert_frame_equal(first[name], second[name], obj=name)
+        except AssertionError as difference:
+            differences[name] = str(difference).splitlines()[:4]
+    assert differences == {}
 
 
 def test_every_blocking_check_passed(two_runs):
@@ -87,6 +97,7 @@ def test_a_forecast_and_its_var_for_every_horizon(two_runs):
 
 
 def test_the_report_renders_in_a_browser(two_runs):
+    from cbi_platform.lib.tables import dollars
     from cbi_platform_tests.browser import ARTIFACTS, browser_page
 
     settings, first, *_ = two_runs
@@ -96,12 +107,135 @@ def test_the_report_renders_in_a_browser(two_runs):
         images = page.eval_on_selector_all("img", "els => els.map(e => [e.alt, e.naturalWidth, e.naturalHeight])")
         text = page.inner_text("body")
         page.screenshot(path=str(ARTIFACTS / "report.png"), full_page=True)
-    assert sorted(alt for alt, *_ in images) == ["coverage over time", "fan chart", "scenario distribution"]
+    assert sorted(alt for alt, *_ in images) == ["CRPS over time", "coverage over time", "equity and drawdown", "fan chart",
+                                                 "reliability and PIT histogram", "scenario distribution"]
     assert all(width > 400 and height > 200 for _, width, height in images), images
-    assert "SAMPLE WORLD" in text and "Model leaderboard" in text
+    assert "SAMPLE WORLD" in text and "Model leaderboard" in text and "In plain words" in text
+    assert "Strategy backtest" in text and "Feature drift" in text
+    strategy = first["forecasts.zl_strategy_daily"]
+    for horizon, part in strategy[strategy["rule"] == "ensemble"].groupby("horizon"):
+        total = part.sort_values("as_of_date")["equity_usd"].iloc[-1]
+        assert f"the {horizon} forecast by the documented rule would have earned {dollars(total)}" in text
     live = first["forecasts.zl_predictions"].query("kind == 'live'")
     latest = live[live["as_of_date"] == live["as_of_date"].max()]
     for price in latest["p50_price"]:
         assert f"{price:.2f}" in text  # the table shows the published P50s
     members = set(first["training.ensemble_weights"]["member"])
     assert {"climatology", "zl_main", "zl_linear"} <= members and all(m in text for m in members)
+
+
+# What the README's "A tour of the UI" names, page by page, and what each must show (Dagster 1.13):
+# (path, texts on the page, {metadata row: texts in its markdown, opened with [Show Markdown]})
+TOUR = {
+    "lineage": ("/asset-groups", ["features", "forecasts", "ingest_market", "models", "reports", "risk"], {}),
+    "catalog": ("/assets", ["Materialized", "features / bucket_fx"], {}),
+    "catalog_risk": ("/assets/risk", ["risk_metrics", "monte_carlo_scenarios"], {}),
+    "catalog_models": ("/assets/models", ["fx_specialist", "zl_ensemble", "mes_timeseries"], {}),
+    "forecast": ("/assets/forecasts/zl_predictions?view=events",
+                 ["latest_forecast", "SAMPLE WORLD", "c/lb", "reliability", "pit_histogram"], {}),
+    "risk": ("/assets/risk/risk_metrics?view=events", ["latest_var", "backtests"], {}),
+    "risk_checks": ("/assets/risk/risk_metrics?view=checks", ["var_backtest_1w", "var_dq_1w", "es_backtest_1w"], {}),
+    # after a refresh that kept the models, the latest event still shows them as trained
+    "ensemble": ("/assets/models/zl_ensemble?view=events", ["retrained", "weights", "skill_vs_climatology"],
+                 {"weights": ["climatology", "zl_main"]}),
+    "strategy": ("/assets/forecasts/zl_strategy_backtest?view=events", ["summary"],
+                 {"summary": ["buy_and_hold", "climatology", "ensemble", "independent_periods"]}),
+    "report": ("/assets/reports/zl_forecast?view=events", ["report_url", "strategy_chart", "fan_chart"], {}),
+    "mes": ("/assets/models/mes_timeseries?view=events", ["best_model", "leaderboard", "mase_by_item"], {}),
+    "automation": ("/automation", ["fred_at_release", "Monday through Friday", "refresh_derived_assets", "forecast_drift"], {}),
+}
+
+
+def test_the_readme_tour_is_what_the_ui_shows(two_runs, tmp_path):
+    import os
+    import sys
+    import time
+    import urllib.request
+    from pathlib import Path
+
+    from cbi_platform.lib.settings import PROJECT_ROOT
+    from cbi_platform_tests.browser import ARTIFACTS, browser_page
+    from cbi_platform_tests.deploy.conftest import free_port, server_failed, start_server, stop_server
+
+    settings = two_runs[0]
+    readme = (PROJECT_ROOT / "README.md").read_text()
+    for page_name in ("**Lineage**", "**Catalog**", "**Automation**", "**Events**", "**Checks**"):
+        assert page_name in readme, page_name
+    port = free_port()
+    env = {**os.environ, "DAGSTER_HOME": str(settings.data_dir / "dagster_home"), "CBI_DATA_DIR": str(settings.data_dir),
+           "CBI_WAREHOUSE": str(settings.warehouse_path), "CBI_SOURCE_MODE": "sample"}
+    log = tmp_path / "webserver.log"
+    process = start_server([str(Path(sys.executable).with_name("dagster-webserver")), "-h", "127.0.0.1", "-p", str(port),
+                            "-m", "cbi_platform.definitions"], env, log)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                urllib.request.urlopen(f"{url}/server_info", timeout=2)
+                break
+            except OSError:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    raise server_failed(process, log, "webserver") from None
+                time.sleep(0.5)
+        missing = {}
+        with browser_page() as page:
+            page.goto(f"{url}/asset-groups", wait_until="networkidle")
+            page.wait_for_timeout(1500)
+            skip = page.get_by_role("button", name="Skip")  # the first-visit "Join the community" dialog
+            if skip.count():
+                skip.click()
+            for name, (path, expected, reveal) in TOUR.items():
+                page.goto(f"{url}{path}", wait_until="networkidle")
+                page.wait_for_timeout(2500)
+                text = page.inner_text("body")
+                page.screenshot(path=str(ARTIFACTS / f"tour_{name}.png"))
+                missing.update({name: [e for e in expected if e not in text]} if any(e not in text for e in expected) else {})
+                for row, shown in reveal.items():
+                    # a long table hides behind its [Show Markdown] link; a short one is shown inline
+                    link = page.locator("tr", has=page.get_by_text(row, exact=True)).get_by_text("[Show Markdown]")
+                    if link.count():
+                        link.first.click()
+                        page.wait_for_timeout(1000)
+                    opened = page.inner_text("body")
+                    page.screenshot(path=str(ARTIFACTS / f"tour_{name}_{row}.png"))
+                    page.keyboard.press("Escape")
+                    if any(e not in opened for e in shown):
+                        missing[f"{name}: {row}"] = [e for e in shown if e not in opened]
+        assert missing == {}
+    finally:
+        stop_server(process, log)
+
+
+def test_news_for_the_latest_day_refreshes_the_forecast_without_retraining(two_runs, tmp_path, capsys):
+    """A news item on the latest trading day changes that day's features (whose outcomes are all
+    pending), so the refresh re-forecasts with the registered models instead of retraining them."""
+    import shutil
+    import time
+
+    settings = two_runs[0]
+    data = tmp_path / "data"
+    data.mkdir()
+    shutil.copy(settings.warehouse_path, data / "cbi.duckdb")
+    refreshed = settings.with_overrides(data_dir=data, warehouse_path=str(data / "cbi.duckdb"))
+    latest_sql = "SELECT max(trade_date) FROM features.zl_daily_matrix"
+    with warehouse.connection(refreshed.warehouse_path) as conn:
+        latest = conn.execute(latest_sql).fetchone()[0]
+        before = conn.execute("SELECT tariff_news_7d FROM features.zl_daily_matrix WHERE trade_date = ?", [latest]).fetchone()[0]
+        conn.execute("""INSERT INTO raw.news_items VALUES ('fpn_trade', 'test-item', 'https://example.org/item',
+                            ?::TIMESTAMP + INTERVAL 15 HOUR, 'New tariffs on soybean oil imports', 'Tariffs rise.',
+                            'Tariffs rise sharply.', 'Trade', 'tariff', -1.0, 0, 1, ?, now())""", [latest, latest])
+    started = time.perf_counter()
+    result = demo.derived(refreshed, dg.DagsterInstance.ephemeral())
+    elapsed = time.perf_counter() - started
+    assert result.success
+    retrained = {event.asset_key.to_user_string(): event.materialization.metadata["retrained"].value
+                 for event in result.get_asset_materialization_events() if "retrained" in event.materialization.metadata}
+    assert len(retrained) == 13 and not any(retrained.values()), retrained  # main + 8 specialists, linear, baselines, ensemble, MES
+    with warehouse.connection(refreshed.warehouse_path, read_only=True) as conn:
+        after = conn.execute("SELECT tariff_news_7d FROM features.zl_daily_matrix WHERE trade_date = ?", [latest]).fetchone()[0]
+        published = conn.execute("SELECT count(*) FROM forecasts.zl_predictions WHERE kind = 'live' AND as_of_date = ?",
+                                 [latest]).fetchone()[0]
+    assert after == before + 1 and published == 4
+    with capsys.disabled():
+        print(f"\nrefresh after one news item on {latest}: {elapsed:.0f} s, no model retrained")
