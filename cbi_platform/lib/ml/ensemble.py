@@ -11,8 +11,14 @@ the forecasts of folds before k whose outcomes were already known when fold k be
 h-day outcomes of fold k-1 resolve inside fold k), so the ensemble's own out-of-fold forecasts
 (folds 1..K-1) never saw their outcomes, nor any outcome realised after they were made. The
 better method per horizon on those forecasts is kept; the final weights (or stacker) are refit
-on every fold for live use. Baselines are members, so where the features
-carry no signal the ensemble can fall back to climatology: it must do no harm.
+on every fold for live use.
+
+Do no harm: climatology is the default, and the ensemble departs from it only on evidence. An
+ensemble (for a fold, or the final one) is climatology alone unless, on the outcomes it may learn
+from, there are at least MIN_EFFECTIVE_OUTCOMES independent ones and the greedy combination beat
+climatology on them beyond the noise band. Futures are close to a random walk: on a year of
+evidence, selection alone finds members that look better and are not (the null world's first
+fold lost 4% to climatology at every horizon that way).
 """
 
 from __future__ import annotations
@@ -25,7 +31,16 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from cbi_platform.lib.ml.quantiles import QCOLS, QUANTILES, pinball, resolved_before, sort_quantiles
+from cbi_platform.lib.ml.quantiles import (
+    MIN_EFFECTIVE_OUTCOMES,
+    QCOLS,
+    QUANTILES,
+    effective_outcomes,
+    pinball,
+    resolved_before,
+    sort_quantiles,
+)
+from cbi_platform.lib.ml.skill import skill_test
 
 GREEDY_ROUNDS = 30
 REFERENCE = "climatology"
@@ -77,6 +92,16 @@ def greedy_weights(forecasts: np.ndarray, realised: np.ndarray, rounds: int = GR
         counts[best] += 1
         running = (running * (step - 1) + forecasts[:, best, :]) / step
     return counts / counts.sum()
+
+
+def departure_earned(forecasts: np.ndarray, realised: np.ndarray, weights: np.ndarray, reference: int,
+                     horizon_days: int) -> bool:
+    """Whether the evidence allows leaving the reference for these weights: enough independent
+    outcomes to judge, and the combination better than the reference on them beyond the noise
+    band. In-sample, so optimistic: a floor on the evidence, not a promise of skill."""
+    if effective_outcomes(len(realised), horizon_days) < MIN_EFFECTIVE_OUTCOMES:
+        return False
+    return skill_test(realised, combine(forecasts, weights), forecasts[:, reference, :], horizon_days).better_beyond_noise
 
 
 def combine(forecasts: np.ndarray, weights: np.ndarray) -> np.ndarray:
@@ -137,25 +162,36 @@ def fit_horizon(oof: pd.DataFrame, horizon: str, horizon_days: int, workdir: Pat
     forecasts, realised = stack(wide, members), wide["realised"].to_numpy()
     prior = members.index(REFERENCE) if REFERENCE in members else None
     rounds = reference_prior_rounds(horizon_days)
-    select = lambda f, r: greedy_weights(f, r, prior=prior, prior_rounds=rounds)  # noqa: E731
+
+    def select(f: np.ndarray, r: np.ndarray) -> tuple[np.ndarray, bool]:
+        """(weights, departed): the greedy weights, or the reference alone when departing is not earned."""
+        weights = greedy_weights(f, r, prior=prior, prior_rounds=rounds)
+        if prior is None or departure_earned(f, r, weights, prior, horizon_days):
+            return weights, True
+        return np.eye(len(members))[prior], False
+
     honest = {"greedy": [], "stacked": []}
     for fold in folds[1:]:
         past, now = resolved_before(wide["fold"].to_numpy(), fold, horizon_days), (wide["fold"] == fold).to_numpy()
         if not past.any():
             raise ValueError(f"ensemble {horizon}: no outcome of an earlier fold is known before fold {fold} begins; "
                              f"test blocks must be longer than the {horizon_days}-session horizon")
-        weights = select(forecasts[past], realised[past])
+        weights, departed = select(forecasts[past], realised[past])
         honest["greedy"].append(combine(forecasts[now], weights))
         if try_stacking:
-            stacker = Stacker(members, workdir / f"stack_{horizon}_fold{fold}").fit(wide[past])
-            honest["stacked"].append(stacker.predict(wide[now]))
+            # the stacker may only depart from the reference where the evidence allowed the greedy to
+            stacked = Stacker(members, workdir / f"stack_{horizon}_fold{fold}").fit(wide[past]).predict(wide[now]) \
+                if departed else combine(forecasts[now], weights)
+            honest["stacked"].append(stacked)
     evaluated = (wide["fold"] > folds[0]).to_numpy()
     scores = {method: float(pinball(realised[evaluated], np.concatenate(parts)).mean())
               for method, parts in honest.items() if parts}
     for k, member in enumerate(members):
         scores[member] = float(pinball(realised[evaluated], forecasts[evaluated, k, :]).mean())
     method = min(("greedy", "stacked"), key=lambda m: scores.get(m, np.inf))
-    final_weights = select(forecasts, realised)
+    final_weights, departed = select(forecasts, realised)
+    if not departed:
+        method = "greedy"  # the reference alone, whichever method scored better on the folds
     stacker = Stacker(members, workdir / f"stack_{horizon}_final").fit(wide) if method == "stacked" else None
     frame = pd.DataFrame(np.concatenate(honest[method]), columns=list(QCOLS))
     frame.insert(0, "as_of_date", wide.loc[evaluated, "as_of_date"].to_numpy())

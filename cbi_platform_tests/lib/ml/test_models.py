@@ -119,7 +119,7 @@ def test_the_ensemble_for_a_fold_ignores_outcomes_realised_after_it_began(tmp_pa
     """A member that 'knows' the outcomes of fold 0's last h rows, which resolve inside fold 1,
     must not earn weight for fold 1: when fold 1 began, those outcomes were still unknown."""
     rng = np.random.default_rng(15)
-    horizon_days, block = 63, 300
+    horizon_days, block = 21, 300  # a month: every fold's past holds 10+ independent outcomes to judge
     realised = rng.standard_normal(3 * block) * 0.1
     dates = pd.bdate_range("2020-01-01", periods=3 * block)
     climatology = np.tile(np.quantile(realised, QUANTILES), (3 * block, 1))
@@ -127,14 +127,17 @@ def test_the_ensemble_for_a_fold_ignores_outcomes_realised_after_it_began(tmp_pa
     prescient[:block] = climatology[:block]  # and no different from climatology on fold 0's other rows, so
     late = np.arange(block - horizon_days, block)  # only those unknown outcomes could earn it weight for fold 1
     prescient[late] = realised[late, None] + 0.02 * (np.array(QUANTILES) - 0.5)
-    frames = [pd.DataFrame(q, columns=list(QCOLS)).assign(model=m, horizon="3m", as_of_date=dates,
+    frames = [pd.DataFrame(q, columns=list(QCOLS)).assign(model=m, horizon="1m", as_of_date=dates,
                                                            fold=np.repeat([0, 1, 2], block), realised=realised)
               for m, q in (("climatology", climatology), ("prescient", prescient))]
-    fitted = ensemble.fit_horizon(pd.concat(frames), "3m", horizon_days, tmp_path, try_stacking=False)
+    fitted = ensemble.fit_horizon(pd.concat(frames), "1m", horizon_days, tmp_path, try_stacking=False)
     first = fitted.oof[fitted.oof["fold"] == 1]
     np.testing.assert_allclose(first[list(QCOLS)].to_numpy(), climatology[block:2 * block])
-    # by fold 2 those outcomes are known, and (on this contrived evidence) it earns weight
-    assert not np.allclose(fitted.oof.loc[fitted.oof["fold"] == 2, list(QCOLS)].to_numpy(), climatology[2 * block:])
+    # not vacuous: had fold 0's unresolved outcomes been used, the member would have earned weight
+    # and the evidence to leave climatology for fold 1
+    forecasts = np.stack([climatology[:block], prescient[:block]], axis=1)
+    weights = greedy_weights(forecasts, realised[:block], prior=0, prior_rounds=ensemble.reference_prior_rounds(horizon_days))
+    assert weights[1] > 0 and ensemble.departure_earned(forecasts, realised[:block], weights, 0, horizon_days)
 
 
 def test_the_noise_band_respects_overlapping_outcomes():
@@ -158,3 +161,36 @@ def test_the_prior_on_climatology_grows_with_the_noise_of_the_evidence():
 
     # out-of-fold loss differences over overlapping h-day outcomes are noisier by sqrt(h)
     assert [reference_prior_rounds(d) for d in (5, 21, 63, 126)] == [10, 20, 35, 50]
+
+
+@pytest.mark.parametrize(("informative", "rows", "horizon_days", "earned"), [
+    (True, 1000, 5, True),  # 200 independent outcomes of a member that knows part of the outcome
+    (False, 1000, 5, False),  # noise: whatever weight selection gives it, it has not beaten climatology
+    (True, 180, 21, False),  # the same member on 8.6 independent outcomes: too few to judge
+])
+def test_the_ensemble_leaves_climatology_only_on_evidence(informative, rows, horizon_days, earned):
+    realised = np.random.default_rng(10).standard_normal(rows)
+    forecasts = forecasts_for(realised, informative, 11)
+    weights = greedy_weights(forecasts, realised, prior=0, prior_rounds=10)
+    assert ensemble.departure_earned(forecasts, realised, weights, 0, horizon_days) is earned
+
+
+def test_without_evidence_the_ensemble_is_climatology_alone(tmp_path):
+    """A member that was lucky on the first fold (it knew part of those outcomes) and is noise
+    after: on a month's horizon the first fold's 6 independent outcomes cannot justify it, nor
+    can the first two folds' 13 (its luck did not last); selection alone would have used it."""
+    rng = np.random.default_rng(16)
+    block = 150
+    realised = rng.standard_normal(3 * block) * 0.05
+    dates = pd.bdate_range("2020-01-01", periods=3 * block)
+    climatology = np.tile(np.quantile(realised, QUANTILES), (3 * block, 1))
+    lucky = climatology + np.where(np.arange(3 * block) < block, 0.6 * realised, rng.standard_normal(3 * block) * 0.06)[:, None]
+    frames = [pd.DataFrame(q, columns=list(QCOLS)).assign(model=m, horizon="1m", as_of_date=dates,
+                                                           fold=np.repeat([0, 1, 2], block), realised=realised)
+              for m, q in (("climatology", climatology), ("lucky", lucky))]
+    fitted = ensemble.fit_horizon(pd.concat(frames), "1m", 21, tmp_path, try_stacking=False)
+    np.testing.assert_allclose(fitted.oof[list(QCOLS)].to_numpy(), climatology[block:])
+    assert dict(zip(fitted.members, fitted.weights)) == {"climatology": 1.0, "lucky": 0.0} and fitted.method == "greedy"
+    # selection alone, on the first fold's outcomes, gives it weight
+    first = np.stack([climatology[:block - 21], lucky[:block - 21]], axis=1)
+    assert greedy_weights(first, realised[:block - 21], prior=0, prior_rounds=ensemble.reference_prior_rounds(21))[1] > 0.3
