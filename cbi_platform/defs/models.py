@@ -9,8 +9,10 @@
 """
 
 from pathlib import Path
+from typing import Optional
 
 import dagster as dg
+from pydantic import Field
 
 from cbi_platform.defs.checks import reported, specs
 from cbi_platform.defs.ingest.common import WAREHOUSE_POOL
@@ -27,18 +29,20 @@ BUCKETS = tuple(load_buckets(SETTINGS.config_dir))
 
 
 class TrainingRunConfig(dg.Config):
-    profile: str = ""  # fast | medium | high | best | extreme; empty: $CBI_PROFILE (default fast)
-    force_retrain: bool = False  # retrain even when data, features and config are unchanged
+    """Run config of every model asset: the quantile members, the ensemble and the MES time series."""
 
+    profile: Optional[str] = Field(default=None, description="fast | medium | high | best | extreme; "
+                                                             "unset: $CBI_PROFILE (default fast)")
+    force_retrain: bool = Field(default=False, description="retrain even when data, features and config are unchanged")
 
-def _profile(config: TrainingRunConfig) -> str:
-    return config.profile or SETTINGS.profile
+    def chosen_profile(self) -> str:
+        return self.profile or SETTINGS.profile
 
 
 def _training(sources: SourceResource, config: TrainingRunConfig):
     from cbi_platform.lib.ml.train import load_training_config
 
-    return load_training_config(Path(sources.config_dir), _profile(config), sources.mode)
+    return load_training_config(Path(sources.config_dir), config.chosen_profile(), sources.mode)
 
 
 def run_metadata(runs) -> dict:
@@ -327,11 +331,6 @@ def zl_ensemble(context: dg.AssetExecutionContext, config: TrainingRunConfig, wa
     )
 
 
-class TimeSeriesRunConfig(dg.Config):
-    profile: str = ""  # fast | medium | high | best | extreme; empty: $CBI_PROFILE (default fast)
-    force_retrain: bool = False
-
-
 MES_KEY = dg.AssetKey(["models", "mes_timeseries"])
 MES_CHECKS = [Check.reported("mes_beats_seasonal_naive",
                              "MES holdout MASE relative to the seasonal-naive benchmark on the same windows < 1")]
@@ -351,12 +350,12 @@ MES_CHECKS = [Check.reported("mes_beats_seasonal_naive",
     pool=WAREHOUSE_POOL,
     check_specs=specs(MES_KEY, MES_CHECKS),
 )
-def mes_timeseries(context: dg.AssetExecutionContext, config: TimeSeriesRunConfig, warehouse: Warehouse,
+def mes_timeseries(context: dg.AssetExecutionContext, config: TrainingRunConfig, warehouse: Warehouse,
                    model_store: ModelStore, sources: SourceResource) -> dg.MaterializeResult:
     from cbi_platform.lib.ml import mes, registry
     from cbi_platform.lib.ml.timeseries import load_timeseries_config, train
 
-    ts_config = load_timeseries_config(Path(sources.config_dir), config.profile or SETTINGS.profile)
+    ts_config = load_timeseries_config(Path(sources.config_dir), config.chosen_profile())
     with warehouse.read_connection() as conn:
         panel = conn.execute("SELECT * FROM features.mes_hourly ORDER BY item_id, timestamp").df()
     version = mes.model_version(panel, ts_config)

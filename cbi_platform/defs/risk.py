@@ -3,8 +3,10 @@ risk/risk_metrics (forecasts.risk_metrics) with the VaR and ES backtests as chec
 lib.risk.assessment."""
 
 from pathlib import Path
+from typing import Optional
 
 import dagster as dg
+from pydantic import Field
 
 from cbi_platform.defs.checks import reported, specs
 from cbi_platform.defs.conditions import on_upstream_update
@@ -40,8 +42,15 @@ RISK_CHECKS = [
 
 
 class RiskConfig(dg.Config):
-    scenarios: int = 0  # Monte Carlo draws per horizon; 0: config/risk.yaml (10,000 by default)
-    position_contracts: float = 0.0  # signed ZL contracts; 0: config/risk.yaml
+    scenarios: Optional[int] = Field(default=None, gt=0, description="Monte Carlo draws per horizon; unset: "
+                                                                     "config/risk.yaml (10,000 by default)")
+    position_contracts: Optional[float] = Field(default=None, description="signed ZL contracts (0: flat); unset: "
+                                                                          "config/risk.yaml")
+
+    def resolved(self, settings: dict) -> tuple[float, int]:
+        """(position contracts, scenarios): this run's, else config/risk.yaml's. Flat (0) is a position."""
+        position = float(settings["position"]["contracts"]) if self.position_contracts is None else self.position_contracts
+        return position, int(settings["scenarios"]) if self.scenarios is None else self.scenarios
 
 
 @dg.multi_asset(
@@ -70,7 +79,7 @@ def zl_risk(context: dg.AssetExecutionContext, config: RiskConfig, warehouse: Wa
     from cbi_platform.lib.risk.metrics import Contract
 
     settings = load_yaml(Path(sources.config_dir) / "risk.yaml")
-    position = config.position_contracts or float(settings["position"]["contracts"])
+    position, scenarios = config.resolved(settings)
     spec = load_sources(Path(sources.config_dir)).symbol(settings["position"]["root"])
     contract = Contract(spec.root, spec.contract_size, 0.01 if spec.units.startswith("cents") else 1.0)
     horizons = configured_horizons(Path(sources.config_dir))
@@ -80,7 +89,7 @@ def zl_risk(context: dg.AssetExecutionContext, config: RiskConfig, warehouse: Wa
         realised = {h: targets[f"target_{h}"].rename(index=lambda d: pd.Timestamp(d).date()) for h in horizons}
         predictions["as_of_date"] = pd.to_datetime(predictions["as_of_date"]).dt.date
         assessment = assess(predictions, realised, horizons, contract, position,
-                            config.scenarios or int(settings["scenarios"]), int(settings["seed"]))
+                            scenarios, int(settings["seed"]))
         wh.replace_rows(conn, "forecasts.risk_metrics", assessment.metrics)
         wh.replace_rows(conn, "forecasts.monte_carlo_scenarios", assessment.draws)
 

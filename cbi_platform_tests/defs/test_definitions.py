@@ -108,3 +108,16 @@ def test_every_asset_has_its_own_label_on_the_graph_and_its_group_is_its_key_pre
     mismatched = {key.to_user_string(): graph.get(key).group_name for key in keys
                   if not graph.get(key).group_name.startswith(key.path[0] if key.path[0] != "raw" else "ingest_")}
     assert mismatched == {}
+
+
+def test_run_config_fields_left_unset_fall_back_to_config_and_a_flat_position_is_kept():
+    from cbi_platform.defs.models import TrainingRunConfig
+    from cbi_platform.defs.partitions import SETTINGS
+    from cbi_platform.defs.risk import RiskConfig
+
+    settings = {"position": {"contracts": 5}, "scenarios": 10_000}
+    assert RiskConfig().resolved(settings) == (5.0, 10_000)
+    assert RiskConfig(position_contracts=0.0, scenarios=500).resolved(settings) == (0.0, 500)
+    assert RiskConfig(position_contracts=-2.0).resolved(settings) == (-2.0, 10_000)
+    assert TrainingRunConfig().chosen_profile() == SETTINGS.profile
+    assert TrainingRunConfig(profile="medium").chosen_profile() == "medium"
