@@ -15,10 +15,10 @@ from functools import lru_cache
 import numpy as np
 import pandas as pd
 
+from cbi_platform.lib import calendar
 from cbi_platform.lib.calendar import federal_holidays
 from cbi_platform.lib.config import SeriesSpec
 from cbi_platform.lib.release import period_end, release_date, revision_dates
-from cbi_platform.lib.sample import calendar
 from cbi_platform.lib.sample.world import World
 
 FRED_END = dt.date(9999, 12, 31)
@@ -92,7 +92,7 @@ def series_vintages(world: World, spec: SeriesSpec) -> pd.DataFrame:
     """All vintages of one series: columns date, realtime_start, realtime_end, value (FRED strings)."""
     daily = _daily_source(world, spec)
     sessions = world.sessions
-    last_day = calendar.WORLD_END - dt.timedelta(days=120)
+    last_day = calendar.CALENDAR_END - dt.timedelta(days=120)
     obs_dates, period_ends = _observation_periods(spec, last_day)
     holidays = federal_holidays()
 

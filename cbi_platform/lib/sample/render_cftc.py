@@ -50,7 +50,7 @@ from functools import lru_cache
 import httpx
 import numpy as np
 
-from cbi_platform.lib.sample import calendar
+from cbi_platform.lib import calendar
 from cbi_platform.lib.sample.macro import front_close
 from cbi_platform.lib.sample.world import World
 from cbi_platform.lib.sources import cftc
@@ -63,7 +63,7 @@ COMBINED_ARCHIVE = "fut_disagg_txt_hist_2006_2016.zip"
 COMBINED_MEMBER = "F_Disagg06_16.txt"
 ANNUAL_MEMBER = "f_year.txt"
 FIRST_REPORT = dt.date(2005, 1, 4)
-LAST_REPORT = calendar.WORLD_END - dt.timedelta(days=14)
+LAST_REPORT = calendar.CALENDAR_END - dt.timedelta(days=14)
 MOMENTUM_SESSIONS = 60  # 12 weeks
 
 # The header of the CFTC file, in the real order (fut_disagg_txt_2023.zip, f_year.txt).

@@ -17,8 +17,8 @@ import numpy as np
 import pandas as pd
 import zstandard
 
+from cbi_platform.lib import calendar
 from cbi_platform.lib.contracts import MONTH_CODES
-from cbi_platform.lib.sample import calendar
 from cbi_platform.lib.sample.world import World
 
 DATASET = "GLBX.MDP3"

@@ -47,7 +47,7 @@ from functools import lru_cache
 import httpx
 import numpy as np
 
-from cbi_platform.lib.sample import calendar
+from cbi_platform.lib import calendar
 from cbi_platform.lib.sample.macro import front_close
 from cbi_platform.lib.sample.world import World
 from cbi_platform.lib.sources.eia import MONTHLY_RULE, WEEKLY_RULE, release_date
@@ -132,11 +132,11 @@ def _ar1(rng: np.random.Generator, n: int, phi: float, sd: float) -> np.ndarray:
 def weeks() -> list[dt.date]:
     """Week-ending Fridays from the first Friday of 2005 to the end of the world."""
     first = FIRST_DAY + dt.timedelta(days=(4 - FIRST_DAY.weekday()) % 7)
-    return [first + dt.timedelta(days=7 * i) for i in range((calendar.WORLD_END - first).days // 7 + 1)]
+    return [first + dt.timedelta(days=7 * i) for i in range((calendar.CALENDAR_END - first).days // 7 + 1)]
 
 
 def months() -> list[dt.date]:
-    return [dt.date(y, m, 1) for y in range(FIRST_DAY.year, calendar.WORLD_END.year + 1) for m in range(1, 13)]
+    return [dt.date(y, m, 1) for y in range(FIRST_DAY.year, calendar.CALENDAR_END.year + 1) for m in range(1, 13)]
 
 
 def _seasonal(days: list[dt.date], amplitude: float, peak_day_of_year: int) -> np.ndarray:

@@ -54,7 +54,7 @@ from zoneinfo import ZoneInfo
 import httpx
 import numpy as np
 
-from cbi_platform.lib.sample import calendar
+from cbi_platform.lib import calendar
 from cbi_platform.lib.sample.world import FOMC_MEETINGS, World
 from cbi_platform.lib.settings import PROJECT_ROOT
 from cbi_platform.lib.sources.news import FeedSpec, NewsConfig, load_config
@@ -177,7 +177,7 @@ def target_range_text(lower: float, upper: float) -> str:
 def fomc_decisions(world: World) -> list[tuple[dt.date, float, float, float]]:
     """(meeting day, lower, upper, previous upper) for every FOMC meeting of the world."""
     meetings = set()
-    for year in range(calendar.WORLD_START.year, calendar.WORLD_END.year + 1):
+    for year in range(calendar.CALENDAR_START.year, calendar.CALENDAR_END.year + 1):
         for month, day in FOMC_MEETINGS:
             index = calendar.index_of(dt.date(year, month, day))
             if 0 < index < world.n_days:
@@ -274,7 +274,7 @@ def _china_export_sales(world: World, rng: np.random.Generator) -> list[Draft]:
         if abs(surprise) <= CHINA_THRESHOLD:
             continue
         published = world.china_published[week]
-        if not calendar.WORLD_START <= published <= calendar.WORLD_END:
+        if not calendar.CALENDAR_START <= published <= calendar.CALENDAR_END:
             continue
         week_ending = world.china_week_ending[week]
         tons = china_sales_tons(float(surprise))
@@ -318,7 +318,7 @@ def _rin_market(world: World, rng: np.random.Generator) -> list[Draft]:
     for week in range(1, len(d4)):
         move = float(d4[week] - d4[week - 1])
         published = world.rin_published[week]
-        if abs(move) <= RIN_MOVE or not calendar.WORLD_START <= published <= calendar.WORLD_END:
+        if abs(move) <= RIN_MOVE or not calendar.CALENDAR_START <= published <= calendar.CALENDAR_END:
             continue
         price, percent = math.exp(d4[week]), abs(math.expm1(move)) * 100
         if move > 0:
@@ -447,7 +447,7 @@ def _eia_weekly_petroleum(world: World, rng: np.random.Generator) -> list[Draft]
     drafts = []
     for week_start in world.week_starts:
         day = week_start + dt.timedelta(days=2)
-        if not calendar.WORLD_START + dt.timedelta(days=14) <= day <= calendar.WORLD_END:
+        if not calendar.CALENDAR_START + dt.timedelta(days=14) <= day <= calendar.CALENDAR_END:
             continue
         day = _next_session(world, day, 0)
         now, before = calendar.index_of(day) - 1, calendar.index_of(day - dt.timedelta(days=7)) - 1
@@ -471,7 +471,7 @@ def _weekly_outlook(world: World, rng: np.random.Generator) -> list[Draft]:
     drafts = []
     for week_start in world.week_starts[2:]:
         day = _next_session(world, week_start, 0)
-        if day > calendar.WORLD_END or day - week_start > dt.timedelta(days=4):
+        if day > calendar.CALENDAR_END or day - week_start > dt.timedelta(days=4):
             continue
         now = calendar.index_of(day) - 1
         before = calendar.index_of(day - dt.timedelta(days=7)) - 1
@@ -652,7 +652,7 @@ def _routine(world: World, feed: FeedSpec, site: Site) -> list[Draft]:
     drafts = []
     for n in range(total):
         day = world.week_starts[week_of[n]] + dt.timedelta(days=int(weekday[n]))
-        if not calendar.WORLD_START <= day <= calendar.WORLD_END:
+        if not calendar.CALENDAR_START <= day <= calendar.CALENDAR_END:
             continue
         categories, title, paragraphs = templates[template_of[n]]
         fill = {key: values[picks[key][n]] for key, values in lists.items()}

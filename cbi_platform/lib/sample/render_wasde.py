@@ -70,8 +70,8 @@ from xml.sax.saxutils import escape
 import httpx
 import numpy as np
 
+from cbi_platform.lib import calendar
 from cbi_platform.lib.calendar import federal_holidays
-from cbi_platform.lib.sample import calendar
 from cbi_platform.lib.sample.macro import front_close
 from cbi_platform.lib.sample.world import World
 
@@ -119,7 +119,7 @@ def schedule(world: World) -> tuple[Release, ...]:
     year, month = FIRST_RELEASE_MONTH
     index = 0
     april_2019 = (2019 - year) * 12 + (4 - month)
-    while dt.date(year, month, 1) <= calendar.WORLD_END:
+    while dt.date(year, month, 1) <= calendar.CALENDAR_END:
         candidates = [dt.date(year, month, d) for d in range(8, 13)]
         candidates = [d for d in candidates if d.weekday() < 5 and d not in holidays]
         rng = np.random.default_rng([world.seed, SALT, year, month])

@@ -32,9 +32,9 @@ from pathlib import Path
 
 import numpy as np
 
+from cbi_platform.lib import calendar
 from cbi_platform.lib.config import SymbolSpec, load_sources
 from cbi_platform.lib.contracts import MONTH_CODES, contract_months, nominal_expiry
-from cbi_platform.lib.sample import calendar
 
 FACTORS = ("equity", "usd", "rates", "energy", "grains", "oilseeds", "metals", "livestock", "china")
 KAPPA = 0.0016  # daily ZL drift per unit of the planted signal
@@ -125,8 +125,8 @@ class World:
 
     def _weekly_latents(self, rng: np.random.Generator) -> None:
         """Weekly RIN prices and China export-sales surprises, and when each becomes public."""
-        first_monday = calendar.WORLD_START - dt.timedelta(days=calendar.WORLD_START.weekday())
-        weeks = int((calendar.WORLD_END - first_monday).days // 7) + 1
+        first_monday = calendar.CALENDAR_START - dt.timedelta(days=calendar.CALENDAR_START.weekday())
+        weeks = int((calendar.CALENDAR_END - first_monday).days // 7) + 1
         self.week_starts = [first_monday + dt.timedelta(days=7 * w) for w in range(weeks)]
         # D4 RIN: log price with momentum in its weekly changes, mean-reverting to ~$1
         change, level = 0.0, np.log(0.9)
@@ -177,7 +177,7 @@ class World:
         n = self.n_days
         self.cycle = np.clip(_ar1(rng, n, 0.9985, 0.022, start=0.4) - 1.2 * self.stress_smooth, -1.5, 1.5)
         meetings = set()
-        for year in range(calendar.WORLD_START.year, calendar.WORLD_END.year + 1):
+        for year in range(calendar.CALENDAR_START.year, calendar.CALENDAR_END.year + 1):
             for month, day in FOMC_MEETINGS:
                 idx = calendar.index_of(dt.date(year, month, day))
                 if idx < n:
@@ -221,12 +221,12 @@ class World:
     # ------------------------------------------------------------------ markets
     def _contracts(self, spec: SymbolSpec) -> list[Contract]:
         contracts = []
-        for year in range(calendar.WORLD_START.year - 1, calendar.WORLD_END.year + 2):
+        for year in range(calendar.CALENDAR_START.year - 1, calendar.CALENDAR_END.year + 2):
             for month in contract_months(spec):
                 day = nominal_expiry(spec, year, month)
                 expiry_index = calendar.index_of(day)
-                if day > calendar.WORLD_END:  # beyond the calendar: count weekdays
-                    expiry_index = self.n_days + (day - calendar.WORLD_END).days * 5 // 7
+                if day > calendar.CALENDAR_END:  # beyond the calendar: count weekdays
+                    expiry_index = self.n_days + (day - calendar.CALENDAR_END).days * 5 // 7
                 if expiry_index > 0:
                     contracts.append(Contract(spec.root, year, month, expiry_index, instrument_id(spec.root, year, month)))
         contracts.sort(key=lambda c: c.expiry_index)
