@@ -76,12 +76,12 @@ def zl_risk(context: dg.AssetExecutionContext, config: RiskConfig, warehouse: Wa
     from cbi_platform.lib import warehouse as wh
     from cbi_platform.lib.config import load_yaml
     from cbi_platform.lib.risk.assessment import assess, outcomes
-    from cbi_platform.lib.risk.metrics import Contract
+    from cbi_platform.lib.risk.metrics import ContractTerms
 
     settings = load_yaml(Path(sources.config_dir) / "risk.yaml")
     position, scenarios = config.resolved(settings)
     spec = load_sources(Path(sources.config_dir)).symbol(settings["position"]["root"])
-    contract = Contract(spec.root, spec.contract_size, 0.01 if spec.units.startswith("cents") else 1.0)
+    contract = ContractTerms(spec.root, spec.contract_size, 0.01 if spec.units.startswith("cents") else 1.0)
     horizons = configured_horizons(Path(sources.config_dir))
     with warehouse.get_connection() as conn:
         predictions = conn.execute("SELECT * FROM forecasts.zl_predictions ORDER BY as_of_date").df()

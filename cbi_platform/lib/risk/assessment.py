@@ -13,7 +13,7 @@ import pandas as pd
 from cbi_platform.lib.ml.quantiles import QCOLS
 from cbi_platform.lib.quality import CheckOutcome
 from cbi_platform.lib.risk import backtest as bt
-from cbi_platform.lib.risk.metrics import Contract, fit_tails, forecast_draws, risk_rows, scenario_set
+from cbi_platform.lib.risk.metrics import ContractTerms, fit_tails, forecast_draws, risk_rows, scenario_set
 
 # Below these expected exceedance counts a test has no power: it warns "insufficient evidence"
 DQ_MIN_EXPECTED_EXCEEDANCES = 10
@@ -48,7 +48,7 @@ class RiskAssessment:
                              for h, b in self.backtests.items()])
 
 
-def assess(predictions: pd.DataFrame, realised: dict[str, pd.Series], horizons: dict[str, int], contract: Contract,
+def assess(predictions: pd.DataFrame, realised: dict[str, pd.Series], horizons: dict[str, int], contract: ContractTerms,
            position_contracts: float, scenarios: int, seed: int) -> RiskAssessment:
     """`predictions`: forecasts.zl_predictions (live and backtest rows, as_of_date as dates);
     `realised`: per horizon, the realised log return indexed by as-of date."""

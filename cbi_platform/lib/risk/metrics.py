@@ -24,7 +24,7 @@ LEVELS = (0.95, 0.99)
 
 
 @dataclass(frozen=True)
-class Contract:
+class ContractTerms:
     root: str
     contract_size: float
     price_unit: float  # dollars per quoted unit: 0.01 for cents
@@ -41,7 +41,7 @@ def fit_tails(backtest: pd.DataFrame, realised: pd.Series) -> dict[str, TailScal
     return tails
 
 
-def risk_rows(predictions: pd.DataFrame, tails: dict[str, TailScales], contract: Contract,
+def risk_rows(predictions: pd.DataFrame, tails: dict[str, TailScales], contract: ContractTerms,
               position_contracts: float = 1.0) -> pd.DataFrame:
     """Analytic VaR / CVaR (from each row's quantile function) for every forecast row: per long
     contract (return, price, USD) and for the configured position (USD, long or short)."""

@@ -343,7 +343,7 @@ class OptionSeries:
     year: int
     month: int  # the underlying futures' contract month
     expiry_index: int  # session index of the option's last trading day
-    underlying: object  # the futures Contract
+    underlying: object  # the futures ListedContract
 
 
 def option_instrument_id(root: str, year: int, month: int, kind: str, strike_ticks: int) -> int:

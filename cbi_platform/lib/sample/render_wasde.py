@@ -96,7 +96,7 @@ THOUSAND_SHORT_TONS = 0.000907185
 
 # ============================================================================ schedule
 @dataclass(frozen=True)
-class Release:
+class SimulatedRelease:
     index: int  # months since January 2005
     report_month: dt.date
     release_date: dt.date
@@ -112,7 +112,7 @@ class Release:
 
 
 @lru_cache(maxsize=4)
-def schedule(world: World) -> tuple[Release, ...]:
+def schedule(world: World) -> tuple[SimulatedRelease, ...]:
     """One release a month, January 2005 to the end of the world's calendar."""
     holidays = federal_holidays()
     releases = []
@@ -124,7 +124,7 @@ def schedule(world: World) -> tuple[Release, ...]:
         candidates = [d for d in candidates if d.weekday() < 5 and d not in holidays]
         rng = np.random.default_rng([world.seed, SALT, year, month])
         day = candidates[int(rng.integers(len(candidates)))]
-        releases.append(Release(index, dt.date(year, month, 1), day, str(700000 + 37 * index),
+        releases.append(SimulatedRelease(index, dt.date(year, month, 1), day, str(700000 + 37 * index),
                                 NUMBER_APRIL_2019 + index - april_2019))
         index += 1
         year, month = (year + 1, 1) if month == 12 else (year, month + 1)
@@ -808,7 +808,7 @@ def world_matrix(tag: int, header_suffix: int, suffix: int, group: str, column: 
               el(f"FormatFiller{tag + 2}", None, el("Cell", {})))
 
 
-def _sub_report(number: int, release: Release, title: str, body: list[str], subtitle: str | None = None,
+def _sub_report(number: int, release: SimulatedRelease, title: str, body: list[str], subtitle: str | None = None,
                 footer: str = "") -> str:
     attributes = {"Name": f"sr{number:02d}", "Report_Month": release.report_month.strftime("%B %Y"),
                   "page_title": f" WASDE - {release.number} - {number}", "sub_report_title": title}
@@ -818,7 +818,7 @@ def _sub_report(number: int, release: Release, title: str, body: list[str], subt
     return el(f"sr{number:02d}", None, el("Report", attributes, *body))
 
 
-def _world_pages(release: Release, regions: dict[str, Sheet], layout, title: str, pages: tuple[int, ...]) -> list[str]:
+def _world_pages(release: SimulatedRelease, regions: dict[str, Sheet], layout, title: str, pages: tuple[int, ...]) -> list[str]:
     cols = columns(release.index)
     estimate_and_final = [c for c in cols if c.month is None]
     projection = [c for c in cols if c.month is not None]
@@ -834,7 +834,7 @@ def _world_pages(release: Release, regions: dict[str, Sheet], layout, title: str
             _sub_report(pages[1], release, f"{title}  1/  (Cont'd.)", [last], subtitle)]
 
 
-def _grains_summary(release: Release, m: WasdeModel) -> str:
+def _grains_summary(release: SimulatedRelease, m: WasdeModel) -> str:
     """sr08: World (matrix1) and United States (matrix2) wheat and coarse grains."""
     cols = columns(release.index)
 
@@ -887,7 +887,7 @@ def _grains_summary(release: Release, m: WasdeModel) -> str:
                        "1/ Aggregate of local marketing years.  2/ Based on export estimate.")
 
 
-def render_report(world: World, release: Release) -> bytes:
+def render_report(world: World, release: SimulatedRelease) -> bytes:
     """The WASDE XML of one release: BOM, declaration and the whole report on one line."""
     m = model(world)
     cols = columns(release.index)
@@ -923,7 +923,7 @@ def _not_found() -> httpx.Response:
                           headers={"Content-Type": "text/html; charset=UTF-8"})
 
 
-def published(world: World, today: dt.date) -> list[Release]:
+def published(world: World, today: dt.date) -> list[SimulatedRelease]:
     """Releases out by `today`, newest first (the catalogue's order)."""
     return sorted((r for r in schedule(world) if r.release_date <= today), key=lambda r: r.index, reverse=True)
 

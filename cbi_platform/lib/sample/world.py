@@ -48,7 +48,7 @@ REVERSION = np.log(2) / (3 * 252)  # 3-year half-life towards the starting price
 
 
 @dataclass(frozen=True)
-class Contract:
+class ListedContract:
     root: str
     year: int
     month: int
@@ -219,7 +219,7 @@ class World:
         self.yields = {"y3m": self.y3m, "y2": self.y2, "y5": self.y5, "y10": self.y10, "y30": self.y30}
 
     # ------------------------------------------------------------------ markets
-    def _contracts(self, spec: SymbolSpec) -> list[Contract]:
+    def _contracts(self, spec: SymbolSpec) -> list[ListedContract]:
         contracts = []
         for year in range(calendar.CALENDAR_START.year - 1, calendar.CALENDAR_END.year + 2):
             for month in contract_months(spec):
@@ -228,7 +228,7 @@ class World:
                 if day > calendar.CALENDAR_END:  # beyond the calendar: count weekdays
                     expiry_index = self.n_days + (day - calendar.CALENDAR_END).days * 5 // 7
                 if expiry_index > 0:
-                    contracts.append(Contract(spec.root, year, month, expiry_index, instrument_id(spec.root, year, month)))
+                    contracts.append(ListedContract(spec.root, year, month, expiry_index, instrument_id(spec.root, year, month)))
         contracts.sort(key=lambda c: c.expiry_index)
         return contracts
 
@@ -310,7 +310,7 @@ class World:
             # calendar roll: the front month is the nearest contract that has not expired
             self.front[spec.root] = np.searchsorted(expiries, np.arange(n), side="left")
 
-    def contract_log_price(self, root: str, contract: Contract, index: np.ndarray) -> np.ndarray:
+    def contract_log_price(self, root: str, contract: ListedContract, index: np.ndarray) -> np.ndarray:
         j = self.root_index[root]
         tau = (contract.expiry_index - index) / 252.0
         return self.log_spot[index, j] + self.basis[index, j] * tau

@@ -89,7 +89,7 @@ _CONTEXT_KINDS = {"commodity_header", "commodity", "region_header", "region", "m
 
 # ------------------------------------------------------------------------------------ config
 @dataclass(frozen=True)
-class TableSpec:
+class WasdeTable:
     title: str  # canonical title, stored as table_title
     commodity: str | None = None  # one commodity for every matrix
     matrices: dict[str, str] = field(default_factory=dict, hash=False)  # matrix element -> commodity
@@ -106,7 +106,7 @@ class WasdeConfig:
     earliest_release: dt.date
     max_catalogue_pages: int
     expected_within_days: int
-    tables: tuple[TableSpec, ...]
+    tables: tuple[WasdeTable, ...]
 
     def selection_meta(self) -> list[dict]:
         """The table selection as plain data: it travels in each XML payload's meta, so parsing
@@ -123,7 +123,7 @@ def title_key(title: str) -> str:
     return " ".join(re.sub(r"[^a-z0-9 ]", "", text.casefold()).split())
 
 
-def _table_specs(raw_tables: list, where: str) -> tuple[TableSpec, ...]:
+def _table_specs(raw_tables: list, where: str) -> tuple[WasdeTable, ...]:
     if not isinstance(raw_tables, list) or not raw_tables:
         raise ConfigError(f"{where}: expected a non-empty list of tables")
     tables = []
@@ -132,7 +132,7 @@ def _table_specs(raw_tables: list, where: str) -> tuple[TableSpec, ...]:
         for name in matrices:
             if not _MATRIX.match(name):
                 raise ConfigError(f"{where}: table {raw['title']!r}: {name!r} is not a matrix element name")
-        tables.append(TableSpec(str(raw["title"]), raw.get("commodity"), matrices, raw.get("region")))
+        tables.append(WasdeTable(str(raw["title"]), raw.get("commodity"), matrices, raw.get("region")))
     keys = [t.key for t in tables]
     if len(set(keys)) != len(keys):
         raise ConfigError(f"{where}: two tables have the same normalised title")
@@ -158,7 +158,7 @@ def xml_meta(config: WasdeConfig, release_date: dt.date, release_id: str = "") -
 
 # ------------------------------------------------------------------------------------ fetch
 @dataclass(frozen=True)
-class Release:
+class EsmisRelease:
     release_id: str
     release_date: dt.date
     xml_url: str | None
@@ -169,7 +169,7 @@ def fetch(window: Window, ctx: FetchContext) -> list[Payload]:
         return []  # WASDE XML files carry no release date: in files mode the table stays empty (no_gaps warns)
     config = load_config(ctx.config_dir)
     payloads: list[Payload] = []
-    releases: dict[str, Release] = {}
+    releases: dict[str, EsmisRelease] = {}
     with ctx.http(SOURCE, window) as client:
         page = 0
         while True:
@@ -205,7 +205,7 @@ def fetch(window: Window, ctx: FetchContext) -> list[Payload]:
     return payloads
 
 
-def parse_catalogue(payload: Payload) -> tuple[list[Release], int]:
+def parse_catalogue(payload: Payload) -> tuple[list[EsmisRelease], int]:
     """ESMIS catalogue page -> (releases on it, total pages)."""
     document = decode_json_object(payload.body, SOURCE, payload.window, payload.name)
     results, pager = document.get("results"), document.get("pager")
@@ -229,7 +229,7 @@ def parse_catalogue(payload: Payload) -> tuple[list[Release], int]:
         if not isinstance(files, list):
             raise ParseError(SOURCE, payload.window, f"{payload.name}: release {entry['id']}: files is not a list")
         xml = next((str(f) for f in files if str(f).lower().endswith(".xml")), None)
-        releases.append(Release(str(entry["id"]), released, xml))
+        releases.append(EsmisRelease(str(entry["id"]), released, xml))
     return releases, total_pages
 
 
@@ -365,7 +365,7 @@ def _walk(element: ET.Element, context: dict[str, str], out: list[tuple[dict[str
         _walk(child, here, out)
 
 
-def _sub_report_tables(report: ET.Element, tables: tuple[TableSpec, ...], payload: Payload, tag: str):
+def _sub_report_tables(report: ET.Element, tables: tuple[WasdeTable, ...], payload: Payload, tag: str):
     """(matrix, table spec) pairs of a sub-report that are configured."""
     titles = [report.attrib[k] for k in sorted((k for k in report.attrib if _kind(k) == "sub_report_title"),
                                                key=lambda k: int(_SUFFIX.search(k).group()) if _SUFFIX.search(k) else 1)]

@@ -10,11 +10,11 @@ from scipy.stats import norm
 
 from cbi_platform.lib.ml.quantiles import QCOLS, QUANTILES
 from cbi_platform.lib.risk.assessment import assess, outcomes
-from cbi_platform.lib.risk.metrics import Contract
+from cbi_platform.lib.risk.metrics import ContractTerms
 
 HORIZON, DAYS = "1w", 5
 DAILY_SD = 0.015
-ZL = Contract("ZL", 60_000, 0.01)
+ZL = ContractTerms("ZL", 60_000, 0.01)
 
 
 def world(days: int, stated_spread: float, seed: int = 7) -> tuple[pd.DataFrame, dict[str, pd.Series]]:

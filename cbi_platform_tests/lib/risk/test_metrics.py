@@ -9,10 +9,10 @@ import pandas as pd
 import pytest
 
 from cbi_platform.lib.ml.quantiles import QCOLS
-from cbi_platform.lib.risk.metrics import Contract, fit_tails, forecast_draws, risk_rows, scenario_set
+from cbi_platform.lib.risk.metrics import ContractTerms, fit_tails, forecast_draws, risk_rows, scenario_set
 from cbi_platform.lib.risk.montecarlo import TailScales
 
-ZL = Contract("ZL", 60_000, 0.01)
+ZL = ContractTerms("ZL", 60_000, 0.01)
 GRID = {"q05": -0.06, "q10": -0.04, "q50": 0.0, "q90": 0.05, "q95": 0.08}  # skewed: the upside is wider
 TAILS = TailScales(lower=0.02, upper=0.03)
 
