@@ -19,9 +19,9 @@ from cbi_platform.defs.ingest.news import news_items
 from cbi_platform.defs.ingest.usda_esr import usda_export_sales
 from cbi_platform.defs.ingest.usda_wasde import usda_wasde
 from cbi_platform.defs.models import MODEL_ASSETS
-from cbi_platform.defs.partitions import SETTINGS
 from cbi_platform.defs.resources import ModelStore, ReportStore, SourceResource, Warehouse
 from cbi_platform.defs.risk import zl_risk
+from cbi_platform.defs.settings import SETTINGS
 
 RAW_ASSETS = [fred, *DATABENTO_ASSETS, cftc_cot, epa_rin_prices, usda_export_sales, usda_wasde, eia_series, news_items]
 # raw assets the demo backfills over the whole history; hourly bars only over recent weeks

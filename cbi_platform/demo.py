@@ -105,7 +105,7 @@ def derived(settings, instance, profile: str | None = None):
 
 def summary(settings) -> str:
     from cbi_platform.lib import warehouse
-    from cbi_platform.lib.tables import data_mode_label
+    from cbi_platform.lib.display import data_mode_label
 
     with warehouse.connection(settings.warehouse_path, read_only=True) as conn:
         latest = conn.execute(

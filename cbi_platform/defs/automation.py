@@ -14,8 +14,8 @@ import json
 
 import dagster as dg
 
-from cbi_platform.defs.partitions import SETTINGS
 from cbi_platform.defs.resources import SourceResource, Warehouse
+from cbi_platform.defs.settings import SETTINGS
 from cbi_platform.lib.config import load_yaml
 
 # What fetches, recomputes or retrains follows CBI_AUTOMATION (on in the deployment, off for a

@@ -10,13 +10,13 @@ import dagster as dg
 from cbi_platform.defs.checks import results, specs
 from cbi_platform.defs.conditions import on_upstream_update
 from cbi_platform.defs.ingest.common import WAREHOUSE_POOL
-from cbi_platform.defs.partitions import SETTINGS
 from cbi_platform.defs.resources import SourceResource, Warehouse
+from cbi_platform.defs.settings import SETTINGS
 from cbi_platform.lib import quality
 from cbi_platform.lib.config import configured_horizons
+from cbi_platform.lib.display import markdown
 from cbi_platform.lib.features import load_buckets
 from cbi_platform.lib.quality import Check
-from cbi_platform.lib.tables import markdown
 
 HORIZONS = configured_horizons(SETTINGS.config_dir)
 WARMUP_ROWS = 130  # the longest rolling window (6m) plus a margin

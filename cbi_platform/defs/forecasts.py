@@ -12,8 +12,8 @@ from cbi_platform.defs.ingest.common import WAREHOUSE_POOL
 from cbi_platform.defs.resources import ReportStore, SourceResource, Warehouse
 from cbi_platform.defs.risk import RISK_KEY, SCENARIOS_KEY
 from cbi_platform.lib.config import configured_horizons, load_sources
+from cbi_platform.lib.display import DOLLARS, PERCENT, data_mode_banner, in_horizon_order, markdown
 from cbi_platform.lib.quality import Check
-from cbi_platform.lib.tables import DOLLARS, PERCENT, data_mode_banner, in_horizon_order, markdown
 
 
 def _calibration_metadata(warehouse: Warehouse, frame, horizons: dict[str, int]) -> dict:

@@ -16,13 +16,13 @@ from pydantic import Field
 
 from cbi_platform.defs.checks import reported, specs
 from cbi_platform.defs.ingest.common import WAREHOUSE_POOL
-from cbi_platform.defs.partitions import SETTINGS
 from cbi_platform.defs.resources import ModelStore, SourceResource, Warehouse
+from cbi_platform.defs.settings import SETTINGS
 from cbi_platform.lib import quality
+from cbi_platform.lib.display import markdown
 from cbi_platform.lib.features import load_buckets
 from cbi_platform.lib.ml.models import BASELINES
 from cbi_platform.lib.quality import Check
-from cbi_platform.lib.tables import markdown
 
 MATRIX = dg.AssetKey(["features", "zl_daily_matrix"])
 BUCKETS = tuple(load_buckets(SETTINGS.config_dir))

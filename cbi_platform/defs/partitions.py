@@ -3,9 +3,7 @@ start (default 2010-06-06, where Databento GLBX.MDP3 history begins) through tod
 
 import dagster as dg
 
-from cbi_platform.lib.settings import Settings
-
-SETTINGS = Settings.from_env()
+from cbi_platform.defs.settings import SETTINGS
 
 # CBI_END_DATE closes the range (files mode on exports that end in the past); by default the
 # partitions run through today

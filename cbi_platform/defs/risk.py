@@ -11,11 +11,11 @@ from pydantic import Field
 from cbi_platform.defs.checks import reported, specs
 from cbi_platform.defs.conditions import on_upstream_update
 from cbi_platform.defs.ingest.common import WAREHOUSE_POOL
-from cbi_platform.defs.partitions import SETTINGS
 from cbi_platform.defs.resources import SourceResource, Warehouse
+from cbi_platform.defs.settings import SETTINGS
 from cbi_platform.lib.config import configured_horizons, load_sources
+from cbi_platform.lib.display import DOLLARS, PERCENT, data_mode_banner, in_horizon_order, markdown
 from cbi_platform.lib.quality import Check
-from cbi_platform.lib.tables import DOLLARS, PERCENT, data_mode_banner, in_horizon_order, markdown
 
 RISK_KEY = dg.AssetKey(["risk", "risk_metrics"])
 SCENARIOS_KEY = dg.AssetKey(["risk", "monte_carlo_scenarios"])

@@ -20,7 +20,7 @@ def send(title: str, details: dict, transport=None) -> str:
     if not url:
         log.warning("alert (no %s set): %s", WEBHOOK_ENV, text)
         return "log"
-    from cbi_platform.lib.sources.http import HttpClient
+    from cbi_platform.lib.http import HttpClient
 
     try:
         with HttpClient("alerts", None, secrets=[url], retry=RetryConfig(max_attempts=3, base_delay=1.0),

@@ -20,7 +20,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from cbi_platform.lib.tables import dollars
+from cbi_platform.lib.display import dollars
 
 PALETTE = ["#2a9d8f", "#e9c46a", "#f4a261", "#e76f51", "#9b2226", "#264653"]  # shortest horizon first
 

@@ -112,8 +112,8 @@ def test_every_asset_has_its_own_label_on_the_graph_and_its_group_is_its_key_pre
 
 def test_run_config_fields_left_unset_fall_back_to_config_and_a_flat_position_is_kept():
     from cbi_platform.defs.models import TrainingRunConfig
-    from cbi_platform.defs.partitions import SETTINGS
     from cbi_platform.defs.risk import RiskConfig
+    from cbi_platform.defs.settings import SETTINGS
 
     settings = {"position": {"contracts": 5}, "scenarios": 10_000}
     assert RiskConfig().resolved(settings) == (5.0, 10_000)

@@ -97,7 +97,7 @@ def test_a_forecast_and_its_var_for_every_horizon(two_runs):
 
 
 def test_the_report_renders_in_a_browser(two_runs):
-    from cbi_platform.lib.tables import dollars
+    from cbi_platform.lib.display import dollars
     from cbi_platform_tests.browser import ARTIFACTS, browser_page
 
     settings, first, *_ = two_runs

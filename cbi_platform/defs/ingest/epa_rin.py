@@ -3,7 +3,7 @@
 import datetime as dt
 
 from cbi_platform.defs.ingest.common import RawTable, ingest_assets
-from cbi_platform.defs.partitions import SETTINGS
+from cbi_platform.defs.settings import SETTINGS
 from cbi_platform.lib import quality
 from cbi_platform.lib.quality import Check
 

@@ -41,7 +41,7 @@ class FetchContext:
         return value
 
     def http(self, source: str, window: Window, secrets: list[str] = ()):
-        from cbi_platform.lib.sources.http import HttpClient  # httpx is imported when a fetch needs it
+        from cbi_platform.lib.http import HttpClient  # httpx is imported when a fetch needs it
         from cbi_platform.lib.sources.limits import limits_for
 
         return HttpClient(source, window, secrets=secrets, retry=self.retry, transport=self.transport,

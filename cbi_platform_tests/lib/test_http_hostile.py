@@ -17,9 +17,9 @@ import httpx
 import pytest
 import yaml
 
+from cbi_platform.lib.http import HttpClient, RetryConfig
 from cbi_platform.lib.settings import PROJECT_ROOT
 from cbi_platform.lib.sources.base import SourceError, Window
-from cbi_platform.lib.sources.http import HttpClient, RetryConfig
 from cbi_platform.lib.sources.limits import SourceLimits
 
 WINDOW = Window(dt.date(2024, 1, 2), dt.date(2024, 1, 3))

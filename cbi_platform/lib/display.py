@@ -1,4 +1,5 @@
-"""Small helpers to show frames in the Dagster UI (markdown tables) without extra dependencies."""
+"""How numbers and frames are shown to a person, in the Dagster UI and the report: markdown tables,
+dollars, percentages, horizons in their order and the data-mode banner."""
 
 from __future__ import annotations
 

@@ -3,7 +3,7 @@ which world the numbers come from."""
 
 import pandas as pd
 
-from cbi_platform.lib.tables import DOLLARS, PERCENT, data_mode_banner, in_horizon_order, markdown
+from cbi_platform.lib.display import DOLLARS, PERCENT, data_mode_banner, in_horizon_order, markdown
 
 HORIZONS = {"1w": 5, "1m": 21, "3m": 63, "6m": 126}
 
