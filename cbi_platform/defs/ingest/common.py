@@ -103,6 +103,11 @@ def report_metadata(report, table: str, mode: str) -> dict:
     }
 
 
+# every (source, tables) pair ingest_assets was given: a test checks that the source's table specs,
+# the RawTables and the DDL agree on each table's name and primary key
+DECLARED: list[tuple[Callable[[], object], Sequence["RawTable"]]] = []
+
+
 def ingest_assets(
     *,
     name: str,
@@ -111,6 +116,7 @@ def ingest_assets(
     group: str,
     kinds: set[str],
 ) -> dg.AssetsDefinition:
+    DECLARED.append((source, tuple(tables)))
     check_specs = [spec for index, table in enumerate(tables) for spec in specs(table.key, table.all_checks(index == 0))]
     asset_specs = [
         dg.AssetSpec(t.key, description=t.description, group_name=group, kinds=kinds | {"duckdb"},
