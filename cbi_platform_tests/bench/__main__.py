@@ -90,7 +90,6 @@ def hourly_ingest() -> dict:
 
     import databento as db
 
-    from cbi_platform.defs.ingest.databento import source_for
     from cbi_platform.lib import warehouse
     from cbi_platform.lib.ingest import parse_window, write_window
     from cbi_platform.lib.sources import databento
@@ -102,7 +101,7 @@ def hourly_ingest() -> dict:
         window = Window(end - dt.timedelta(days=365), end)
         (payload,) = databento.fetch(window, ctx, "ohlcv-1h")
         baseline = best_of(3, lambda: db.DBNStore.from_bytes(payload.body).to_df())
-        spec = source_for("ohlcv-1h", {"raw.futures_ohlcv_1h": ("symbol", "ts_event")})()
+        spec = databento.spec("ohlcv-1h")
         conn = warehouse.connect(Path(tmp) / "w.duckdb")
         warehouse.apply_migrations(conn, Settings.from_env().sql_dir)
         ours = best_of(3, lambda: write_window(conn, spec, window, parse_window(spec, window, [payload])))
@@ -117,14 +116,14 @@ def partition_scaling() -> dict:
     fetched, parsed and written (goal <= 1/50: cost follows the window, not the history)."""
     import datetime as dt
 
-    from cbi_platform.defs.ingest.databento import DAILY_BARS_SOURCE
     from cbi_platform.lib import warehouse
     from cbi_platform.lib.ingest import ingest
+    from cbi_platform.lib.sources import databento
     from cbi_platform.lib.sources.base import Window
 
     with tempfile.TemporaryDirectory(prefix="cbi_bench_") as tmp:
         ctx = _sample_context(Path(tmp))
-        spec = DAILY_BARS_SOURCE()
+        spec = databento.spec("ohlcv-1d")
         conn = warehouse.connect(Path(tmp) / "w.duckdb")
         warehouse.apply_migrations(conn, Settings.from_env().sql_dir)
         day = ctx.today - dt.timedelta(days=(ctx.today.weekday() + 3) % 7 or 7)  # a recent weekday
@@ -140,9 +139,9 @@ def _sample_warehouse(base: Path, signal: float = 1.0, history_start=None):
     """A warehouse of every daily source from the sample world, features built."""
     import datetime as dt
 
-    from cbi_platform.defs.ingest import cftc, databento, eia, epa_rin, fred, news, usda_esr, usda_wasde
     from cbi_platform.lib import warehouse
     from cbi_platform.lib.ingest import ingest
+    from cbi_platform.lib.sources import cftc, databento, eia, epa_rin, fred, news, usda_esr, usda_wasde
     from cbi_platform.lib.sources.base import Window
 
     settings = Settings.from_env()
@@ -151,11 +150,8 @@ def _sample_warehouse(base: Path, signal: float = 1.0, history_start=None):
     conn = warehouse.connect(base / "w.duckdb")
     warehouse.apply_migrations(conn, settings.sql_dir)
     window = Window(ctx.history_start, ctx.today + dt.timedelta(days=1), include_history=True)
-    for spec in [fred.source(), databento.DAILY_BARS_SOURCE(),
-                 databento.source_for("statistics", {"raw.futures_statistics_1d": ("symbol", "trade_date")})(),
-                 databento.source_for("options", {"raw.options_ohlcv_1d": ("instrument_id", "trade_date"),
-                                                  "raw.options_definitions": ("instrument_id", "as_of_date")}, "parent")(),
-                 cftc.source(), epa_rin.source(), usda_esr.source(), usda_wasde.source(), eia.source(), news.source()]:
+    for spec in [fred.spec(), databento.spec("ohlcv-1d"), databento.spec("statistics"), databento.spec("options"),
+                 cftc.spec(), epa_rin.spec(), usda_esr.spec(), usda_wasde.spec(), eia.spec(), news.spec()]:
         ingest(spec, window, ctx, conn)
     return conn
 
@@ -300,7 +296,6 @@ def _real_data_run(start: dt.date) -> dict:
 
     import numpy as np
 
-    from cbi_platform.defs.ingest import databento, fred
     from cbi_platform.lib import features, quality, warehouse
     from cbi_platform.lib.forecast import member_matrix_sql
     from cbi_platform.lib.ingest import ingest
@@ -308,6 +303,7 @@ def _real_data_run(start: dt.date) -> dict:
     from cbi_platform.lib.ml.evaluation import evaluate, strategy_summary
     from cbi_platform.lib.ml.quantiles import SHORT_HORIZON_COVERAGE, calibrated_coverage_range, coverage
     from cbi_platform.lib.ml.train import load_training_config
+    from cbi_platform.lib.sources import databento, fred
     from cbi_platform.lib.sources.base import Window
     from cbi_platform.lib.sources.context import FetchContext
 
@@ -320,8 +316,8 @@ def _real_data_run(start: dt.date) -> dict:
         warehouse.apply_migrations(conn, settings.sql_dir)
         # a window from `start` without history: rows published before it stay out
         window = Window(start, dt.date(2010, 1, 1), include_history=False)
-        ingest(fred.source(), window, ctx, conn)
-        ingest(databento.DAILY_BARS_SOURCE(), window, ctx, conn)
+        ingest(fred.spec(), window, ctx, conn)
+        ingest(databento.spec("ohlcv-1d"), window, ctx, conn)
         for name in features.FEATURE_ORDER:
             features.run_sql(conn, settings.sql_dir, name, settings.config_dir)
         gates = {o.name: o.passed for o in quality.futures_returns_gates(conn)}

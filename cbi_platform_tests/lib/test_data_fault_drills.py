@@ -13,11 +13,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from cbi_platform.defs.ingest import fred
-from cbi_platform.defs.ingest.databento import DAILY_BARS_SOURCE
 from cbi_platform.lib import features, quality, warehouse
 from cbi_platform.lib.ingest import ingest
 from cbi_platform.lib.landing import LandingZone
+from cbi_platform.lib.sources import databento, fred
 from cbi_platform.lib.sources.base import ParseError, Window
 from cbi_platform.lib.sources.context import FetchContext
 from cbi_platform_tests.conftest import CONFIG_DIR, SQL_DIR, shared_file
@@ -43,9 +42,9 @@ def build(tmp_path: Path, files: dict[str, bytes], with_fred: bool = False):
     ctx = FetchContext("files", LandingZone(tmp_path / "landing"), folder, CONFIG_DIR, dt.date(2010, 1, 1))
     conn = warehouse.connect(tmp_path / "w.duckdb")
     warehouse.apply_migrations(conn, SQL_DIR)
-    ingest(DAILY_BARS_SOURCE(), WINDOW, ctx, conn)
+    ingest(databento.spec("ohlcv-1d"), WINDOW, ctx, conn)
     if with_fred:
-        ingest(fred.source(), WINDOW, ctx, conn)
+        ingest(fred.spec(), WINDOW, ctx, conn)
     features.run_sql(conn, SQL_DIR, "futures_returns", CONFIG_DIR)
     return conn
 

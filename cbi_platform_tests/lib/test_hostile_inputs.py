@@ -17,13 +17,10 @@ import pandas as pd
 import pytest
 import zstandard
 
-from cbi_platform.defs.ingest import epa_rin as epa_assets
-from cbi_platform.defs.ingest import fred as fred_assets
-from cbi_platform.defs.ingest.databento import DAILY_BARS_SOURCE
 from cbi_platform.lib import warehouse
 from cbi_platform.lib.ingest import ShrinkRefused, ingest, parse_window
 from cbi_platform.lib.landing import LandingZone
-from cbi_platform.lib.sources import cftc, databento, fred, news
+from cbi_platform.lib.sources import cftc, databento, epa_rin, fred, news
 from cbi_platform.lib.sources.base import ParseError, Payload, SourceError, Window
 from cbi_platform.lib.sources.context import FetchContext
 from cbi_platform.lib.sources.limits import SourceLimits
@@ -117,19 +114,19 @@ def test_an_export_cut_at_a_line_end_cannot_shrink_a_window(tmp_path):
     warehouse.apply_migrations(conn, SQL_DIR)
     whole = zl_file()
     ctx = files_context(tmp_path, {"ZL_front_daily_1990-2009.csv": whole})
-    ingest(DAILY_BARS_SOURCE(), HISTORY, ctx, conn)
+    ingest(databento.spec("ohlcv-1d"), HISTORY, ctx, conn)
     before = conn.execute("SELECT count(*) FROM raw.futures_ohlcv_1d").fetchone()[0]
     assert before == whole.count(b"\n") - 1
     lines = whole.splitlines(keepends=True)
     (tmp_path / "files" / "ZL_front_daily_1990-2009.csv").write_bytes(b"".join(lines[: len(lines) * 6 // 10]))
     with pytest.raises(ShrinkRefused) as refused:
-        ingest(DAILY_BARS_SOURCE(), HISTORY, ctx, conn)
+        ingest(databento.spec("ohlcv-1d"), HISTORY, ctx, conn)
     message = str(refused.value)
     assert message.startswith("databento [1950-01-01_2009-12-31+history]: raw.futures_ohlcv_1d")
     assert f"({before} -> {len(lines) * 6 // 10 - 1} rows; ZL.c.0: {before} -> {len(lines) * 6 // 10 - 1})" in message
     assert conn.execute("SELECT count(*) FROM raw.futures_ohlcv_1d").fetchone()[0] == before  # nothing written
     # the run can say a shrink is expected
-    ingest(DAILY_BARS_SOURCE(), HISTORY, ctx, conn, allow_shrink=True)
+    ingest(databento.spec("ohlcv-1d"), HISTORY, ctx, conn, allow_shrink=True)
     assert conn.execute("SELECT count(*) FROM raw.futures_ohlcv_1d").fetchone()[0] == len(lines) * 6 // 10 - 1
 
 
@@ -142,14 +139,14 @@ def test_an_export_cut_to_nothing_in_a_window_is_refused(tmp_path):
     name = "epa_rin_price_data_export.csv"
     ctx = files_context(tmp_path, {name: export}, today=dt.date(2023, 1, 1))
     window = Window(dt.date(2022, 6, 1), dt.date(2022, 7, 1))
-    first = ingest(epa_assets.source(), window, ctx, conn)
+    first = ingest(epa_rin.spec(), window, ctx, conn)
     held = first.rows["raw.epa_rin_prices"]
     assert held > 0
     lines = export.splitlines(keepends=True)
     kept = [line for line in lines if b"/2022" not in line or line.startswith((b'"1/', b'"2/', b'"3/', b'"4/'))]
     (tmp_path / "files" / name).write_bytes(b"".join(kept))
     with pytest.raises(ShrinkRefused, match=rf"raw.epa_rin_prices: the new payloads would shrink the window \({held} -> 0"):
-        ingest(epa_assets.source(), window, ctx, conn)
+        ingest(epa_rin.spec(), window, ctx, conn)
     assert conn.execute("SELECT count(*) FROM raw.epa_rin_prices").fetchone()[0] == held
 
 
@@ -158,9 +155,9 @@ def test_a_window_may_grow_and_an_empty_window_may_stay_empty(tmp_path):
     warehouse.apply_migrations(conn, SQL_DIR)
     lines = zl_file().splitlines(keepends=True)
     ctx = files_context(tmp_path, {"ZL_front_daily_1990-2009.csv": b"".join(lines[:1000])})
-    ingest(DAILY_BARS_SOURCE(), HISTORY, ctx, conn)
+    ingest(databento.spec("ohlcv-1d"), HISTORY, ctx, conn)
     (tmp_path / "files" / "ZL_front_daily_1990-2009.csv").write_bytes(b"".join(lines))
-    assert ingest(DAILY_BARS_SOURCE(), HISTORY, ctx, conn).rows["raw.futures_ohlcv_1d"] == len(lines) - 1
+    assert ingest(databento.spec("ohlcv-1d"), HISTORY, ctx, conn).rows["raw.futures_ohlcv_1d"] == len(lines) - 1
 
 
 # ------------------------------------------------------------------ decompression and row limits
@@ -185,7 +182,7 @@ def test_a_zstd_bomb_stops_at_the_decompressed_limit():
 
 def test_ingestion_hands_the_configured_limit_to_the_parser_and_caps_rows():
     body = shared_file("real", "DGS10_1990-2009_legacy_format.csv").read_bytes()
-    spec = fred_assets.source()
+    spec = fred.spec()
     payload = dataclasses.replace(fred_csv(body), window=HISTORY)
     assert len(parse_window(spec, HISTORY, [payload], SourceLimits())["raw.fred_observations"]) == 5218  # one in 2010
     with pytest.raises(ParseError, match=r"DGS10.csv: 5,219 rows, above the source's limit of 1,000"):
@@ -255,12 +252,11 @@ def test_weekly_batches_due_on_a_holiday_monday_come_on_tuesday():
 def test_items_that_rolled_off_a_feed_are_kept_when_the_day_is_ingested_again(tmp_path):
     """A feed shows only its latest items: a refetch of the same day lacking the morning's items
     must neither delete them nor be refused as a shrink."""
-    from cbi_platform.defs.ingest import news as news_assets
 
     conn = warehouse.connect(tmp_path / "w.duckdb")
     warehouse.apply_migrations(conn, SQL_DIR)
     window = Window(dt.date(2024, 11, 4), dt.date(2024, 11, 5))
-    spec = news_assets.source()
+    spec = news.spec()
 
     def feed(first: int, last: int) -> bytes:
         items = "".join(f"<item><title>Item {k}</title><link>https://example.org/{k}</link>"

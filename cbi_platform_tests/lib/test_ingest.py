@@ -4,16 +4,14 @@ import httpx
 import pandas as pd
 import pytest
 
-from cbi_platform.defs.ingest import databento as databento_assets
-from cbi_platform.defs.ingest import fred as fred_assets
 from cbi_platform.lib.ingest import SourceSpec, ingest
 from cbi_platform.lib.sources import databento, fred
 from cbi_platform.lib.sources.base import ParseError, SourceError, Window
 from cbi_platform.lib.sources.context import FetchContext
 from cbi_platform_tests.conftest import sample_context
 
-FRED = fred_assets.source()
-DAILY = databento_assets.DAILY_BARS_SOURCE()
+FRED = fred.spec()
+DAILY = databento.spec("ohlcv-1d")
 
 
 def table(conn, name, order):

@@ -24,12 +24,12 @@ import datetime as dt
 import numpy as np
 import pytest
 
-from cbi_platform.defs.ingest import cftc, databento, eia, epa_rin, fred, usda_esr, usda_wasde
 from cbi_platform.lib import features, warehouse
 from cbi_platform.lib.ingest import ingest
 from cbi_platform.lib.ml.ensemble_pipeline import load_skill_gates
 from cbi_platform.lib.ml.evaluation import evaluate, strategy_summary
 from cbi_platform.lib.ml.train import load_training_config
+from cbi_platform.lib.sources import cftc, databento, eia, epa_rin, fred, usda_esr, usda_wasde
 from cbi_platform.lib.sources.base import Window
 from cbi_platform_tests.conftest import CONFIG_DIR, SQL_DIR, sample_context
 
@@ -45,9 +45,8 @@ def build_matrix(base, signal: float):
     warehouse.apply_migrations(conn, SQL_DIR)
     window = Window(HISTORY, WORLD_END + dt.timedelta(days=1), include_history=True)
     ctx.history_start = HISTORY
-    sources = [fred.source(), databento.DAILY_BARS_SOURCE(),
-               databento.source_for("statistics", {"raw.futures_statistics_1d": ("symbol", "trade_date")})(),
-               cftc.source(), epa_rin.source(), usda_esr.source(), usda_wasde.source(), eia.source()]
+    sources = [fred.spec(), databento.spec("ohlcv-1d"), databento.spec("statistics"), cftc.spec(), epa_rin.spec(),
+               usda_esr.spec(), usda_wasde.spec(), eia.spec()]
     for spec in sources:
         ingest(spec, window, ctx, conn)
     for name in features.FEATURE_ORDER:

@@ -17,6 +17,7 @@ from cbi_platform.defs.checks import results, specs
 from cbi_platform.defs.partitions import daily_partitions
 from cbi_platform.defs.resources import SourceResource, Warehouse
 from cbi_platform.lib import quality
+from cbi_platform.lib.ingest import SourceSpec, TableSpec
 from cbi_platform.lib.quality import Check
 from cbi_platform.lib.sources.base import SourceError, Window
 
@@ -39,13 +40,20 @@ class RawTable:
     """One warehouse table a source fills, and how to check it (`checks` beyond the common ones,
     each evaluated on the `Written` rows)."""
 
-    table: str
+    spec: TableSpec  # its name and primary key, declared by its source (lib/sources/<source>.py)
     description: str
-    primary_key: tuple[str, ...]
     max_age_days: int  # freshness: the oldest acceptable latest publication, in days
     checks: Sequence[Check] = ()
     publication_expected: Callable[[Window], bool] = weekdays_in
     metadata: dict = field(default_factory=dict)
+
+    @property
+    def table(self) -> str:
+        return self.spec.name
+
+    @property
+    def primary_key(self) -> tuple[str, ...]:
+        return self.spec.primary_key
 
     @property
     def key(self) -> dg.AssetKey:
@@ -111,7 +119,7 @@ DECLARED: list[tuple[Callable[[], object], Sequence["RawTable"]]] = []
 def ingest_assets(
     *,
     name: str,
-    source: Callable[[], object],  # returns the lib.ingest.SourceSpec (built at run time: no parser imports at load)
+    source: Callable[[], SourceSpec],  # lib.sources.<source>.spec
     tables: Sequence[RawTable],
     group: str,
     kinds: set[str],

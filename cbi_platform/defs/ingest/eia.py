@@ -3,31 +3,21 @@
 from cbi_platform.defs.ingest.common import RawTable, ingest_assets
 from cbi_platform.lib import quality
 from cbi_platform.lib.quality import Check
-
-TABLE = "raw.eia_series"
-
-
-def source():
-    from cbi_platform.lib.ingest import SourceSpec, TableSpec
-    from cbi_platform.lib.sources import eia
-
-    return SourceSpec(eia.SOURCE, eia.fetch, eia.parse, (TableSpec(TABLE, eia.PRIMARY_KEY, eia.KEY_COLUMN),),
-                      eia.expected_keys)
-
+from cbi_platform.lib.sources import eia as eia_source
 
 eia_series = ingest_assets(
     name="eia",
-    source=source,
+    source=eia_source.spec,
     group="ingest_energy",
     kinds={"python", "eia"},
     tables=[RawTable(
-        TABLE,
+        eia_source.TABLE_SPEC,
         "EIA series for the Energy and Biofuel buckets: weekly U.S. crude, distillate and gasoline stocks and refinery "
         "runs (Weekly Petroleum Status Report), monthly biodiesel and renewable diesel production and soybean oil used "
         "as biofuel feedstock; as_of_date is the release date.",
-        ("series_id", "period"), max_age_days=10,
+        max_age_days=10,
         publication_expected=lambda window: (window.end - window.start).days >= 7,
         checks=[Check("finite_values", "Values are finite numbers or NULL (withheld)",
-                      lambda w: quality.finite_values(w.conn, TABLE, ["value"], w.window))],
+                      lambda w: quality.finite_values(w.conn, w.table.table, ["value"], w.window))],
     )],
 )

@@ -6,16 +6,7 @@ from cbi_platform.defs.ingest.common import RawTable, ingest_assets
 from cbi_platform.defs.settings import SETTINGS
 from cbi_platform.lib import quality
 from cbi_platform.lib.quality import Check
-
-TABLE = "raw.epa_rin_prices"
-
-
-def source():
-    from cbi_platform.lib.ingest import SourceSpec, TableSpec
-    from cbi_platform.lib.sources import epa_rin
-
-    return SourceSpec(epa_rin.SOURCE, epa_rin.fetch, epa_rin.parse, (TableSpec(TABLE, epa_rin.PRIMARY_KEY, "d_code"),),
-                      epa_rin.expected_keys)
+from cbi_platform.lib.sources import epa_rin as epa_source
 
 
 def published_in(window) -> bool:
@@ -28,16 +19,17 @@ def published_in(window) -> bool:
 
 epa_rin_prices = ingest_assets(
     name="epa_rin",
-    source=source,
+    source=epa_source.spec,
     group="ingest_biofuel",
     kinds={"python", "csv"},
     tables=[RawTable(
-        TABLE,
+        epa_source.TABLE_SPEC,
         "EPA RIN prices from the EMTS 'RIN Price Data' export: every row (week, D code, RIN year, QAP type, transfer "
         "year) with its price in USD per RIN. EPA offers no API: live mode downloads the export from the URL in "
         "config/sources/epa_rin.yaml; as_of_date = week start + the configured publication lag.",
-        ("week_start", "d_code", "rin_year", "qap_service_type", "transfer_year"), max_age_days=21,
+        max_age_days=21,
         publication_expected=published_in,
-        checks=[Check("non_negative", "RIN prices are > 0", lambda w: quality.non_negative(w.conn, TABLE, [], ["price"], w.window))],
+        checks=[Check("non_negative", "RIN prices are > 0",
+                      lambda w: quality.non_negative(w.conn, w.table.table, [], ["price"], w.window))],
     )],
 )

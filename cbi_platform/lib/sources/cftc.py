@@ -43,14 +43,15 @@ import pandas as pd
 
 from cbi_platform.lib.calendar import is_business_day
 from cbi_platform.lib.config import ConfigError, load_sources
+from cbi_platform.lib.ingest import SourceSpec, TableSpec
 from cbi_platform.lib.sources.base import ParseError, Payload, SourceError, Window, decode_json
 from cbi_platform.lib.sources.context import FetchContext
 from cbi_platform.lib.sources.limits import decompressed_limit
 
 SOURCE = "cftc"
-TABLE = "raw.cftc_cot"
-PRIMARY_KEY = ("cftc_contract_market_code", "report_date")
-KEY_COLUMN = "root"
+# the table this source fills, declared once (sql/schema creates it; a test checks they agree)
+TABLE_SPEC = TableSpec("raw.cftc_cot", ("cftc_contract_market_code", "report_date"), key_column="root")
+TABLE, PRIMARY_KEY = TABLE_SPEC.name, TABLE_SPEC.primary_key
 
 HISTORY_URL = "https://www.cftc.gov/files/dea/history"
 ANNUAL_ZIP = "fut_disagg_txt_{year}.zip"
@@ -425,3 +426,8 @@ def balance_violations(frame: pd.DataFrame) -> pd.DataFrame:
     shorts = frame[SHORT_SIDE].sum(axis=1) + spreads
     bad = (longs != frame["open_interest_all"]) | (shorts != frame["open_interest_all"])
     return frame[bad]
+
+
+def spec() -> SourceSpec:
+    """How lib.ingest ingests this source: its fetch and parse, the tables it fills, the keys a window should hold."""
+    return SourceSpec(SOURCE, fetch, parse, (TABLE_SPEC,), expected_keys)

@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from cbi_platform.lib.config import SymbolSpec, load_sources
+from cbi_platform.lib.ingest import SourceSpec, TableSpec
 from cbi_platform.lib.sources.base import ParseError, Payload, SourceError, Window
 from cbi_platform.lib.sources.context import FetchContext
 from cbi_platform.lib.sources.limits import check_zstd_frames, decompressed_limit
@@ -33,9 +34,18 @@ API = "https://hist.databento.com/v0/timeseries.get_range"
 KEY_ENV = "DATABENTO_API_KEY"
 DATASET = "GLBX.MDP3"
 GLBX_START = dt.date(2010, 6, 6)  # first day of Databento's GLBX.MDP3 history
-TABLES = {"ohlcv-1d": "raw.futures_ohlcv_1d", "ohlcv-1h": "raw.futures_ohlcv_1h",
-          "statistics": "raw.futures_statistics_1d", "options-ohlcv-1d": "raw.options_ohlcv_1d",
-          "definition": "raw.options_definitions"}
+# the tables this source fills, declared once (sql/schema creates them; a test checks they agree).
+# A market's daily history may come as several vendor files (files mode): overlapping days must agree.
+DAILY_BARS = TableSpec("raw.futures_ohlcv_1d", ("symbol", "trade_date"), key_column="symbol", duplicates="error")
+HOURLY_BARS = TableSpec("raw.futures_ohlcv_1h", ("symbol", "ts_event"), key_column="symbol")
+STATISTICS = TableSpec("raw.futures_statistics_1d", ("symbol", "trade_date"), key_column="symbol")
+OPTION_BARS = TableSpec("raw.options_ohlcv_1d", ("instrument_id", "trade_date"), key_column="parent")
+OPTION_DEFINITIONS = TableSpec("raw.options_definitions", ("instrument_id", "as_of_date"))
+# what a request for each schema fills: the options request brings bars and their definitions
+SCHEMA_TABLES = {"ohlcv-1d": (DAILY_BARS,), "ohlcv-1h": (HOURLY_BARS,), "statistics": (STATISTICS,),
+                 "options": (OPTION_BARS, OPTION_DEFINITIONS)}
+TABLES = {"ohlcv-1d": DAILY_BARS.name, "ohlcv-1h": HOURLY_BARS.name, "statistics": STATISTICS.name,
+          "options-ohlcv-1d": OPTION_BARS.name, "definition": OPTION_DEFINITIONS.name}  # payload schema -> table
 STATISTICS_COLUMNS = ["symbol", "root", "rank", "trade_date", "instrument_id", "settlement_price", "cleared_volume",
                       "open_interest", "as_of_date"]
 OPTION_BAR_COLUMNS = ["parent", "instrument_id", "trade_date", "open", "high", "low", "close", "volume", "as_of_date"]
@@ -371,3 +381,9 @@ def parse_settle_csv(payload: Payload) -> pd.DataFrame:
     )
     out["rank"] = out["rank"].astype("Int8")
     return out.sort_values("trade_date", ignore_index=True)[DAILY_COLUMNS]
+
+
+def spec(schema: str) -> SourceSpec:
+    """How lib.ingest ingests one schema of this source (ohlcv-1d, ohlcv-1h, statistics, options)."""
+    return SourceSpec(SOURCE, lambda window, ctx: fetch(window, ctx, schema), parse, SCHEMA_TABLES[schema],
+                      lambda ctx, window: expected_keys(ctx, window, schema))

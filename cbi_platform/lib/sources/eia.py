@@ -38,17 +38,18 @@ import pandas as pd
 
 from cbi_platform.lib.calendar import federal_holidays
 from cbi_platform.lib.config import ConfigError, load_yaml, validate_identifier
+from cbi_platform.lib.ingest import SourceSpec, TableSpec
 from cbi_platform.lib.release import next_business_day_on_or_after
 from cbi_platform.lib.sources.base import ParseError, Payload, SourceError, Window, decode_json_object
 from cbi_platform.lib.sources.context import FetchContext
 
 SOURCE = "eia"
-TABLE = "raw.eia_series"
 FORMAT = "eia_v2_json"
 KEY_ENV = "EIA_API_KEY"
 COLUMNS = ["series_id", "period", "frequency", "value", "units", "description", "as_of_date"]
-PRIMARY_KEY = ("series_id", "period")
-KEY_COLUMN = "series_id"
+# the table this source fills, declared once (sql/schema creates it; a test checks they agree)
+TABLE_SPEC = TableSpec("raw.eia_series", ("series_id", "period"), key_column="series_id")
+TABLE, PRIMARY_KEY = TABLE_SPEC.name, TABLE_SPEC.primary_key
 FREQUENCIES = ("weekly", "monthly")
 # The simulated EIA publishes on these rules; config/sources/eia.yaml states the same numbers.
 WEEKLY_RULE = {"lag_days": 5, "holiday_shift_days": 1}
@@ -274,3 +275,8 @@ def expected_keys(ctx: FetchContext, window: Window) -> list[str]:
     days = (window.end - window.start).days
     need = {"weekly": 14, "monthly": 62}
     return [s.series_id for s in _series(ctx) if window.include_history or days >= need[s.frequency]]
+
+
+def spec() -> SourceSpec:
+    """How lib.ingest ingests this source: its fetch and parse, the tables it fills, the keys a window should hold."""
+    return SourceSpec(SOURCE, fetch, parse, (TABLE_SPEC,), expected_keys)

@@ -38,14 +38,16 @@ from pathlib import Path
 import pandas as pd
 
 from cbi_platform.lib.config import ConfigError, load_yaml, validate_identifier
+from cbi_platform.lib.ingest import SourceSpec, TableSpec
 from cbi_platform.lib.sources.base import ParseError, Payload, Window
 from cbi_platform.lib.sources.context import FetchContext
 
 SOURCE = "epa_rin"
-TABLE = "raw.epa_rin_prices"
 FORMAT = "epa_rin_csv"
 COLUMNS = ["week_start", "d_code", "rin_year", "qap_service_type", "transfer_year", "price", "as_of_date"]
-PRIMARY_KEY = ("week_start", "d_code", "rin_year", "qap_service_type", "transfer_year")
+# the table this source fills, declared once (sql/schema creates it; a test checks they agree)
+TABLE_SPEC = TableSpec("raw.epa_rin_prices", ("week_start", "d_code", "rin_year", "qap_service_type", "transfer_year"), key_column="d_code")
+TABLE, PRIMARY_KEY = TABLE_SPEC.name, TABLE_SPEC.primary_key
 HEADER = ["Transfer Date by Week", "Transfer Year", "RIN Year", "Fuel (D Code)", "QAP Service Type", "RIN Price"]
 FILES_GLOB = "epa_rin*.csv"
 DEFAULT_PUBLICATION_LAG_DAYS = 10
@@ -187,3 +189,8 @@ def expected_keys(ctx: FetchContext, window: Window) -> list[str]:
     config = load_config(ctx.config_dir)
     return sorted(code for code, within in config.expected_within_days.items()
                   if window.include_history or days >= within)
+
+
+def spec() -> SourceSpec:
+    """How lib.ingest ingests this source: its fetch and parse, the tables it fills, the keys a window should hold."""
+    return SourceSpec(SOURCE, fetch, parse, (TABLE_SPEC,), expected_keys)

@@ -19,6 +19,7 @@ import io
 import pandas as pd
 
 from cbi_platform.lib.config import SeriesSpec, load_sources
+from cbi_platform.lib.ingest import SourceSpec, TableSpec
 from cbi_platform.lib.release import period_end, release_date
 from cbi_platform.lib.sources.base import ParseError, Payload, SourceError, Window, decode_json_object
 from cbi_platform.lib.sources.context import FetchContext
@@ -29,8 +30,10 @@ KEY_ENV = "FRED_API_KEY"
 ALFRED_BEGINNING = "1776-07-04"
 HISTORY_OBSERVATION_START = dt.date(2000, 1, 1)
 PAGE_LIMIT = 100000
-TABLE = "raw.fred_observations"
-SERIES_TABLE = "raw.fred_series"
+# the tables this source fills, declared once (sql/schema creates them; a test checks they agree)
+OBSERVATIONS = TableSpec("raw.fred_observations", ("series_id", "observation_date", "realtime_start"), key_column="series_id")
+SERIES = TableSpec("raw.fred_series", ("series_id", "as_of_date"))
+TABLE, SERIES_TABLE = OBSERVATIONS.name, SERIES.name
 SERIES_COLUMNS = ["series_id", "title", "frequency", "units", "seasonal_adjustment", "observation_start",
                   "observation_end", "last_updated", "as_of_date"]
 COLUMNS = ["series_id", "observation_date", "realtime_start", "realtime_end", "value", "vintage_source", "as_of_date"]
@@ -232,3 +235,8 @@ def expected_keys(ctx: FetchContext, window: Window) -> list[str]:
     weekdays = sum(1 for d in window.days() if d.weekday() < 5)
     need = {"d": 5 if weekdays >= 5 else 10**9, "w": 14, "m": 62, "q": 185}
     return [s.series_id for s in _series(ctx) if window.include_history or days >= need[s.frequency]]
+
+
+def spec() -> SourceSpec:
+    """How lib.ingest ingests this source: its fetch and parse, the tables it fills, the keys a window should hold."""
+    return SourceSpec(SOURCE, fetch, parse, (OBSERVATIONS, SERIES), expected_keys)

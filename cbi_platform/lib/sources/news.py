@@ -41,6 +41,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import pandas as pd
 
 from cbi_platform.lib.config import ConfigError, load_yaml, validate_identifier
+from cbi_platform.lib.ingest import SourceSpec, TableSpec
 from cbi_platform.lib.sources.base import ParseError, Payload, SourceError, Window, decode_json_object
 from cbi_platform.lib.sources.context import FetchContext
 from cbi_platform.lib.text import cap_text, html_to_text, lm_sentiment, normalise_space
@@ -48,10 +49,11 @@ from cbi_platform.lib.text import cap_text, html_to_text, lm_sentiment, normalis
 log = logging.getLogger(__name__)
 
 SOURCE = "news"
-TABLE = "raw.news_items"
 COLUMNS = ["source", "guid", "url", "published_at", "title", "summary", "body", "categories", "buckets",
            "sentiment", "sentiment_positive", "sentiment_negative", "as_of_date"]
-PRIMARY_KEY = ("source", "guid")
+# the table this source fills, declared once (sql/schema creates it; a test checks they agree)
+TABLE_SPEC = TableSpec("raw.news_items", ("source", "guid"), key_column="source", rows_roll_off=True)
+TABLE, PRIMARY_KEY = TABLE_SPEC.name, TABLE_SPEC.primary_key
 BUCKETS = ("china", "tariff", "fed", "biofuel", "energy", "crush", "fx", "volatility")
 KINDS = ("rss", "federal_register")
 PAGING = ("wordpress",)
@@ -684,3 +686,8 @@ def expected_keys(ctx: FetchContext, window: Window) -> list[str]:
         if feed.busy and (reaches_back or window.last_day >= recent_from):
             keys.append(feed.id)
     return keys
+
+
+def spec() -> SourceSpec:
+    """How lib.ingest ingests this source: its fetch and parse, the tables it fills, the keys a window should hold."""
+    return SourceSpec(SOURCE, fetch, parse, (TABLE_SPEC,), expected_keys)

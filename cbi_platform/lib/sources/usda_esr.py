@@ -44,22 +44,19 @@ import pandas as pd
 
 from cbi_platform.lib.calendar import federal_holidays, is_business_day
 from cbi_platform.lib.config import ConfigError, load_yaml
+from cbi_platform.lib.ingest import SourceSpec, TableSpec
 from cbi_platform.lib.sources.base import ParseError, Payload, Window, decode_json
 from cbi_platform.lib.sources.context import FetchContext
 
 SOURCE = "usda_esr"
 KEY_ENV = "USDA_FAS_API_KEY"
-EXPORTS_TABLE = "raw.usda_export_sales"
-COMMODITIES_TABLE = "raw.usda_esr_commodities"
-COUNTRIES_TABLE = "raw.usda_esr_countries"
-UNITS_TABLE = "raw.usda_esr_units"
-TABLES = (EXPORTS_TABLE, COMMODITIES_TABLE, COUNTRIES_TABLE, UNITS_TABLE)
-PRIMARY_KEYS = {
-    EXPORTS_TABLE: ("commodity_code", "market_year", "country_code", "week_ending"),
-    COMMODITIES_TABLE: ("commodity_code", "as_of_date"),
-    COUNTRIES_TABLE: ("country_code", "as_of_date"),
-    UNITS_TABLE: ("unit_id", "as_of_date"),
-}
+# the tables this source fills, declared once (sql/schema creates them; a test checks they agree)
+EXPORTS = TableSpec("raw.usda_export_sales", ("commodity_code", "market_year", "country_code", "week_ending"),
+                    key_column="commodity_code")
+COMMODITIES = TableSpec("raw.usda_esr_commodities", ("commodity_code", "as_of_date"))
+COUNTRIES = TableSpec("raw.usda_esr_countries", ("country_code", "as_of_date"))
+UNITS = TableSpec("raw.usda_esr_units", ("unit_id", "as_of_date"))
+EXPORTS_TABLE, COMMODITIES_TABLE, COUNTRIES_TABLE, UNITS_TABLE = (t.name for t in (EXPORTS, COMMODITIES, COUNTRIES, UNITS))
 EXPORTS_COLUMNS = ["commodity_code", "market_year", "country_code", "week_ending", "weekly_exports",
                    "accumulated_exports", "outstanding_sales", "gross_new_sales", "current_my_net_sales",
                    "current_my_total_commitment", "next_my_outstanding_sales", "next_my_net_sales",
@@ -335,7 +332,7 @@ def parse_exports(payload: Payload) -> pd.DataFrame:
         }
         rows.append(row)
     frame = pd.DataFrame(rows, columns=EXPORTS_COLUMNS)
-    duplicated = frame.duplicated(list(PRIMARY_KEYS[EXPORTS_TABLE]), keep=False)
+    duplicated = frame.duplicated(list(EXPORTS.primary_key), keep=False)
     if duplicated.any():
         first = frame[duplicated].iloc[0]
         raise _fail(payload, f"{int(duplicated.sum())} rows repeat a (country, week), e.g. country "
@@ -398,3 +395,8 @@ def expected_keys(ctx: FetchContext, window: Window) -> list[str]:
     if window.include_history or long_enough:
         return [str(code) for code in config.commodities]
     return []
+
+
+def spec() -> SourceSpec:
+    """How lib.ingest ingests this source: its fetch and parse, the tables it fills, the keys a window should hold."""
+    return SourceSpec(SOURCE, fetch, parse, (EXPORTS, COMMODITIES, COUNTRIES, UNITS), expected_keys)

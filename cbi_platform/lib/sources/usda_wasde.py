@@ -56,19 +56,20 @@ import pandas as pd
 from defusedxml import DefusedXmlException
 
 from cbi_platform.lib.config import ConfigError, load_yaml
+from cbi_platform.lib.ingest import SourceSpec, TableSpec
 from cbi_platform.lib.sources.base import ParseError, Payload, SourceError, Window, decode_json_object
 from cbi_platform.lib.sources.context import FetchContext
 
 SOURCE = "usda_wasde"
-TABLE = "raw.usda_wasde"
 CATALOGUE_FORMAT = "esmis_catalogue_json"
 XML_FORMAT = "wasde_xml"
 COLUMNS = ["release_date", "wasde_number", "report_month", "sub_report", "table_title", "commodity", "region",
            "market_year", "market_year_status", "projection_month", "attribute", "value", "value_text", "unit",
            "as_of_date"]
-PRIMARY_KEY = ("release_date", "sub_report", "table_title", "commodity", "region", "market_year",
-               "projection_month", "attribute")
-KEY_COLUMN = "table_title"
+# the table this source fills, declared once (sql/schema creates it; a test checks they agree)
+TABLE_SPEC = TableSpec("raw.usda_wasde", ("release_date", "sub_report", "table_title", "commodity", "region", "market_year",
+               "projection_month", "attribute"), key_column="table_title")
+TABLE, PRIMARY_KEY = TABLE_SPEC.name, TABLE_SPEC.primary_key
 
 _SUFFIX = re.compile(r"\d+$")
 _SUB_REPORT = re.compile(r"^sr\d+$")
@@ -459,3 +460,8 @@ def expected_keys(ctx: FetchContext, window: Window) -> list[str]:
     if window.include_history or (window.end - window.start).days >= config.expected_within_days:
         return [t.title for t in config.tables]
     return []
+
+
+def spec() -> SourceSpec:
+    """How lib.ingest ingests this source: its fetch and parse, the tables it fills, the keys a window should hold."""
+    return SourceSpec(SOURCE, fetch, parse, (TABLE_SPEC,), expected_keys)

@@ -512,10 +512,9 @@ def test_files_mode_reads_downloaded_archives(tmp_path):
 
 
 def test_ingest_writes_the_window_into_the_warehouse(world, tmp_path, conn):
-    from cbi_platform.lib.ingest import SourceSpec, TableSpec, ingest
+    from cbi_platform.lib.ingest import ingest
 
-    spec = SourceSpec(cftc.SOURCE, cftc.fetch, cftc.parse, (TableSpec(cftc.TABLE, cftc.PRIMARY_KEY, cftc.KEY_COLUMN),),
-                      cftc.expected_keys)
+    spec = cftc.spec()
     ctx = sample_ctx(world, tmp_path)
     window = Window(dt.date(2026, 3, 2), dt.date(2026, 3, 9))
     report = ingest(spec, window, ctx, conn)

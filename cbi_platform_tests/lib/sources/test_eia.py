@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from cbi_platform.lib.ingest import SourceSpec, TableSpec, parse_window
+from cbi_platform.lib.ingest import parse_window
 from cbi_platform.lib.landing import LandingZone
 from cbi_platform.lib.sample import render_eia
 from cbi_platform.lib.sample.world import get_world
@@ -21,8 +21,7 @@ from cbi_platform.lib.sources.context import SAMPLE_KEY, FetchContext
 from cbi_platform_tests.conftest import CONFIG_DIR, TODAY
 
 WINDOW = Window(dt.date(2024, 1, 1), dt.date(2024, 2, 1))
-SPEC = SourceSpec(eia.SOURCE, eia.fetch, eia.parse, (TableSpec(eia.TABLE, eia.PRIMARY_KEY, eia.KEY_COLUMN),),
-                  eia.expected_keys)
+SPEC = eia.spec()
 WEEKLY_META = {"series_id": "WCESTUS1", "frequency": "weekly", "release": eia.WEEKLY_RULE, "by_series_facet": True,
                "description": "U.S. Ending Stocks excluding SPR of Crude Oil (Thousand Barrels)", "units": "MBBL"}
 MONTHLY_META = {"series_id": "M_EPOOBDSO_YIFBP_NUS_MMLB", "frequency": "monthly", "release": {"lag_days": 60},

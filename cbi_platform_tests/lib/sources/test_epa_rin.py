@@ -199,11 +199,11 @@ def test_sample_serves_only_weeks_published_by_today(world, tmp_path):
 
 
 def test_window_holds_only_what_was_published_in_it(world, tmp_path):
-    from cbi_platform.lib.ingest import SourceSpec, TableSpec, parse_window
+    from cbi_platform.lib.ingest import parse_window
 
     today = dt.date(2024, 6, 30)
     window = Window(dt.date(2024, 6, 10), dt.date(2024, 6, 17))
-    spec = SourceSpec(epa_rin.SOURCE, epa_rin.fetch, epa_rin.parse, (TableSpec(epa_rin.TABLE, epa_rin.PRIMARY_KEY, "d_code"),))
+    spec = epa_rin.spec()
     frame = parse_window(spec, window, epa_rin.fetch(window, sample_ctx(world, tmp_path, today)))[epa_rin.TABLE]
     weeks = [ws for ws, pub in zip(world.week_starts, world.rin_published) if window.contains(pub)]
     assert weeks == [dt.date(2024, 6, 3)]

@@ -27,8 +27,7 @@ from cbi_platform_tests.conftest import CONFIG_DIR, SQL_DIR, TODAY
 
 WINDOW = Window(dt.date(2024, 11, 1), dt.date(2024, 12, 1))
 CONFIG = news.load_config(CONFIG_DIR)
-SPEC = ingest.SourceSpec(news.SOURCE, news.fetch, news.parse,
-                         (ingest.TableSpec(news.TABLE, news.PRIMARY_KEY, "source"),), news.expected_keys)
+SPEC = news.spec()
 
 WORDPRESS = b"""<?xml version="1.0" encoding="UTF-8"?><rss version="2.0"
   xmlns:content="http://purl.org/rss/1.0/modules/content/" xmlns:wfw="http://wellformedweb.org/CommentAPI/"

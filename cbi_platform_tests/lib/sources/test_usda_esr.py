@@ -388,12 +388,10 @@ def test_sample_marketing_year_accounting_is_consistent(world, tmp_path):
 
 
 def test_window_holds_only_what_was_released_in_it(world, tmp_path):
-    from cbi_platform.lib.ingest import SourceSpec, TableSpec, parse_window
+    from cbi_platform.lib.ingest import parse_window
 
     window = Window(dt.date(2021, 11, 22), dt.date(2021, 11, 29))  # Thanksgiving week
-    spec = SourceSpec(usda_esr.SOURCE, usda_esr.fetch, usda_esr.parse,
-                      tuple(TableSpec(t, usda_esr.PRIMARY_KEYS[t], "commodity_code" if t == usda_esr.EXPORTS_TABLE else None)
-                            for t in usda_esr.TABLES))
+    spec = usda_esr.spec()
     frames = parse_window(spec, window, usda_esr.fetch(window, make_ctx(world, tmp_path, dt.date(2022, 6, 1))))
     sales = frames[usda_esr.EXPORTS_TABLE]
     assert set(sales.week_ending) == {dt.date(2021, 11, 18)}

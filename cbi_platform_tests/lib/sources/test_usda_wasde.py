@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from cbi_platform.lib.ingest import SourceSpec, TableSpec, parse_window
+from cbi_platform.lib.ingest import parse_window
 from cbi_platform.lib.landing import LandingZone
 from cbi_platform.lib.sample import render_wasde
 from cbi_platform.lib.sample.world import get_world
@@ -18,9 +18,7 @@ from cbi_platform_tests.conftest import CONFIG_DIR, TODAY, shared_file
 
 RELEASE = dt.date(2019, 4, 9)  # WASDE-587, the April 2019 report
 WINDOW = Window(RELEASE, RELEASE + dt.timedelta(days=1))
-SPEC = SourceSpec(usda_wasde.SOURCE, usda_wasde.fetch, usda_wasde.parse,
-                  (TableSpec(usda_wasde.TABLE, usda_wasde.PRIMARY_KEY, usda_wasde.KEY_COLUMN),),
-                  usda_wasde.expected_keys)
+SPEC = usda_wasde.spec()
 
 
 @pytest.fixture(scope="module")
