@@ -71,8 +71,8 @@ def train_or_reuse(context, config: TrainingRunConfig, warehouse: Warehouse, mat
                    model_asset: str, features: list[str], make_model, training, model_store: ModelStore,
                    sources: SourceResource):
     """Train unless this exact version (data, features, config) is already registered.
-    Returns (the lib.ml.pipeline.ModelRun or None when the registered version is reused, version)."""
-    from cbi_platform.lib.ml.pipeline import already_trained, fit_model, model_version
+    Returns (the lib.ml.member_model.ModelRun or None when the registered version is reused, version)."""
+    from cbi_platform.lib.ml.member_model import already_trained, fit_model, model_version
 
     version, _ = model_version(matrix, model_name, features, training)
     if not config.force_retrain:
@@ -120,7 +120,7 @@ def kept(context: dg.AssetExecutionContext, versions: set[str], note: str) -> di
 def _store_and_report(context, warehouse: Warehouse, outcomes, names: list[str], extra: dict | None = None) -> dg.MaterializeResult:
     import pandas as pd
 
-    from cbi_platform.lib.ml.pipeline import store
+    from cbi_platform.lib.ml.member_model import store
     from cbi_platform.lib.ml.quantiles import QCOLS
 
     runs = [run for run, _ in outcomes if run is not None]
@@ -299,24 +299,24 @@ def zl_ensemble(context: dg.AssetExecutionContext, config: TrainingRunConfig, wa
                 model_store: ModelStore, sources: SourceResource) -> dg.MaterializeResult:
     import pandas as pd
 
-    from cbi_platform.lib.ml import ensemble_pipeline
+    from cbi_platform.lib.ml import ensemble_model
 
     training = _training(sources, config)
     members = MEMBER_NAMES
     with warehouse.read_connection() as conn:
         oof = conn.execute("SELECT * FROM training.oof_predictions WHERE model IN (SELECT unnest(?))", [members]).df()
-        version = ensemble_pipeline.ensemble_version(oof, training)
-        if not config.force_retrain and ensemble_pipeline.already_fitted(conn, version, training.horizons):
+        version = ensemble_model.ensemble_version(oof, training)
+        if not config.force_retrain and ensemble_model.already_fitted(conn, version, training.horizons):
             context.log.info(f"zl_ensemble {version}: members' forecasts and config unchanged; not refitting")
             return dg.MaterializeResult(
                 metadata=kept(context, {version}, "members' forecasts and config unchanged; below, as fitted"),
                 check_results=reported(ENSEMBLE_CHECKS, [
                     quality.CheckOutcome(c.name, True, "unchanged ensemble version, gates passed when fitted")
                     for c in ENSEMBLE_CHECKS]))
-    run = ensemble_pipeline.fit(oof, training, Path(model_store.root), sources.mode)
+    run = ensemble_model.fit(oof, training, Path(model_store.root), sources.mode)
     with warehouse.get_connection() as conn:
-        ensemble_pipeline.store(conn, run)
-    gates = ensemble_pipeline.gates(run, sources.mode, ensemble_pipeline.load_skill_gates(Path(sources.config_dir)))
+        ensemble_model.store(conn, run)
+    gates = ensemble_model.gates(run, sources.mode, ensemble_model.load_skill_gates(Path(sources.config_dir)))
     return dg.MaterializeResult(
         metadata={
             "retrained": True,

@@ -26,7 +26,7 @@ import pytest
 
 from cbi_platform.lib import features, warehouse
 from cbi_platform.lib.ingest import ingest
-from cbi_platform.lib.ml.ensemble_pipeline import load_skill_gates
+from cbi_platform.lib.ml.ensemble_model import load_skill_gates
 from cbi_platform.lib.ml.evaluation import evaluate, strategy_summary
 from cbi_platform.lib.ml.train import load_training_config
 from cbi_platform.lib.sources import cftc, databento, eia, epa_rin, fred, usda_esr, usda_wasde

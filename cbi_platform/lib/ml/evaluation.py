@@ -12,8 +12,8 @@ from pathlib import Path
 import pandas as pd
 
 from cbi_platform.lib.ml import ensemble
+from cbi_platform.lib.ml.member_model import fit_model
 from cbi_platform.lib.ml.models import BASELINES, AutoGluonQuantile, ShrunkLinear
-from cbi_platform.lib.ml.pipeline import fit_model
 from cbi_platform.lib.ml.quantiles import QCOLS, coverage, pinball, sequential_calibration
 from cbi_platform.lib.ml.skill import SkillTest, skill_test
 from cbi_platform.lib.ml.train import TrainingConfig, feature_columns

@@ -5,7 +5,7 @@ print for today) is not, so a refresh re-forecasts with the registered model in 
 import numpy as np
 import pandas as pd
 
-from cbi_platform.lib.ml.pipeline import model_version
+from cbi_platform.lib.ml.member_model import model_version
 from cbi_platform.lib.ml.train import load_training_config
 from cbi_platform.lib.settings import Settings
 

@@ -8,8 +8,8 @@ import pandas as pd
 
 from cbi_platform.lib import warehouse
 from cbi_platform.lib.ml import registry
+from cbi_platform.lib.ml.member_model import already_trained
 from cbi_platform.lib.ml.models import Climatology
-from cbi_platform.lib.ml.pipeline import already_trained
 from cbi_platform_tests.conftest import SQL_DIR
 
 

@@ -11,7 +11,7 @@ import pytest
 from scipy.stats import norm
 
 from cbi_platform.lib.config import ConfigError
-from cbi_platform.lib.ml import ensemble_pipeline
+from cbi_platform.lib.ml import ensemble_model
 from cbi_platform.lib.ml.ensemble import HorizonEnsemble
 from cbi_platform.lib.ml.quantiles import QCOLS, QUANTILES
 from cbi_platform_tests.conftest import CONFIG_DIR
@@ -28,7 +28,7 @@ def forecasts(realised: np.ndarray, centre: np.ndarray, scale: float) -> pd.Data
 
 
 def run_with_ensemble_error(error_scale: float, version: str = "v1", horizon: str = "1m",
-                            days: int = 21) -> ensemble_pipeline.EnsembleRun:
+                            days: int = 21) -> ensemble_model.EnsembleRun:
     """1m forecasts of a random walk: climatology knows the spread; the ensemble knows the outcome
     up to `error_scale` times the spread (1.0: no skill; 0.5: a skill no real market gives)."""
     rng = np.random.default_rng(3)
@@ -39,15 +39,15 @@ def run_with_ensemble_error(error_scale: float, version: str = "v1", horizon: st
     centre = realised * (1 - error_scale ** 2) + noise * np.sqrt(1 - error_scale ** 2) if error_scale < 1 else np.zeros(DAYS)
     oof = forecasts(realised, centre, sd * error_scale)
     fitted = HorizonEnsemble(horizon, ["zl_main"], "greedy", np.array([1.0]), None, oof, {})
-    return ensemble_pipeline.EnsembleRun(version, {horizon: days}, {horizon: fitted}, {horizon: reference},
+    return ensemble_model.EnsembleRun(version, {horizon: days}, {horizon: fitted}, {horizon: reference},
                                          {horizon: Path("unused")}, "fast", "files")
 
 
-GATES = ensemble_pipeline.SkillGates(warn={"1m": 0.05}, block={"1m": 0.10}, signed_off={})
+GATES = ensemble_model.SkillGates(warn={"1m": 0.05}, block={"1m": 0.10}, signed_off={})
 
 
 def outcome(run, data_mode="files", gates=GATES):
-    return {o.name: o for o in ensemble_pipeline.gates(run, data_mode, gates)}
+    return {o.name: o for o in ensemble_model.gates(run, data_mode, gates)}
 
 
 def test_implausible_skill_on_real_data_blocks_and_warns():
@@ -65,18 +65,18 @@ def test_no_skill_passes_and_sample_data_is_exempt():
 
 
 def test_a_sign_off_applies_to_its_version_only():
-    gates = ensemble_pipeline.SkillGates(warn={}, block={"1m": 0.10},
+    gates = ensemble_model.SkillGates(warn={}, block={"1m": 0.10},
                                          signed_off={"v1": {"by": "A. Analyst", "reason": "verified on unseen years"}})
     assert outcome(run_with_ensemble_error(0.5, "v1"), gates=gates)["implausible_skill"].passed
     assert not outcome(run_with_ensemble_error(0.5, "v2"), gates=gates)["implausible_skill"].passed
 
 
 def test_the_configured_limits_are_the_documented_ones(tmp_path):
-    gates = ensemble_pipeline.load_skill_gates(CONFIG_DIR)
+    gates = ensemble_model.load_skill_gates(CONFIG_DIR)
     assert gates.block == {"1w": 0.10, "1m": 0.10, "3m": 0.15, "6m": 0.15} and gates.warn == {"1w": 0.05, "1m": 0.05}
     (tmp_path / "training.yaml").write_text("skill_gates:\n  signed_off_versions: [{version: abc}]\n")
     with pytest.raises(ConfigError, match="version, by and reason"):
-        ensemble_pipeline.load_skill_gates(tmp_path)
+        ensemble_model.load_skill_gates(tmp_path)
 
 
 def test_the_coverage_gate_is_the_calibrated_forecasters_range():
@@ -110,7 +110,7 @@ def test_weights_and_scores_show_horizons_in_order_and_members_alike():
         fitted = next(iter(run.fitted.values()))
         fitted.members, fitted.weights = ["zl_main", "climatology"], np.array([0.4, 0.6])
         fitted.scores.update({"greedy": 1.0, "zl_main": 1.2, "climatology": 1.1})
-    run = ensemble_pipeline.EnsembleRun("v", {"1w": 5, "1m": 21}, {**one_week.fitted, **one_month.fitted},
+    run = ensemble_model.EnsembleRun("v", {"1w": 5, "1m": 21}, {**one_week.fitted, **one_month.fitted},
                                         {}, {}, "fast", "sample")
     weights, scores = run.weights_table(), run.scores_table()
     assert list(weights.columns) == ["member", "1w", "1m"] and list(scores.columns) == ["model", "1w", "1m"]

@@ -1,5 +1,6 @@
-"""One model asset's work, in plain Python: walk-forward every horizon, save and register the
-final models, and collect out-of-fold predictions and the figures shown in the UI."""
+"""A quantile member's lifecycle (zl_main, the bucket specialists, zl_linear, the baselines), in
+plain Python: its version, the walk-forward of every horizon (lib/ml/train.py), the final models
+saved and registered, the out-of-fold predictions and the figures shown in the UI."""
 
 from __future__ import annotations
 

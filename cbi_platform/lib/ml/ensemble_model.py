@@ -1,4 +1,5 @@
-"""models/zl_ensemble in plain Python: fit per horizon, store, and the quality gates."""
+"""The ensemble model's lifecycle (models/zl_ensemble) in plain Python: its version, fit per horizon
+(the combination methods are lib/ml/ensemble.py), store and register, and the quality gates."""
 
 from __future__ import annotations
 
