@@ -19,7 +19,7 @@ from cbi_platform.defs.ingest.news import news_items
 from cbi_platform.defs.ingest.usda_esr import usda_export_sales
 from cbi_platform.defs.ingest.usda_wasde import usda_wasde
 from cbi_platform.defs.models import MODEL_ASSETS
-from cbi_platform.defs.resources import ModelStore, ReportStore, SourceResource, Warehouse
+from cbi_platform.defs.resources import ModelStore, PlatformConfig, ReportStore, SourceResource, Warehouse
 from cbi_platform.defs.risk import zl_risk
 from cbi_platform.defs.settings import SETTINGS
 
@@ -34,13 +34,14 @@ ALL_ASSETS = [*RAW_ASSETS, *FEATURE_ASSETS, *MODEL_ASSETS, *FORECAST_ASSETS]
 
 
 def resources(settings=SETTINGS) -> dict:
+    platform = PlatformConfig(config_dir=str(settings.config_dir), data_mode=settings.source_mode)
     return {
         "warehouse": Warehouse(database=settings.warehouse_path, sql_dir=str(settings.sql_dir)),
+        "platform": platform,
         "sources": SourceResource(
-            mode=settings.source_mode,
+            platform=platform,
             landing_dir=str(settings.landing_dir),
             files_dir=str(settings.files_dir),
-            config_dir=str(settings.config_dir),
             sample_seed=settings.sample_seed,
             sample_signal=settings.sample_signal,
             history_start=settings.history_start.isoformat(),

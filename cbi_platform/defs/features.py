@@ -10,7 +10,7 @@ import dagster as dg
 from cbi_platform.defs.checks import results, specs
 from cbi_platform.defs.conditions import on_upstream_update
 from cbi_platform.defs.ingest.common import WAREHOUSE_POOL
-from cbi_platform.defs.resources import SourceResource, Warehouse
+from cbi_platform.defs.resources import PlatformConfig, Warehouse
 from cbi_platform.defs.settings import SETTINGS
 from cbi_platform.lib import quality
 from cbi_platform.lib.config import configured_horizons
@@ -95,17 +95,17 @@ def feature_asset(
         metadata={"sql": f"sql/features/*_{name}.sql"},
         automation_condition=on_upstream_update(),
     )
-    def _asset(context: dg.AssetExecutionContext, warehouse: Warehouse, sources: SourceResource) -> dg.MaterializeResult:
+    def _asset(context: dg.AssetExecutionContext, warehouse: Warehouse, platform: PlatformConfig) -> dg.MaterializeResult:
         from cbi_platform.lib import features as feature_sql
 
         sql_dir = warehouse.sql_dir
 
         with warehouse.get_connection() as conn:
-            feature_sql.run_sql(conn, Path(sql_dir), name, Path(sources.config_dir))
+            feature_sql.run_sql(conn, Path(sql_dir), name, Path(platform.config_dir))
             metadata = table_metadata(conn, f"features.{name}", feature_sql.column_docs(Path(sql_dir)))
             for extra in extra_tables:
                 metadata[f"{extra}_rows"] = conn.execute(f"SELECT count(*) FROM features.{extra}").fetchone()[0]
-            built = Built(context, conn, f"features.{name}", Path(sql_dir), Path(sources.config_dir), metadata)
+            built = Built(context, conn, f"features.{name}", Path(sql_dir), Path(platform.config_dir), metadata)
             check_results = results(checks, built)
         return dg.MaterializeResult(metadata=metadata, check_results=check_results)
 
@@ -232,13 +232,13 @@ def bucket_asset(bucket: str) -> dg.AssetsDefinition:
               group_name="features", kinds={"duckdb", "sql"}, owners=["team:quant-research"], pool=WAREHOUSE_POOL,
               check_specs=specs(key, checks), metadata={"config": "config/buckets.yaml"},
               automation_condition=on_upstream_update())
-    def _bucket(context: dg.AssetExecutionContext, warehouse: Warehouse, sources: SourceResource) -> dg.MaterializeResult:
+    def _bucket(context: dg.AssetExecutionContext, warehouse: Warehouse, platform: PlatformConfig) -> dg.MaterializeResult:
         from cbi_platform.lib import features as feature_sql
 
         with warehouse.get_connection() as conn:
-            feature_sql.build_bucket_view(conn, Path(sources.config_dir), bucket)
+            feature_sql.build_bucket_view(conn, Path(platform.config_dir), bucket)
             metadata = table_metadata(conn, table, feature_sql.column_docs(Path(warehouse.sql_dir)))
-            built = Built(context, conn, table, Path(warehouse.sql_dir), Path(sources.config_dir), metadata)
+            built = Built(context, conn, table, Path(warehouse.sql_dir), Path(platform.config_dir), metadata)
             check_results = results(checks, built)
         return dg.MaterializeResult(metadata=metadata, check_results=check_results)
 

@@ -9,7 +9,7 @@ import dagster as dg
 from cbi_platform.defs.checks import reported, specs
 from cbi_platform.defs.conditions import on_upstream_update
 from cbi_platform.defs.ingest.common import WAREHOUSE_POOL
-from cbi_platform.defs.resources import ReportStore, SourceResource, Warehouse
+from cbi_platform.defs.resources import PlatformConfig, ReportStore, Warehouse
 from cbi_platform.defs.risk import RISK_KEY, SCENARIOS_KEY
 from cbi_platform.lib.config import configured_horizons, load_sources
 from cbi_platform.lib.display import DOLLARS, PERCENT, data_mode_banner, in_horizon_order, markdown
@@ -38,14 +38,14 @@ def _calibration_metadata(warehouse: Warehouse, frame, horizons: dict[str, int])
     }
 
 
-def _price_units(sources: SourceResource) -> str:
+def _price_units(platform: PlatformConfig) -> str:
     """ZL's price units as the UI shows them (cents/lb -> c/lb)."""
-    units = load_sources(Path(sources.config_dir)).symbol("ZL").units
+    units = load_sources(Path(platform.config_dir)).symbol("ZL").units
     return units.replace("cents/", "c/")
 
 
-def _horizons(sources: SourceResource) -> dict[str, int]:
-    return configured_horizons(Path(sources.config_dir))
+def _horizons(platform: PlatformConfig) -> dict[str, int]:
+    return configured_horizons(Path(platform.config_dir))
 
 
 FORECAST_CHECKS = [
@@ -69,23 +69,23 @@ FORECAST_CHECKS = [
     automation_condition=on_upstream_update(),
     check_specs=specs(dg.AssetKey(["forecasts", "zl_predictions"]), FORECAST_CHECKS),
 )
-def zl_predictions(context: dg.AssetExecutionContext, warehouse: Warehouse, sources: SourceResource) -> dg.MaterializeResult:
+def zl_predictions(context: dg.AssetExecutionContext, warehouse: Warehouse, platform: PlatformConfig) -> dg.MaterializeResult:
     from cbi_platform.lib.forecast import publish_and_store
 
     with warehouse.get_connection() as conn:
-        publication = publish_and_store(conn, _horizons(sources), sources.mode)
+        publication = publish_and_store(conn, _horizons(platform), platform.data_mode)
     frame, latest = publication.frame, publication.latest
-    diagnostics = _calibration_metadata(warehouse, frame, _horizons(sources))
-    units = _price_units(sources)
+    diagnostics = _calibration_metadata(warehouse, frame, _horizons(platform))
+    units = _price_units(platform)
     shown = in_horizon_order(latest[["horizon", "target_date", "last_price", "p10_price", "p50_price", "p90_price",
-                                     "model_version"]], _horizons(sources))
+                                     "model_version"]], _horizons(platform))
     price = "{:.2f} " + units
     table = markdown(shown, formats={c: price for c in ("last_price", "p10_price", "p50_price", "p90_price")})
     return dg.MaterializeResult(
         metadata={
-            "latest_forecast": dg.MetadataValue.md(f"{data_mode_banner(sources.mode)}\n\n{table}"),
+            "latest_forecast": dg.MetadataValue.md(f"{data_mode_banner(platform.data_mode)}\n\n{table}"),
             "as_of_date": str(publication.latest_day),
-            "data_mode": sources.mode,
+            "data_mode": platform.data_mode,
             "dagster/row_count": int(len(frame)),
             **diagnostics,
         },
@@ -113,13 +113,13 @@ STRATEGY_KEY = dg.AssetKey(["forecasts", "zl_strategy_backtest"])
     automation_condition=on_upstream_update(),
 )
 def zl_strategy_backtest(context: dg.AssetExecutionContext, warehouse: Warehouse,
-                         sources: SourceResource) -> dg.MaterializeResult:
+                         platform: PlatformConfig) -> dg.MaterializeResult:
 
     from cbi_platform.lib import warehouse as wh
     from cbi_platform.lib.risk import strategy
 
-    config = strategy.load_strategy_config(Path(sources.config_dir))
-    horizons = _horizons(sources)
+    config = strategy.load_strategy_config(Path(platform.config_dir))
+    horizons = _horizons(platform)
     with warehouse.get_connection() as conn:
         predictions = conn.execute("SELECT * FROM forecasts.zl_predictions WHERE kind = 'backtest'").df()
         climatology = conn.execute("SELECT * FROM training.oof_predictions WHERE model = 'climatology' "
@@ -130,7 +130,7 @@ def zl_strategy_backtest(context: dg.AssetExecutionContext, warehouse: Warehouse
         summary, daily = strategy.run_all(predictions, climatology, market, horizons, config)
         version = predictions["model_version"].iloc[0] if len(predictions) else "-"
         stored = daily.rename(columns={"pnl": "pnl_usd", "equity": "equity_usd"}).assign(
-            model_version=version, data_mode=sources.mode)
+            model_version=version, data_mode=platform.data_mode)
         wh.replace_rows(conn, "forecasts.zl_strategy_daily", stored)
     shown = summary.assign(sharpe_90pct=[f"[{lo:.2f}, {hi:.2f}]" for lo, hi in summary["sharpe_interval"]])
     shown = in_horizon_order(shown.drop(columns=["sharpe_interval"]), horizons)
@@ -139,7 +139,7 @@ def zl_strategy_backtest(context: dg.AssetExecutionContext, warehouse: Warehouse
     table = markdown(shown[columns], floatfmt=".2f", formats={"total_pnl_usd": DOLLARS, "max_drawdown_usd": DOLLARS,
                                                               "hit_rate": PERCENT})
     return dg.MaterializeResult(metadata={
-        "summary": dg.MetadataValue.md(f"{data_mode_banner(sources.mode)}\n\nPer ZL contract, after costs "
+        "summary": dg.MetadataValue.md(f"{data_mode_banner(platform.data_mode)}\n\nPer ZL contract, after costs "
                                        f"(${config.costs.per_contract():.2f} per contract traded). A Sharpe over fewer than "
                                        f"{strategy.MIN_INDEPENDENT_PERIODS} independent holding periods is not judged.\n\n{table}"),
         "dagster/row_count": int(len(stored)),
@@ -167,11 +167,11 @@ MES_FORECAST_CHECKS = [
     automation_condition=on_upstream_update(),
     check_specs=specs(MES_FORECAST_KEY, MES_FORECAST_CHECKS),
 )
-def mes_predictions(context: dg.AssetExecutionContext, warehouse: Warehouse, sources: SourceResource) -> dg.MaterializeResult:
+def mes_predictions(context: dg.AssetExecutionContext, warehouse: Warehouse, platform: PlatformConfig) -> dg.MaterializeResult:
     from cbi_platform.lib.ml import mes
 
     with warehouse.get_connection() as conn:
-        published = mes.publish(conn, Path(sources.config_dir), sources.mode)
+        published = mes.publish(conn, Path(platform.config_dir), platform.data_mode)
     return dg.MaterializeResult(
         metadata={"mes_next_24h": dg.MetadataValue.md(markdown(published.focus_table(), floatfmt=".2f")),
                   "model": published.model, "items": int(published.frame["item_id"].nunique()),
@@ -201,11 +201,11 @@ REPORT_KEY = dg.AssetKey(["reports", "zl_forecast"])
     automation_condition=on_upstream_update(),
 )
 def zl_forecast_report(context: dg.AssetExecutionContext, warehouse: Warehouse, reports: ReportStore,
-                       sources: SourceResource) -> dg.MaterializeResult:
+                       platform: PlatformConfig) -> dg.MaterializeResult:
     from cbi_platform.lib import report
 
     with warehouse.read_connection() as conn:
-        built = report.build(conn, Path(reports.root), Path(sources.config_dir))
+        built = report.build(conn, Path(reports.root), Path(platform.config_dir))
     from cbi_platform.report_server import report_url
 
     return dg.MaterializeResult(metadata={

@@ -16,7 +16,7 @@ from pydantic import Field
 
 from cbi_platform.defs.checks import reported, specs
 from cbi_platform.defs.ingest.common import WAREHOUSE_POOL
-from cbi_platform.defs.resources import ModelStore, SourceResource, Warehouse
+from cbi_platform.defs.resources import ModelStore, PlatformConfig, Warehouse
 from cbi_platform.defs.settings import SETTINGS
 from cbi_platform.lib import quality
 from cbi_platform.lib.display import markdown
@@ -39,10 +39,10 @@ class TrainingRunConfig(dg.Config):
         return self.profile or SETTINGS.profile
 
 
-def _training(sources: SourceResource, config: TrainingRunConfig):
+def _training(platform: PlatformConfig, config: TrainingRunConfig):
     from cbi_platform.lib.ml.train import load_training_config
 
-    return load_training_config(Path(sources.config_dir), config.chosen_profile(), sources.mode)
+    return load_training_config(Path(platform.config_dir), config.chosen_profile(), platform.data_mode)
 
 
 def run_metadata(runs) -> dict:
@@ -69,7 +69,7 @@ def run_metadata(runs) -> dict:
 
 def train_or_reuse(context, config: TrainingRunConfig, warehouse: Warehouse, matrix, *, model_name: str,
                    model_asset: str, features: list[str], make_model, training, model_store: ModelStore,
-                   sources: SourceResource):
+                   platform: PlatformConfig):
     """Train unless this exact version (data, features, config) is already registered.
     Returns (the lib.ml.member_model.ModelRun or None when the registered version is reused, version)."""
     from cbi_platform.lib.ml.member_model import already_trained, fit_model, model_version
@@ -81,7 +81,7 @@ def train_or_reuse(context, config: TrainingRunConfig, warehouse: Warehouse, mat
                 context.log.info(f"{model_name} {version}: data, features and config unchanged; not retraining")
                 return None, version
     return fit_model(matrix, model_name=model_name, model_asset=model_asset, features=features, make_model=make_model,
-                     config=training, store_root=Path(model_store.root), data_mode=sources.mode), version
+                     config=training, store_root=Path(model_store.root), data_mode=platform.data_mode), version
 
 
 def _trained_versions(metadata) -> set[str]:
@@ -156,12 +156,12 @@ def specialist_asset(name: str, feature_table: str, description: str, asset_name
               group_name="models", kinds={"python", "autogluon"}, owners=["team:quant-research"], pool=WAREHOUSE_POOL,
               check_specs=specs(key, MODEL_CHECKS))
     def _specialist(context: dg.AssetExecutionContext, config: TrainingRunConfig, warehouse: Warehouse,
-                    model_store: ModelStore, sources: SourceResource) -> dg.MaterializeResult:
+                    model_store: ModelStore, platform: PlatformConfig) -> dg.MaterializeResult:
         from cbi_platform.lib.forecast import member_matrix_sql
         from cbi_platform.lib.ml.models import AutoGluonQuantile
         from cbi_platform.lib.ml.train import feature_columns
 
-        training = _training(sources, config)
+        training = _training(platform, config)
         with warehouse.read_connection() as conn:
             matrix = conn.execute(member_matrix_sql(name)).df()
         features = feature_columns(matrix)
@@ -170,7 +170,7 @@ def specialist_asset(name: str, feature_table: str, description: str, asset_name
             context, config, warehouse, matrix, model_name=name, model_asset=key.to_user_string(), features=features,
             make_model=lambda label, days, path: AutoGluonQuantile(label, features, training.hyperparameters, path,
                                                                    training.time_limit),
-            training=training, model_store=model_store, sources=sources,
+            training=training, model_store=model_store, platform=platform,
         )
         return _store_and_report(context, warehouse, [outcome], [name])
 
@@ -211,13 +211,13 @@ BUCKET_MODELS = [
     check_specs=specs(dg.AssetKey(["models", "zl_baselines"]), MODEL_CHECKS),
 )
 def zl_baselines(context: dg.AssetExecutionContext, config: TrainingRunConfig, warehouse: Warehouse,
-                 model_store: ModelStore, sources: SourceResource) -> dg.MaterializeResult:
-    training = _training(sources, config)
+                 model_store: ModelStore, platform: PlatformConfig) -> dg.MaterializeResult:
+    training = _training(platform, config)
     matrix = _zl_matrix(warehouse)
     outcomes = [
         train_or_reuse(context, config, warehouse, matrix, model_name=name, model_asset="models/zl_baselines", features=[],
                        make_model=lambda label, days, path, cls=cls: cls(label, days), training=training,
-                       model_store=model_store, sources=sources)
+                       model_store=model_store, platform=platform)
         for name, cls in BASELINES.items()
     ]
     return _store_and_report(context, warehouse, outcomes, list(BASELINES))
@@ -239,19 +239,19 @@ def zl_baselines(context: dg.AssetExecutionContext, config: TrainingRunConfig, w
     check_specs=specs(dg.AssetKey(["models", "zl_linear"]), MODEL_CHECKS),
 )
 def zl_linear(context: dg.AssetExecutionContext, config: TrainingRunConfig, warehouse: Warehouse,
-              model_store: ModelStore, sources: SourceResource) -> dg.MaterializeResult:
+              model_store: ModelStore, platform: PlatformConfig) -> dg.MaterializeResult:
     import pandas as pd
 
     from cbi_platform.lib.ml.models import ShrunkLinear
     from cbi_platform.lib.ml.train import feature_columns
 
-    training = _training(sources, config)
+    training = _training(platform, config)
     matrix = _zl_matrix(warehouse)
     features = feature_columns(matrix)
     run, version = train_or_reuse(
         context, config, warehouse, matrix, model_name="zl_linear", model_asset="models/zl_linear", features=features,
         make_model=lambda label, days, path: ShrunkLinear(label, days, features, training.linear_shrinkage_grid),
-        training=training, model_store=model_store, sources=sources,
+        training=training, model_store=model_store, platform=platform,
     )
     extra = {}
     if run:
@@ -296,12 +296,12 @@ ENSEMBLE_CHECKS = [
     check_specs=specs(ENSEMBLE_KEY, ENSEMBLE_CHECKS),
 )
 def zl_ensemble(context: dg.AssetExecutionContext, config: TrainingRunConfig, warehouse: Warehouse,
-                model_store: ModelStore, sources: SourceResource) -> dg.MaterializeResult:
+                model_store: ModelStore, platform: PlatformConfig) -> dg.MaterializeResult:
     import pandas as pd
 
     from cbi_platform.lib.ml import ensemble_model
 
-    training = _training(sources, config)
+    training = _training(platform, config)
     members = MEMBER_NAMES
     with warehouse.read_connection() as conn:
         oof = conn.execute("SELECT * FROM training.oof_predictions WHERE model IN (SELECT unnest(?))", [members]).df()
@@ -313,10 +313,10 @@ def zl_ensemble(context: dg.AssetExecutionContext, config: TrainingRunConfig, wa
                 check_results=reported(ENSEMBLE_CHECKS, [
                     quality.CheckOutcome(c.name, True, "unchanged ensemble version, gates passed when fitted")
                     for c in ENSEMBLE_CHECKS]))
-    run = ensemble_model.fit(oof, training, Path(model_store.root), sources.mode)
+    run = ensemble_model.fit(oof, training, Path(model_store.root), platform.data_mode)
     with warehouse.get_connection() as conn:
         ensemble_model.store(conn, run)
-    gates = ensemble_model.gates(run, sources.mode, ensemble_model.load_skill_gates(Path(sources.config_dir)))
+    gates = ensemble_model.gates(run, platform.data_mode, ensemble_model.load_skill_gates(Path(platform.config_dir)))
     return dg.MaterializeResult(
         metadata={
             "retrained": True,
@@ -351,11 +351,11 @@ MES_CHECKS = [Check.reported("mes_beats_seasonal_naive",
     check_specs=specs(MES_KEY, MES_CHECKS),
 )
 def mes_timeseries(context: dg.AssetExecutionContext, config: TrainingRunConfig, warehouse: Warehouse,
-                   model_store: ModelStore, sources: SourceResource) -> dg.MaterializeResult:
+                   model_store: ModelStore, platform: PlatformConfig) -> dg.MaterializeResult:
     from cbi_platform.lib.ml import mes, registry
     from cbi_platform.lib.ml.timeseries import load_timeseries_config, train
 
-    ts_config = load_timeseries_config(Path(sources.config_dir), config.chosen_profile())
+    ts_config = load_timeseries_config(Path(platform.config_dir), config.chosen_profile())
     with warehouse.read_connection() as conn:
         panel = conn.execute("SELECT * FROM features.mes_hourly ORDER BY item_id, timestamp").df()
     version = mes.model_version(panel, ts_config)
@@ -370,7 +370,7 @@ def mes_timeseries(context: dg.AssetExecutionContext, config: TrainingRunConfig,
     result = train(panel, ts_config, path)
     for line in result.skipped:
         context.log.info(line)
-    row = mes.registry_row(result, version, panel, ts_config, path, sources.mode)
+    row = mes.registry_row(result, version, panel, ts_config, path, platform.data_mode)
     with warehouse.get_connection() as conn:
         registry.register(conn, [row])
     return dg.MaterializeResult(

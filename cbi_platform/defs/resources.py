@@ -45,20 +45,35 @@ def _migrate_once(database: str, sql_dir: str, conn) -> None:
         _MIGRATED.add(key)
 
 
+class PlatformConfig(dg.ConfigurableResource):
+    """What every step reads besides its data: the config directory, and the data mode every model,
+    forecast and report is labelled with (the mode the sources run in)."""
+
+    config_dir: str
+    data_mode: str = Field(default="sample", description="sample | live | replay | files")
+
+
 class SourceResource(dg.ConfigurableResource):
     """Where raw bytes come from: `sample` (the simulated world behind the real APIs' URLs),
     `live` (the real APIs; keys from the environment), `replay` (the landing zone) or `files`
-    (user-supplied exports). API keys are never part of this config."""
+    (user-supplied exports), as `platform.data_mode` says. API keys are never part of this config."""
 
-    mode: str = Field(default="sample", description="sample | live | replay | files")
+    platform: PlatformConfig
     landing_dir: str
     files_dir: str
-    config_dir: str
     sample_seed: int = 1
     sample_signal: float = Field(default=1.0, description="1.0: planted signal; 0.0: the null world")
     history_start: str = Field(default="2010-06-06", description="how far back the first partition reaches (futures)")
     max_attempts: int = 5
     base_delay_seconds: float = 1.0
+
+    @property
+    def mode(self) -> str:
+        return self.platform.data_mode
+
+    @property
+    def config_dir(self) -> str:
+        return self.platform.config_dir
 
     def fetch_context(self, today: dt.date | None = None) -> FetchContext:
         today = today or dt.date.today()

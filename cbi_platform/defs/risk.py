@@ -11,7 +11,7 @@ from pydantic import Field
 from cbi_platform.defs.checks import reported, specs
 from cbi_platform.defs.conditions import on_upstream_update
 from cbi_platform.defs.ingest.common import WAREHOUSE_POOL
-from cbi_platform.defs.resources import SourceResource, Warehouse
+from cbi_platform.defs.resources import PlatformConfig, Warehouse
 from cbi_platform.defs.settings import SETTINGS
 from cbi_platform.lib.config import configured_horizons, load_sources
 from cbi_platform.lib.display import DOLLARS, PERCENT, data_mode_banner, in_horizon_order, markdown
@@ -70,7 +70,7 @@ class RiskConfig(dg.Config):
     check_specs=specs(RISK_KEY, RISK_CHECKS),
     pool=WAREHOUSE_POOL,
 )
-def zl_risk(context: dg.AssetExecutionContext, config: RiskConfig, warehouse: Warehouse, sources: SourceResource):
+def zl_risk(context: dg.AssetExecutionContext, config: RiskConfig, warehouse: Warehouse, platform: PlatformConfig):
     import pandas as pd
 
     from cbi_platform.lib import warehouse as wh
@@ -78,11 +78,11 @@ def zl_risk(context: dg.AssetExecutionContext, config: RiskConfig, warehouse: Wa
     from cbi_platform.lib.risk.assessment import assess, outcomes
     from cbi_platform.lib.risk.metrics import ContractTerms
 
-    settings = load_yaml(Path(sources.config_dir) / "risk.yaml")
+    settings = load_yaml(Path(platform.config_dir) / "risk.yaml")
     position, scenarios = config.resolved(settings)
-    spec = load_sources(Path(sources.config_dir)).symbol(settings["position"]["root"])
+    spec = load_sources(Path(platform.config_dir)).symbol(settings["position"]["root"])
     contract = ContractTerms(spec.root, spec.contract_size, 0.01 if spec.units.startswith("cents") else 1.0)
-    horizons = configured_horizons(Path(sources.config_dir))
+    horizons = configured_horizons(Path(platform.config_dir))
     with warehouse.get_connection() as conn:
         predictions = conn.execute("SELECT * FROM forecasts.zl_predictions ORDER BY as_of_date").df()
         targets = conn.execute("SELECT * FROM features.zl_daily_matrix").df().set_index("trade_date")
@@ -105,7 +105,7 @@ def zl_risk(context: dg.AssetExecutionContext, config: RiskConfig, warehouse: Wa
                                          "sample_var_cvar": dg.MetadataValue.json(assessment.scenario_summary)})
     yield dg.MaterializeResult(asset_key=RISK_KEY,
                                metadata={"latest_var": dg.MetadataValue.md(
-                                   f"{data_mode_banner(sources.mode)}\n\nLosses as positive numbers; VaR in log return "
+                                   f"{data_mode_banner(platform.data_mode)}\n\nLosses as positive numbers; VaR in log return "
                                    f"and in dollars per contract and for the position.\n\n{markdown(shown, formats=money)}"),
                                          "position_contracts": position,
                                          "tail_assumption": assessment.metrics["tail_assumption"].iloc[0],
