@@ -35,8 +35,9 @@ from dataclasses import dataclass
 import httpcore
 import httpx
 
-from cbi_platform.lib.sources.base import RetryConfig, SourceError, Window
+from cbi_platform.lib.sources.base import RetryConfig, SourceError
 from cbi_platform.lib.sources.limits import SourceLimits
+from cbi_platform.lib.window import Window
 
 log = logging.getLogger("cbi_platform.http")
 

@@ -18,9 +18,10 @@ import duckdb
 import pandas as pd
 
 from cbi_platform.lib import warehouse
-from cbi_platform.lib.sources.base import ParseError, Payload, SourceError, Window
+from cbi_platform.lib.sources.base import ParseError, Payload, SourceError
 from cbi_platform.lib.sources.context import FetchContext
 from cbi_platform.lib.sources.limits import DECOMPRESSED_LIMIT_META, SourceLimits, limits_for
+from cbi_platform.lib.window import Window
 
 
 class ShrinkRefused(SourceError):

@@ -14,7 +14,8 @@ import os
 import tempfile
 from pathlib import Path
 
-from cbi_platform.lib.sources.base import Payload, SourceError, Window
+from cbi_platform.lib.sources.base import Payload, SourceError
+from cbi_platform.lib.window import Window
 
 
 def _atomic_write(path: Path, data: bytes) -> None:

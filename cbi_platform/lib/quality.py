@@ -11,8 +11,8 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
-from cbi_platform.lib.sources.base import Window
 from cbi_platform.lib.warehouse import checked_column, checked_table, window_predicate
+from cbi_platform.lib.window import Window
 
 if TYPE_CHECKING:  # heavy imports stay out of definition load
     import duckdb

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 import duckdb
 
-from cbi_platform.lib.sources.base import Window
+from cbi_platform.lib.window import Window
 
 if TYPE_CHECKING:
     import pandas as pd

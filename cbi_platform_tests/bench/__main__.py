@@ -93,7 +93,7 @@ def hourly_ingest() -> dict:
     from cbi_platform.lib import warehouse
     from cbi_platform.lib.ingest import parse_window, write_window
     from cbi_platform.lib.sources import databento
-    from cbi_platform.lib.sources.base import Window
+    from cbi_platform.lib.window import Window
 
     with tempfile.TemporaryDirectory(prefix="cbi_bench_") as tmp:
         ctx = _sample_context(Path(tmp))
@@ -119,7 +119,7 @@ def partition_scaling() -> dict:
     from cbi_platform.lib import warehouse
     from cbi_platform.lib.ingest import ingest
     from cbi_platform.lib.sources import databento
-    from cbi_platform.lib.sources.base import Window
+    from cbi_platform.lib.window import Window
 
     with tempfile.TemporaryDirectory(prefix="cbi_bench_") as tmp:
         ctx = _sample_context(Path(tmp))
@@ -142,7 +142,7 @@ def _sample_warehouse(base: Path, signal: float = 1.0, history_start=None):
     from cbi_platform.lib import warehouse
     from cbi_platform.lib.ingest import ingest
     from cbi_platform.lib.sources import cftc, databento, eia, epa_rin, fred, news, usda_esr, usda_wasde
-    from cbi_platform.lib.sources.base import Window
+    from cbi_platform.lib.window import Window
 
     settings = Settings.from_env()
     ctx = _sample_context(base, signal)
@@ -304,8 +304,8 @@ def _real_data_run(start: dt.date) -> dict:
     from cbi_platform.lib.ml.quantiles import SHORT_HORIZON_COVERAGE, calibrated_coverage_range, coverage
     from cbi_platform.lib.ml.train import load_training_config
     from cbi_platform.lib.sources import databento, fred
-    from cbi_platform.lib.sources.base import Window
     from cbi_platform.lib.sources.context import FetchContext
+    from cbi_platform.lib.window import Window
 
     settings = Settings.from_env()
     real = PROJECT_ROOT.parent / "shared" / "real"

@@ -17,8 +17,9 @@ from cbi_platform.lib import features, quality, warehouse
 from cbi_platform.lib.ingest import ingest
 from cbi_platform.lib.landing import LandingZone
 from cbi_platform.lib.sources import databento, fred
-from cbi_platform.lib.sources.base import ParseError, Window
+from cbi_platform.lib.sources.base import ParseError
 from cbi_platform.lib.sources.context import FetchContext
+from cbi_platform.lib.window import Window
 from cbi_platform_tests.conftest import CONFIG_DIR, SQL_DIR, shared_file
 
 WINDOW = Window(dt.date(1950, 1, 1), dt.date(2010, 1, 1), include_history=True)

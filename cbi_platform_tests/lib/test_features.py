@@ -7,7 +7,7 @@ import pytest
 from cbi_platform.lib import features, warehouse
 from cbi_platform.lib.config import configured_horizons
 from cbi_platform.lib.ingest import ingest
-from cbi_platform.lib.sources.base import Window
+from cbi_platform.lib.window import Window
 from cbi_platform_tests.conftest import CONFIG_DIR, SQL_DIR, sample_context
 from cbi_platform_tests.lib.test_ingest import DAILY, FRED
 

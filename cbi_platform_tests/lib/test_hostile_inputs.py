@@ -21,9 +21,10 @@ from cbi_platform.lib import warehouse
 from cbi_platform.lib.ingest import ShrinkRefused, ingest, parse_window
 from cbi_platform.lib.landing import LandingZone
 from cbi_platform.lib.sources import cftc, databento, epa_rin, fred, news
-from cbi_platform.lib.sources.base import ParseError, Payload, SourceError, Window
+from cbi_platform.lib.sources.base import ParseError, Payload, SourceError
 from cbi_platform.lib.sources.context import FetchContext
 from cbi_platform.lib.sources.limits import SourceLimits
+from cbi_platform.lib.window import Window
 from cbi_platform_tests.conftest import CONFIG_DIR, SQL_DIR, shared_file
 
 DAY = Window(dt.date(2009, 12, 1), dt.date(2009, 12, 2))

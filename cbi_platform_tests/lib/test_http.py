@@ -6,7 +6,8 @@ import httpx
 import pytest
 
 from cbi_platform.lib.http import HttpClient, Redactor, RetryConfig, retry_after_seconds
-from cbi_platform.lib.sources.base import SourceError, Window
+from cbi_platform.lib.sources.base import SourceError
+from cbi_platform.lib.window import Window
 
 WINDOW = Window(dt.date(2024, 1, 2), dt.date(2024, 1, 3))
 KEY = "abcd1234efgh5678abcd1234efgh5678"

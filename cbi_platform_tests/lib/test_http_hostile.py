@@ -19,8 +19,9 @@ import yaml
 
 from cbi_platform.lib.http import HttpClient, RetryConfig
 from cbi_platform.lib.settings import PROJECT_ROOT
-from cbi_platform.lib.sources.base import SourceError, Window
+from cbi_platform.lib.sources.base import SourceError
 from cbi_platform.lib.sources.limits import SourceLimits
+from cbi_platform.lib.window import Window
 
 WINDOW = Window(dt.date(2024, 1, 2), dt.date(2024, 1, 3))
 KEY = "abcd1234efgh5678abcd1234efgh5678"

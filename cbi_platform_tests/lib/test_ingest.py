@@ -6,8 +6,9 @@ import pytest
 
 from cbi_platform.lib.ingest import SourceSpec, ingest
 from cbi_platform.lib.sources import databento, fred
-from cbi_platform.lib.sources.base import ParseError, SourceError, Window
+from cbi_platform.lib.sources.base import ParseError, SourceError
 from cbi_platform.lib.sources.context import FetchContext
+from cbi_platform.lib.window import Window
 from cbi_platform_tests.conftest import sample_context
 
 FRED = fred.spec()

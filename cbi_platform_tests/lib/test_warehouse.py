@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from cbi_platform.lib import warehouse
-from cbi_platform.lib.sources.base import Window
+from cbi_platform.lib.window import Window
 from cbi_platform_tests.conftest import SQL_DIR
 
 

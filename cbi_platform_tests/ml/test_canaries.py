@@ -30,7 +30,7 @@ from cbi_platform.lib.ml.ensemble_model import load_skill_gates
 from cbi_platform.lib.ml.evaluation import evaluate, strategy_summary
 from cbi_platform.lib.ml.train import load_training_config
 from cbi_platform.lib.sources import cftc, databento, eia, epa_rin, fred, usda_esr, usda_wasde
-from cbi_platform.lib.sources.base import Window
+from cbi_platform.lib.window import Window
 from cbi_platform_tests.conftest import CONFIG_DIR, SQL_DIR, sample_context
 
 pytestmark = pytest.mark.slow

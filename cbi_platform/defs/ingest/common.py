@@ -19,7 +19,8 @@ from cbi_platform.defs.resources import SourceResource, Warehouse
 from cbi_platform.lib import quality
 from cbi_platform.lib.ingest import SourceSpec, TableSpec
 from cbi_platform.lib.quality import Check
-from cbi_platform.lib.sources.base import SourceError, Window
+from cbi_platform.lib.sources.base import SourceError
+from cbi_platform.lib.window import Window
 
 WAREHOUSE_POOL = "warehouse"
 NETWORK_RETRY = dg.RetryPolicy(max_retries=3, delay=30, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS)

@@ -44,9 +44,10 @@ import pandas as pd
 from cbi_platform.lib.calendar import is_business_day
 from cbi_platform.lib.config import ConfigError, load_sources
 from cbi_platform.lib.ingest import SourceSpec, TableSpec
-from cbi_platform.lib.sources.base import ParseError, Payload, SourceError, Window, decode_json
+from cbi_platform.lib.sources.base import ParseError, Payload, SourceError, decode_json
 from cbi_platform.lib.sources.context import FetchContext
 from cbi_platform.lib.sources.limits import decompressed_limit
+from cbi_platform.lib.window import Window
 
 SOURCE = "cftc"
 # the table this source fills, declared once (sql/schema creates it; a test checks they agree)

@@ -8,7 +8,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from cbi_platform.lib.landing import LandingZone
-from cbi_platform.lib.sources.base import MODES, MissingCredential, RetryConfig, Window
+from cbi_platform.lib.sources.base import MODES, MissingCredential, RetryConfig
+from cbi_platform.lib.window import Window
 
 SAMPLE_KEY = "sample-world-key"
 

@@ -24,9 +24,10 @@ import pandas as pd
 
 from cbi_platform.lib.config import SymbolSpec, load_sources
 from cbi_platform.lib.ingest import SourceSpec, TableSpec
-from cbi_platform.lib.sources.base import ParseError, Payload, SourceError, Window
+from cbi_platform.lib.sources.base import ParseError, Payload, SourceError
 from cbi_platform.lib.sources.context import FetchContext
 from cbi_platform.lib.sources.limits import check_zstd_frames, decompressed_limit
+from cbi_platform.lib.window import Window
 
 SOURCE = "databento"
 ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"

@@ -40,8 +40,9 @@ from cbi_platform.lib.calendar import federal_holidays
 from cbi_platform.lib.config import ConfigError, load_yaml, validate_identifier
 from cbi_platform.lib.ingest import SourceSpec, TableSpec
 from cbi_platform.lib.release import next_business_day_on_or_after
-from cbi_platform.lib.sources.base import ParseError, Payload, SourceError, Window, decode_json_object
+from cbi_platform.lib.sources.base import ParseError, Payload, SourceError, decode_json_object
 from cbi_platform.lib.sources.context import FetchContext
+from cbi_platform.lib.window import Window
 
 SOURCE = "eia"
 FORMAT = "eia_v2_json"

@@ -39,8 +39,9 @@ import pandas as pd
 
 from cbi_platform.lib.config import ConfigError, load_yaml, validate_identifier
 from cbi_platform.lib.ingest import SourceSpec, TableSpec
-from cbi_platform.lib.sources.base import ParseError, Payload, Window
+from cbi_platform.lib.sources.base import ParseError, Payload
 from cbi_platform.lib.sources.context import FetchContext
+from cbi_platform.lib.window import Window
 
 SOURCE = "epa_rin"
 FORMAT = "epa_rin_csv"

@@ -21,8 +21,9 @@ import pandas as pd
 from cbi_platform.lib.config import SeriesSpec, load_sources
 from cbi_platform.lib.ingest import SourceSpec, TableSpec
 from cbi_platform.lib.release import period_end, release_date
-from cbi_platform.lib.sources.base import ParseError, Payload, SourceError, Window, decode_json_object
+from cbi_platform.lib.sources.base import ParseError, Payload, SourceError, decode_json_object
 from cbi_platform.lib.sources.context import FetchContext
+from cbi_platform.lib.window import Window
 
 SOURCE = "fred"
 API = "https://api.stlouisfed.org/fred"

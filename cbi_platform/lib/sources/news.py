@@ -42,9 +42,10 @@ import pandas as pd
 
 from cbi_platform.lib.config import ConfigError, load_yaml, validate_identifier
 from cbi_platform.lib.ingest import SourceSpec, TableSpec
-from cbi_platform.lib.sources.base import ParseError, Payload, SourceError, Window, decode_json_object
+from cbi_platform.lib.sources.base import ParseError, Payload, SourceError, decode_json_object
 from cbi_platform.lib.sources.context import FetchContext
 from cbi_platform.lib.text import cap_text, html_to_text, lm_sentiment, normalise_space
+from cbi_platform.lib.window import Window
 
 log = logging.getLogger(__name__)
 

@@ -45,8 +45,9 @@ import pandas as pd
 from cbi_platform.lib.calendar import federal_holidays, is_business_day
 from cbi_platform.lib.config import ConfigError, load_yaml
 from cbi_platform.lib.ingest import SourceSpec, TableSpec
-from cbi_platform.lib.sources.base import ParseError, Payload, Window, decode_json
+from cbi_platform.lib.sources.base import ParseError, Payload, decode_json
 from cbi_platform.lib.sources.context import FetchContext
+from cbi_platform.lib.window import Window
 
 SOURCE = "usda_esr"
 KEY_ENV = "USDA_FAS_API_KEY"

@@ -57,8 +57,9 @@ from defusedxml import DefusedXmlException
 
 from cbi_platform.lib.config import ConfigError, load_yaml
 from cbi_platform.lib.ingest import SourceSpec, TableSpec
-from cbi_platform.lib.sources.base import ParseError, Payload, SourceError, Window, decode_json_object
+from cbi_platform.lib.sources.base import ParseError, Payload, SourceError, decode_json_object
 from cbi_platform.lib.sources.context import FetchContext
+from cbi_platform.lib.window import Window
 
 SOURCE = "usda_wasde"
 CATALOGUE_FORMAT = "esmis_catalogue_json"

@@ -13,8 +13,9 @@ from cbi_platform.lib.landing import LandingZone
 from cbi_platform.lib.sample import render_cftc
 from cbi_platform.lib.sample.world import get_world
 from cbi_platform.lib.sources import cftc
-from cbi_platform.lib.sources.base import ParseError, Payload, RetryConfig, SourceError, Window
+from cbi_platform.lib.sources.base import ParseError, Payload, RetryConfig, SourceError
 from cbi_platform.lib.sources.context import FetchContext
+from cbi_platform.lib.window import Window
 from cbi_platform_tests.conftest import CONFIG_DIR, TODAY, shared_file
 
 YEAR_2023 = Window(dt.date(2023, 1, 1), dt.date(2024, 1, 1))

@@ -9,7 +9,8 @@ import zstandard
 from cbi_platform.lib.sample.render_dbn import OHLCV_DTYPE, DbnRenderer
 from cbi_platform.lib.sample.world import get_world
 from cbi_platform.lib.sources import databento
-from cbi_platform.lib.sources.base import ParseError, Payload, Window
+from cbi_platform.lib.sources.base import ParseError, Payload
+from cbi_platform.lib.window import Window
 from cbi_platform_tests.conftest import CONFIG_DIR, TODAY, shared_file
 
 WINDOW = Window(dt.date(2020, 12, 28), dt.date(2020, 12, 29))

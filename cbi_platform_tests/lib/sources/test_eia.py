@@ -16,8 +16,9 @@ from cbi_platform.lib.landing import LandingZone
 from cbi_platform.lib.sample import render_eia
 from cbi_platform.lib.sample.world import get_world
 from cbi_platform.lib.sources import eia
-from cbi_platform.lib.sources.base import MissingCredential, ParseError, Payload, RetryConfig, SourceError, Window
+from cbi_platform.lib.sources.base import MissingCredential, ParseError, Payload, RetryConfig, SourceError
 from cbi_platform.lib.sources.context import SAMPLE_KEY, FetchContext
+from cbi_platform.lib.window import Window
 from cbi_platform_tests.conftest import CONFIG_DIR, TODAY
 
 WINDOW = Window(dt.date(2024, 1, 1), dt.date(2024, 2, 1))

@@ -6,7 +6,8 @@ import pandas as pd
 import pytest
 
 from cbi_platform.lib.sources import fred
-from cbi_platform.lib.sources.base import ParseError, Payload, SourceError, Window
+from cbi_platform.lib.sources.base import ParseError, Payload, SourceError
+from cbi_platform.lib.window import Window
 from cbi_platform_tests.conftest import shared_file
 
 WINDOW = Window(dt.date(2024, 10, 30), dt.date(2024, 10, 31))

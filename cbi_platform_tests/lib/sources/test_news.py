@@ -21,8 +21,9 @@ from cbi_platform.lib.landing import LandingZone
 from cbi_platform.lib.sample import render_news
 from cbi_platform.lib.sample.world import get_world
 from cbi_platform.lib.sources import news
-from cbi_platform.lib.sources.base import ParseError, Payload, RetryConfig, SourceError, Window
+from cbi_platform.lib.sources.base import ParseError, Payload, RetryConfig, SourceError
 from cbi_platform.lib.sources.context import FetchContext
+from cbi_platform.lib.window import Window
 from cbi_platform_tests.conftest import CONFIG_DIR, SQL_DIR, TODAY
 
 WINDOW = Window(dt.date(2024, 11, 1), dt.date(2024, 12, 1))

@@ -12,8 +12,9 @@ from cbi_platform.lib.landing import LandingZone
 from cbi_platform.lib.sample import render_usda_esr
 from cbi_platform.lib.sample.world import get_world
 from cbi_platform.lib.sources import usda_esr
-from cbi_platform.lib.sources.base import MissingCredential, ParseError, Payload, RetryConfig, SourceError, Window
+from cbi_platform.lib.sources.base import MissingCredential, ParseError, Payload, RetryConfig, SourceError
 from cbi_platform.lib.sources.context import FetchContext
+from cbi_platform.lib.window import Window
 from cbi_platform_tests.conftest import CONFIG_DIR, shared_file
 
 WINDOW = Window(dt.date(2020, 8, 13), dt.date(2020, 8, 14))

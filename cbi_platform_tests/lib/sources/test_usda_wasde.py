@@ -12,8 +12,9 @@ from cbi_platform.lib.landing import LandingZone
 from cbi_platform.lib.sample import render_wasde
 from cbi_platform.lib.sample.world import get_world
 from cbi_platform.lib.sources import usda_wasde
-from cbi_platform.lib.sources.base import ParseError, Payload, RetryConfig, Window
+from cbi_platform.lib.sources.base import ParseError, Payload, RetryConfig
 from cbi_platform.lib.sources.context import FetchContext
+from cbi_platform.lib.window import Window
 from cbi_platform_tests.conftest import CONFIG_DIR, TODAY, shared_file
 
 RELEASE = dt.date(2019, 4, 9)  # WASDE-587, the April 2019 report
