@@ -64,10 +64,10 @@ def news_sensor(news_job) -> dg.SensorDefinition:
                description="Polls every RSS feed with conditional GET (ETag / Last-Modified); a run of today's news "
                            "partition only when a feed changed. A 304 everywhere launches nothing.")
     def _news(context: dg.SensorEvaluationContext, sources: SourceResource):
-        from cbi_platform.lib.sources import news
+        from cbi_platform.lib.sources import news, news_config
 
         fetch_context = sources.fetch_context()
-        config = news.load_config(fetch_context.config_dir)
+        config = news_config.load_config(fetch_context.config_dir)
         state = json.loads(context.cursor) if context.cursor else {}
         changed = []
         for feed in config.feeds:

@@ -20,7 +20,7 @@ import zstandard
 from cbi_platform.lib import warehouse
 from cbi_platform.lib.ingest import ShrinkRefused, ingest, parse_window
 from cbi_platform.lib.landing import LandingZone
-from cbi_platform.lib.sources import cftc, databento, epa_rin, fred, news
+from cbi_platform.lib.sources import cftc, databento, epa_rin, fred, news, news_config
 from cbi_platform.lib.sources.base import ParseError, Payload, SourceError
 from cbi_platform.lib.sources.context import FetchContext
 from cbi_platform.lib.sources.limits import SourceLimits
@@ -91,9 +91,9 @@ def rss(items: int) -> bytes:
 
 
 def feed_payload(body: bytes) -> Payload:
-    config = news.load_config(CONFIG_DIR)
+    config = news_config.load_config(CONFIG_DIR)
     return Payload("news", "fpn_trade.xml", news.RSS_FORMAT, body, "GET feed",
-                   Window(dt.date(2024, 11, 1), dt.date(2024, 12, 1)), news.payload_meta(config, config.feed("fpn_trade")))
+                   Window(dt.date(2024, 11, 1), dt.date(2024, 12, 1)), news_config.payload_meta(config, config.feed("fpn_trade")))
 
 
 def test_an_rss_feed_cut_in_half_is_refused_not_shortened():

@@ -57,7 +57,7 @@ import numpy as np
 from cbi_platform.lib import calendar
 from cbi_platform.lib.sample.world import FOMC_MEETINGS, World
 from cbi_platform.lib.settings import PROJECT_ROOT
-from cbi_platform.lib.sources.news import FeedSpec, NewsConfig, load_config
+from cbi_platform.lib.sources.news_config import FeedSpec, NewsConfig, load_config
 
 RENDER_SEED = 0x4E455753  # "NEWS"
 UTC = dt.timezone.utc

@@ -1,7 +1,8 @@
 """News and policy: RSS/Atom feeds and the Federal Register API -> raw.news_items.
 
-Feeds are configured in config/sources/feeds.yaml (farm policy and farmdoc WordPress category
-feeds, central banks, agencies, USTR, the Federal Register). Each item becomes one row with its
+Feeds are configured in config/sources/feeds.yaml, validated by news_config.py (farm policy and
+farmdoc WordPress category feeds, central banks, agencies, USTR, the Federal Register); text and
+sentiment come from lib/text.py. Each item becomes one row with its
 plain text, the feature buckets its text mentions (china, tariff, fed, biofuel, ...) and its
 Loughran-McDonald sentiment, dated by its own publication time (UTC).
 
@@ -31,7 +32,7 @@ import io
 import json
 import logging
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Mapping
@@ -40,10 +41,10 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import pandas as pd
 
-from cbi_platform.lib.config import ConfigError, load_yaml, validate_identifier
 from cbi_platform.lib.ingest import SourceSpec, TableSpec
 from cbi_platform.lib.sources.base import ParseError, Payload, SourceError, decode_json_object
 from cbi_platform.lib.sources.context import FetchContext
+from cbi_platform.lib.sources.news_config import BUCKETS, FeedSpec, NewsConfig, load_config, payload_meta
 from cbi_platform.lib.text import cap_text, html_to_text, lm_sentiment, normalise_space
 from cbi_platform.lib.window import Window
 
@@ -55,9 +56,6 @@ COLUMNS = ["source", "guid", "url", "published_at", "title", "summary", "body", 
 # the table this source fills, declared once (sql/schema creates it; a test checks they agree)
 TABLE_SPEC = TableSpec("raw.news_items", ("source", "guid"), key_column="source", rows_roll_off=True)
 TABLE, PRIMARY_KEY = TABLE_SPEC.name, TABLE_SPEC.primary_key
-BUCKETS = ("china", "tariff", "fed", "biofuel", "energy", "crush", "fx", "volatility")
-KINDS = ("rss", "federal_register")
-PAGING = ("wordpress",)
 RSS_FORMAT = "rss"
 FEDERAL_REGISTER_FORMAT = "federal_register_json"
 FEED_ACCEPT = "application/rss+xml, application/atom+xml, application/xml;q=0.9, text/xml;q=0.9, */*;q=0.1"
@@ -66,136 +64,6 @@ EASTERN = ZoneInfo("America/New_York")
 # The daily Federal Register issue goes online at 06:00 Eastern on its publication date.
 FEDERAL_REGISTER_ONLINE = dt.time(6, 0)
 _TRUNCATION_MARKER = re.compile(r"\s*\[(?:\u2026|\.\.\.)\]\s*$")  # WordPress excerpts end in "[&#8230;]"
-# ============================================================================ configuration
-@dataclass(frozen=True)
-class FeedSpec:
-    id: str
-    url: str
-    kind: str
-    category: str
-    busy: bool = False
-    paging: str | None = None
-    timezone: str = "UTC"
-    buckets: Mapping[str, tuple[str, ...]] = field(default_factory=dict, hash=False, compare=False)
-    terms: tuple[str, ...] = ()
-    sample: Mapping[str, Any] = field(default_factory=dict, hash=False, compare=False)
-
-
-@dataclass(frozen=True)
-class NewsConfig:
-    feeds: tuple[FeedSpec, ...]
-    bucket_rules: Mapping[str, tuple[str, ...]] = field(hash=False, compare=False)
-    max_body_chars: int = 20000
-    max_payload_bytes: int = 5_000_000
-    max_pages: int = 60
-    recent_days: int = 14
-    federal_register_history_start: dt.date = dt.date(2010, 1, 1)
-    federal_register_chunk_days: int = 92
-    federal_register_per_page: int = 100
-
-    def feed(self, feed_id: str) -> FeedSpec:
-        for spec in self.feeds:
-            if spec.id == feed_id:
-                return spec
-        raise KeyError(feed_id)
-
-    def rules_for(self, feed: FeedSpec) -> dict[str, list[str]]:
-        """The shared bucket rules plus the feed's own keywords."""
-        rules = {bucket: list(self.bucket_rules.get(bucket, ())) for bucket in BUCKETS}
-        for bucket, keywords in feed.buckets.items():
-            rules[bucket] = rules[bucket] + [k for k in keywords if k not in rules[bucket]]
-        return {bucket: keywords for bucket, keywords in rules.items() if keywords}
-
-
-def _keywords(raw: Any, where: str) -> dict[str, tuple[str, ...]]:
-    if raw is None:
-        return {}
-    if not isinstance(raw, dict):
-        raise ConfigError(f"{where}: bucket rules must map bucket -> keyword list")
-    rules = {}
-    for bucket, keywords in raw.items():
-        if bucket not in BUCKETS:
-            raise ConfigError(f"{where}: unknown bucket {bucket!r}; expected one of {', '.join(BUCKETS)}")
-        if not isinstance(keywords, list) or not all(isinstance(k, (str, int)) and str(k).strip() for k in keywords):
-            raise ConfigError(f"{where}: bucket {bucket} needs a list of non-empty keywords")
-        rules[bucket] = tuple(str(k).strip().lower() for k in keywords)
-    return rules
-
-
-def _zone(name: str, where: str) -> str:
-    try:
-        ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise ConfigError(f"{where}: unknown timezone {name!r}") from exc
-    return name
-
-
-@lru_cache(maxsize=8)
-def load_config(config_dir: Path) -> NewsConfig:
-    path = Path(config_dir) / "sources" / "feeds.yaml"
-    data = load_yaml(path)
-    defaults = data.get("defaults", {}) or {}
-    register = defaults.get("federal_register", {}) or {}
-    shared_rules = _keywords(data.get("buckets"), f"{path}: buckets")
-    feeds, seen = [], set()
-    for raw in data.get("feeds") or []:
-        feed_id = validate_identifier(str(raw.get("id", "")), "feed id")
-        where = f"{path}: feed {feed_id}"
-        if feed_id in seen:
-            raise ConfigError(f"{where}: duplicate feed id")
-        seen.add(feed_id)
-        kind = str(raw.get("kind", ""))
-        if kind not in KINDS:
-            raise ConfigError(f"{where}: kind must be one of {KINDS}, got {kind!r}")
-        url = str(raw.get("url", ""))
-        if urlsplit(url).scheme != "https" or not urlsplit(url).hostname:
-            raise ConfigError(f"{where}: url must be an https URL, got {url!r}")
-        paging = raw.get("paging")
-        if paging is not None and paging not in PAGING:
-            raise ConfigError(f"{where}: paging must be one of {PAGING}")
-        terms = tuple(str(t).strip() for t in raw.get("terms") or [] if str(t).strip())
-        if kind == "federal_register" and not terms:
-            raise ConfigError(f"{where}: a federal_register feed needs search terms")
-        feeds.append(FeedSpec(
-            id=feed_id,
-            url=url,
-            kind=kind,
-            category=str(raw.get("category", "")),
-            busy=bool(raw.get("busy", False)),
-            paging=paging,
-            timezone=_zone(str(raw.get("timezone", defaults.get("timezone", "UTC"))), where),
-            buckets=_keywords(raw.get("buckets"), where),
-            terms=terms,
-            sample=dict(raw.get("sample") or {}),
-        ))
-    if not feeds:
-        raise ConfigError(f"{path}: no feeds configured")
-    return NewsConfig(
-        feeds=tuple(feeds),
-        bucket_rules=shared_rules,
-        max_body_chars=int(defaults.get("max_body_chars", 20000)),
-        max_payload_bytes=int(defaults.get("max_payload_bytes", 5_000_000)),
-        max_pages=int(defaults.get("max_pages", 60)),
-        recent_days=int(defaults.get("recent_days", 14)),
-        federal_register_history_start=dt.date.fromisoformat(str(register.get("history_start", "2010-01-01"))),
-        federal_register_chunk_days=int(register.get("chunk_days", 92)),
-        federal_register_per_page=int(register.get("per_page", 100)),
-    )
-
-
-def payload_meta(config: NewsConfig, feed: FeedSpec, **extra: Any) -> dict[str, Any]:
-    """What `parse` needs to know about a payload's feed, carried with the bytes."""
-    return {
-        "feed": feed.id,
-        "kind": feed.kind,
-        "timezone": feed.timezone,
-        "max_body_chars": config.max_body_chars,
-        "max_payload_bytes": config.max_payload_bytes,
-        "buckets": config.rules_for(feed),
-        **extra,
-    }
-
-
 # ============================================================================ fetch
 def fetch(window: Window, ctx: FetchContext) -> list[Payload]:
     """Every configured feed: RSS/Atom (conditional GET, WordPress pages back to the window's

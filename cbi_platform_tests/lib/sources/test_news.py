@@ -20,14 +20,14 @@ from cbi_platform.lib import ingest
 from cbi_platform.lib.landing import LandingZone
 from cbi_platform.lib.sample import render_news
 from cbi_platform.lib.sample.world import get_world
-from cbi_platform.lib.sources import news
+from cbi_platform.lib.sources import news, news_config
 from cbi_platform.lib.sources.base import ParseError, Payload, RetryConfig, SourceError
 from cbi_platform.lib.sources.context import FetchContext
 from cbi_platform.lib.window import Window
 from cbi_platform_tests.conftest import CONFIG_DIR, SQL_DIR, TODAY
 
 WINDOW = Window(dt.date(2024, 11, 1), dt.date(2024, 12, 1))
-CONFIG = news.load_config(CONFIG_DIR)
+CONFIG = news_config.load_config(CONFIG_DIR)
 SPEC = news.spec()
 
 WORDPRESS = b"""<?xml version="1.0" encoding="UTF-8"?><rss version="2.0"
@@ -112,7 +112,7 @@ def item(title="An item", link="https://example.gov/a", guid="", date="Mon, 04 N
 def payload(body: bytes, feed: str = "fpn_trade", fmt: str = news.RSS_FORMAT, window: Window = WINDOW,
             **meta) -> Payload:
     spec = CONFIG.feed(feed)
-    return Payload(news.SOURCE, f"{feed}.xml", fmt, body, "GET test", window, {**news.payload_meta(CONFIG, spec), **meta})
+    return Payload(news.SOURCE, f"{feed}.xml", fmt, body, "GET test", window, {**news_config.payload_meta(CONFIG, spec), **meta})
 
 
 def parsed(body: bytes, **kwargs) -> pd.DataFrame:
@@ -264,7 +264,7 @@ def test_rows_carry_sentiment_of_title_and_body():
 
 
 def test_bucket_rules_from_config():
-    assert set(CONFIG.bucket_rules) == set(news.BUCKETS)
+    assert set(CONFIG.bucket_rules) == set(news_config.BUCKETS)
     rules = CONFIG.rules_for(CONFIG.feed("fpn_trade"))
     cases = {
         "The FOMC raised the federal funds rate.": ["fed"],
