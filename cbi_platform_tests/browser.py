@@ -26,3 +26,16 @@ def browser_page(width: int = 1400, height: int = 900):
             yield browser.new_page(viewport={"width": width, "height": height})
         finally:
             browser.close()
+
+
+@contextlib.contextmanager
+def dagster_ui_page(url: str):
+    """A page on the Dagster UI at `url`, on the asset graph, with the first-visit "Join the
+    community" dialog dismissed."""
+    with browser_page() as page:
+        page.goto(f"{url}/asset-groups", wait_until="networkidle")
+        page.wait_for_timeout(1500)
+        skip = page.get_by_role("button", name="Skip")
+        if skip.count():
+            skip.click()
+        yield page

@@ -148,43 +148,22 @@ TOUR = {
 
 def test_the_readme_tour_is_what_the_ui_shows(two_runs, tmp_path):
     import os
-    import sys
-    import time
-    import urllib.request
-    from pathlib import Path
 
     from cbi_platform.lib.settings import PROJECT_ROOT
-    from cbi_platform_tests.browser import ARTIFACTS, browser_page
-    from cbi_platform_tests.deploy.conftest import free_port, server_failed, start_server, stop_server
+    from cbi_platform_tests.browser import ARTIFACTS, dagster_ui_page
+    from cbi_platform_tests.deploy.conftest import start_webserver, stop_server
 
     settings = two_runs[0]
     readme = (PROJECT_ROOT / "README.md").read_text()
     for page_name in ("**Lineage**", "**Catalog**", "**Automation**", "**Events**", "**Checks**"):
         assert page_name in readme, page_name
-    port = free_port()
     env = {**os.environ, "DAGSTER_HOME": str(settings.data_dir / "dagster_home"), "CBI_DATA_DIR": str(settings.data_dir),
            "CBI_WAREHOUSE": str(settings.warehouse_path), "CBI_SOURCE_MODE": "sample"}
     log = tmp_path / "webserver.log"
-    process = start_server([str(Path(sys.executable).with_name("dagster-webserver")), "-h", "127.0.0.1", "-p", str(port),
-                            "-m", "cbi_platform.definitions"], env, log)
-    url = f"http://127.0.0.1:{port}"
+    process, url = start_webserver(env, log)
     try:
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                urllib.request.urlopen(f"{url}/server_info", timeout=2)
-                break
-            except OSError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    raise server_failed(process, log, "webserver") from None
-                time.sleep(0.5)
         missing = {}
-        with browser_page() as page:
-            page.goto(f"{url}/asset-groups", wait_until="networkidle")
-            page.wait_for_timeout(1500)
-            skip = page.get_by_role("button", name="Skip")  # the first-visit "Join the community" dialog
-            if skip.count():
-                skip.click()
+        with dagster_ui_page(url) as page:
             for name, (path, expected, reveal) in TOUR.items():
                 page.goto(f"{url}{path}", wait_until="networkidle")
                 page.wait_for_timeout(2500)

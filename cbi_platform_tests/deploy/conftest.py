@@ -44,6 +44,34 @@ def server_failed(process: subprocess.Popen, log: Path, what: str) -> RuntimeErr
     return RuntimeError(f"{what} did not come up:\n{log.read_text(errors='replace')[-3000:]}")
 
 
+def wait_for_server(url: str, process: subprocess.Popen, log: Path, what: str, timeout: float = 120) -> None:
+    """Until a Dagster webserver at `url` answers /server_info; if the process dies or the time
+    runs out, it is killed and the error carries the end of its log."""
+    import urllib.request
+
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            urllib.request.urlopen(f"{url}/server_info", timeout=2)
+            return
+        except OSError:
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise server_failed(process, log, what) from None
+            time.sleep(0.5)
+
+
+def start_webserver(env: dict, log: Path) -> tuple[subprocess.Popen, str]:
+    """`dagster-webserver -m cbi_platform.definitions` on a free loopback port, answering: (process, url)."""
+    import sys
+
+    port = free_port()
+    process = start_server([str(Path(sys.executable).with_name("dagster-webserver")), "-h", "127.0.0.1", "-p",
+                            str(port), "-m", "cbi_platform.definitions"], env, log)
+    url = f"http://127.0.0.1:{port}"
+    wait_for_server(url, process, log, "webserver")
+    return process, url
+
+
 def stop_server(process: subprocess.Popen, log: Path) -> None:
     """Stop as `docker stop` does (SIGTERM), and fail if the server ignores it."""
     process.terminate()

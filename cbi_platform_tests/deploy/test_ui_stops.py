@@ -6,10 +6,9 @@ import signal
 import subprocess
 import sys
 import time
-import urllib.request
 
 from cbi_platform.lib.settings import PROJECT_ROOT
-from cbi_platform_tests.deploy.conftest import free_port
+from cbi_platform_tests.deploy.conftest import free_port, wait_for_server
 
 
 def _as_a_background_job() -> None:
@@ -26,14 +25,7 @@ def test_the_ui_started_in_the_background_stops_on_sigterm(tmp_path):
                                    stdout=out, stderr=subprocess.STDOUT, preexec_fn=_as_a_background_job,
                                    start_new_session=True)
     try:
-        deadline = time.monotonic() + 180
-        while True:
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/server_info", timeout=2)
-                break
-            except OSError:
-                assert process.poll() is None and time.monotonic() < deadline, log.read_text(errors="replace")[-3000:]
-                time.sleep(1)
+        wait_for_server(f"http://127.0.0.1:{port}", process, log, "make ui", timeout=180)
         time.sleep(5)  # the daemon and code server are up too
         started = time.monotonic()
         process.terminate()

@@ -3,15 +3,12 @@ webserver bound to loopback. Opens the asset lineage, sees every group, launches
 materialisation and watches it succeed; the screenshots are kept as test artifacts."""
 
 import os
-import sys
 import time
-import urllib.request
-from pathlib import Path
 
 import pytest
 
-from cbi_platform_tests.browser import ARTIFACTS, CHROMIUM, browser_page
-from cbi_platform_tests.deploy.conftest import free_port, server_failed, start_server, stop_server
+from cbi_platform_tests.browser import ARTIFACTS, CHROMIUM, dagster_ui_page
+from cbi_platform_tests.deploy.conftest import start_webserver, stop_server
 
 GROUPS = ["features", "forecasts", "ingest_ags", "ingest_biofuel", "ingest_energy", "ingest_macro", "ingest_market",
           "ingest_news", "ingest_positioning", "models", "reports", "risk"]
@@ -25,33 +22,16 @@ def webserver(tmp_path_factory):
     # runs launch straight from the webserver: no daemon runs in this test
     (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\nrun_coordinator:\n"
                                        "  module: dagster._core.run_coordinator\n  class: DefaultRunCoordinator\n")
-    port = free_port()
     env = {**os.environ, "DAGSTER_HOME": str(home), "CBI_DATA_DIR": str(home / "data")}
     log = home / "webserver.log"
-    process = start_server([str(Path(sys.executable).with_name("dagster-webserver")), "-h", "127.0.0.1", "-p",
-                            str(port), "-m", "cbi_platform.definitions"], env, log)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 120
-    while True:
-        try:
-            urllib.request.urlopen(f"{url}/server_info", timeout=2)
-            break
-        except OSError:
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise server_failed(process, log, "webserver") from None
-            time.sleep(0.5)
+    process, url = start_webserver(env, log)
     yield url
     stop_server(process, log)
 
 
 @pytest.fixture(scope="module")
 def page(webserver):
-    with browser_page() as tab:
-        tab.goto(f"{webserver}/asset-groups", wait_until="networkidle")
-        tab.wait_for_timeout(1500)
-        skip = tab.get_by_role("button", name="Skip")  # the first-visit "Join the community" dialog
-        if skip.count():
-            skip.click()
+    with dagster_ui_page(webserver) as tab:
         yield tab
 
 
