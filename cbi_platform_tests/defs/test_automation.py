@@ -144,7 +144,16 @@ def test_failed_checks_are_posted_to_the_webhook(monkeypatch, caplog):
 
 def test_check_alerts_keep_working_tick_after_tick_on_a_sqlite_instance(monkeypatch, tmp_path):
     """The local instance (SQLite, run-sharded event log) rejected the global event cursor from
-    the second tick on: every later failure went unalerted."""
+    the second tick on: every later failure went unalerted. (deploy/test_postgres_instance.py
+    runs the same ticks on the deployed Postgres instance.)"""
+    with dg.instance_for_test(temp_dir=str(tmp_path)) as instance:
+        assert type(instance.event_log_storage).__name__ == "SqliteEventLogStorage"
+        check_alerts_keep_working_tick_after_tick(instance, monkeypatch)
+
+
+def check_alerts_keep_working_tick_after_tick(instance: dg.DagsterInstance, monkeypatch) -> None:
+    """Five ticks of alert_on_check_failure with check failures arriving between them: each tick
+    alerts exactly the new failures."""
     from cbi_platform.lib import alerts
 
     sent = []
@@ -160,26 +169,24 @@ def test_check_alerts_keep_working_tick_after_tick_on_a_sqlite_instance(monkeypa
 
     alert = sensor("alert_on_check_failure")
     defs = dg.Definitions(assets=[watched], sensors=[alert])
-    with dg.instance_for_test(temp_dir=str(tmp_path)) as instance:
-        assert type(instance.event_log_storage).__name__ == "SqliteEventLogStorage"
-        cursor = None
+    cursor = None
 
-        def tick(flaky: bool, steady: bool, runs: int = 1):
-            nonlocal cursor
-            verdicts.update(flaky=flaky, steady=steady)
-            for _ in range(runs):
-                dg.materialize([watched], instance=instance, raise_on_error=False)
-            sent.clear()
-            with dg.build_sensor_context(instance=instance, definitions=defs, cursor=cursor) as context:
-                result = alert.evaluate_tick(context)
-                cursor = context.cursor
-            return result.skip_message, sorted((f["check"], f["severity"]) for f in sent)
+    def tick(flaky: bool, steady: bool, runs: int = 1):
+        nonlocal cursor
+        verdicts.update(flaky=flaky, steady=steady)
+        for _ in range(runs):
+            dg.materialize([watched], instance=instance, raise_on_error=False)
+        sent.clear()
+        with dg.build_sensor_context(instance=instance, definitions=defs, cursor=cursor) as context:
+            result = alert.evaluate_tick(context)
+            cursor = context.cursor
+        return result.skip_message, sorted((f["check"], f["severity"]) for f in sent)
 
-        assert tick(flaky=False, steady=True)[1] == [("watched:flaky", "ERROR")]
-        assert tick(flaky=True, steady=True, runs=0) == ("0 checks with new evaluations, 0 failures alerted", [])
-        assert tick(flaky=True, steady=False, runs=2)[1] == [("watched:steady", "WARN"), ("watched:steady", "WARN")]
-        assert tick(flaky=True, steady=True)[1] == []
-        assert tick(flaky=False, steady=False)[1] == [("watched:flaky", "ERROR"), ("watched:steady", "WARN")]
+    assert tick(flaky=False, steady=True)[1] == [("watched:flaky", "ERROR")]
+    assert tick(flaky=True, steady=True, runs=0) == ("0 checks with new evaluations, 0 failures alerted", [])
+    assert tick(flaky=True, steady=False, runs=2)[1] == [("watched:steady", "WARN"), ("watched:steady", "WARN")]
+    assert tick(flaky=True, steady=True)[1] == []
+    assert tick(flaky=False, steady=False)[1] == [("watched:flaky", "ERROR"), ("watched:steady", "WARN")]
 
 
 def _statuses(repository) -> dict[str, str]:

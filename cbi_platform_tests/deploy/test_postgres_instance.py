@@ -45,3 +45,10 @@ def test_partitioned_run_events_and_checks_live_in_postgres(postgres_instance, t
     # the run itself, read back through the Postgres run storage
     run = postgres_instance.get_run_by_id(result.run_id)
     assert run.is_success and run.tags["dagster/partition"] == DAY
+
+
+def test_check_alerts_keep_working_tick_after_tick_on_postgres(postgres_instance, monkeypatch):
+    from cbi_platform_tests.defs.test_automation import check_alerts_keep_working_tick_after_tick
+
+    assert type(postgres_instance.event_log_storage).__name__ == "PostgresEventLogStorage"
+    check_alerts_keep_working_tick_after_tick(postgres_instance, monkeypatch)
