@@ -99,7 +99,7 @@ def outcomes(assessment: RiskAssessment) -> list[CheckOutcome]:
         else:
             verdict = f"VaR99 backtest at {horizon}: Basel zone {result.zone}, {result.summary()}"
         checks.append(CheckOutcome(f"var_backtest_{horizon}", result.zone == "green", verdict,
-                                   severity="ERROR" if result.zone == "red" else "WARN", metadata=result.as_dict()))
+                                   severity="ERROR" if result.zone == "red" else "WARN", metadata=_readable(result.as_dict())))
     for horizon, dq in assessment.dq_tests.items():
         expected = 0.05 * dq.observations
         if expected < DQ_MIN_EXPECTED_EXCEEDANCES or np.isnan(dq.p_value):
@@ -111,7 +111,7 @@ def outcomes(assessment: RiskAssessment) -> list[CheckOutcome]:
             verdict = (f"VaR95 DQ test at {horizon}: DQ {dq.statistic:.2f}, p {dq.p_value:.3f} on {dq.observations} "
                        f"non-overlapping observations" + ("" if passed else ": exceedances cluster or depend on the VaR level"))
         checks.append(CheckOutcome(f"var_dq_{horizon}", passed, verdict, severity="WARN",
-                                   metadata={**dq.as_dict(), "expected_exceedances": round(expected, 1)}))
+                                   metadata=_readable({**dq.as_dict(), "expected_exceedances": expected})))
     for horizon, es in assessment.es_tests.items():
         if es.expected_exceedances < ES_MIN_EXPECTED_EXCEEDANCES:
             passed = False
@@ -122,5 +122,10 @@ def outcomes(assessment: RiskAssessment) -> list[CheckOutcome]:
             verdict = (f"ES99 backtest (Acerbi-Szekely Z2) at {horizon}: Z2 {es.z2:.2f}, p {es.p_value:.3f} on "
                        f"{es.observations} non-overlapping observations"
                        + ("" if passed else ": losses beyond VaR deeper or more frequent than the forecast ES"))
-        checks.append(CheckOutcome(f"es_backtest_{horizon}", passed, verdict, severity="WARN", metadata=es.as_dict()))
+        checks.append(CheckOutcome(f"es_backtest_{horizon}", passed, verdict, severity="WARN", metadata=_readable(es.as_dict())))
     return checks
+
+
+def _readable(values: dict) -> dict:
+    """Check metadata as a person reads it: floats to four significant digits (0.24, not 0.2400000000000002)."""
+    return {k: float(f"{v:.4g}") if isinstance(v, float) else v for k, v in values.items()}

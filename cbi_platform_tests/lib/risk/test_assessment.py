@@ -77,3 +77,10 @@ def test_the_latest_day_is_the_live_forecast():
     assessment = assess(predictions, realised, {HORIZON: DAYS}, ZL, 1.0, 1000, seed=1)
     assert assessment.latest_day == max(predictions["as_of_date"]) and assessment.latest_day > dt.date(2015, 1, 1)
     assert set(assessment.draws["horizon"]) == {HORIZON}
+
+
+def test_check_metadata_reads_without_float_noise():
+    result, _ = checks(200, 1.0)
+    floats = {(name, key): value for name, outcome in result.items() for key, value in outcome.metadata.items()
+              if isinstance(value, float) and value == value}
+    assert floats and all(value == float(f"{value:.4g}") for value in floats.values()), floats
