@@ -49,8 +49,11 @@ def two_runs(tmp_path_factory):
     # compare the last two runs that started and ended on the same day
     while len(runs) < 2 or runs[-1][0] != runs[-2][0] or runs[-1][0] != dt.date.today():
         day = dt.date.today()
-        # a persistent instance, as `make demo` writes: the UI tour below reads it
-        instance = dg.DagsterInstance.from_config(str(ensure_home(settings.data_dir)))
+        # a persistent instance, as `make demo` writes, in the test's own data dir (not the
+        # $DAGSTER_HOME `make test` exports): the UI tour below reads it
+        with pytest.MonkeyPatch.context() as env:
+            env.delenv("DAGSTER_HOME", raising=False)
+            instance = dg.DagsterInstance.from_config(str(ensure_home(settings.data_dir)))
         _, results = demo.run(settings, instance, hourly_days=21)
         runs.append((day, snapshot(settings.warehouse_path), results))
     (_, first, first_results), (_, second, second_results) = runs[-2:]
