@@ -8,6 +8,7 @@ from __future__ import annotations
 import dagster as dg
 
 from cbi_platform.defs import automation
+from cbi_platform.defs.executors import step_executor
 from cbi_platform.defs.features import FEATURE_ASSETS
 from cbi_platform.defs.forecasts import mes_predictions, zl_forecast_report, zl_predictions, zl_strategy_backtest
 from cbi_platform.defs.ingest.cftc import cftc_cot
@@ -40,14 +41,14 @@ def resources(settings=SETTINGS) -> dict:
         "platform": platform,
         "sources": SourceResource(
             platform=platform,
-            landing_dir=str(settings.landing_dir),
+            landing_url=settings.landing_url,
             files_dir=str(settings.files_dir),
             sample_seed=settings.sample_seed,
             sample_signal=settings.sample_signal,
             history_start=settings.history_start.isoformat(),
         ),
-        "model_store": ModelStore(root=str(settings.model_dir)),
-        "reports": ReportStore(root=str(settings.report_dir)),
+        "model_store": ModelStore(root=settings.model_url),
+        "reports": ReportStore(root=settings.report_url),
     }
 
 
@@ -59,4 +60,4 @@ SENSORS = [automation.news_sensor(INGEST_JOBS["news"]), automation.alert_on_run_
            automation.alert_on_check_failure, automation.drift_sensor(RETRAIN_JOB), automation.refresh_sensor]
 
 defs = dg.Definitions(assets=ALL_ASSETS, jobs=[*INGEST_JOBS.values(), RETRAIN_JOB], schedules=SCHEDULES,
-                      sensors=SENSORS, resources=resources())
+                      sensors=SENSORS, resources=resources(), executor=step_executor(SETTINGS))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+from contextlib import contextmanager
 from pathlib import Path
 
 # Tests keep Dagster's per-partition bookkeeping small: daily partitions over the last six weeks,
@@ -62,3 +63,57 @@ def sample_context(tmp_path: Path, signal: float = 1.0, seed: int = 7, today: dt
 @pytest.fixture
 def sample_ctx(tmp_path) -> FetchContext:
     return sample_context(tmp_path)
+
+
+@contextmanager
+def motherduck_stand_in(local: Path):
+    """What a MotherDuck warehouse sees, without its service (unreachable here): every call that
+    reaches duckdb.connect is recorded as (database, read_only, the Dagster op running it or None),
+    and an `md:` database is served from the local file `local`. A filesystem assumption about an
+    `md:` name (Path(...).exists(), mkdir) fails on its own, before reaching this."""
+    import dagster as dg
+    import duckdb
+    from dagster._core.errors import DagsterInvariantViolationError
+
+    real_connect = duckdb.connect
+    calls: list[tuple[str, bool, str | None]] = []
+
+    def connect(database: str = ":memory:", read_only: bool = False, **kwargs):
+        try:
+            op = dg.AssetExecutionContext.get().op_def.name
+        except DagsterInvariantViolationError:
+            op = None
+        calls.append((database, read_only, op))
+        target = str(local) if str(database).startswith(warehouse.MOTHERDUCK_PREFIXES) else database
+        return real_connect(target, read_only=read_only, **kwargs)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(duckdb, "connect", connect)
+        yield calls
+
+
+@pytest.fixture(scope="session")
+def s3_endpoint(tmp_path_factory):
+    from cbi_platform_tests.s3_server import s3_server
+
+    with s3_server(tmp_path_factory.mktemp("s3") / "moto.log") as endpoint:
+        yield endpoint
+
+
+@pytest.fixture
+def s3_bucket(s3_endpoint, monkeypatch) -> str:
+    """A fresh, empty bucket on the loopback S3 server, with the environment a deployment gives
+    (endpoint and credentials as variables, never in URLs); yields `s3://<bucket>`."""
+    import uuid
+
+    import boto3
+
+    from cbi_platform.lib.storage import S3_ENDPOINT_ENV
+
+    monkeypatch.setenv(S3_ENDPOINT_ENV, s3_endpoint)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "test-access-key")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "test-secret-key-never-shown")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    bucket = f"cbi-{uuid.uuid4().hex[:10]}"
+    boto3.client("s3", endpoint_url=s3_endpoint, region_name="us-east-1").create_bucket(Bucket=bucket)
+    return f"s3://{bucket}"

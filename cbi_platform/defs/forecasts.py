@@ -203,21 +203,26 @@ REPORT_KEY = dg.AssetKey(["reports", "zl_forecast"])
 def zl_forecast_report(context: dg.AssetExecutionContext, warehouse: Warehouse, reports: ReportStore,
                        platform: PlatformConfig) -> dg.MaterializeResult:
     from cbi_platform.lib import report
-
-    with warehouse.read_connection() as conn:
-        built = report.build(conn, Path(reports.root), Path(platform.config_dir))
+    from cbi_platform.lib.storage import Location
     from cbi_platform.report_server import report_url
 
+    location = Location(reports.root)
+    with warehouse.read_connection() as conn, report.built_at(conn, location, Path(platform.config_dir)) as built:
+        charts = {
+            "fan_chart": dg.MetadataValue.md(built.markdown_image("fan_chart")),
+            "var_chart": dg.MetadataValue.md(built.markdown_image("scenarios")),
+            "calibration_chart": dg.MetadataValue.md(built.markdown_image("coverage")),
+            **{f"{name}_chart": dg.MetadataValue.md(built.markdown_image(name)) for name in ("strategy", "reliability", "crps")
+               if name in built.pngs},
+        }
+    stored = {"report": location.url_for(built.html_path.name),
+              **{f"png_{name}": location.url_for(path.name) for name, path in built.pngs.items()}}
+    as_metadata = dg.MetadataValue.path if location.local else dg.MetadataValue.url
     return dg.MaterializeResult(metadata={
-        "fan_chart": dg.MetadataValue.md(built.markdown_image("fan_chart")),
-        "var_chart": dg.MetadataValue.md(built.markdown_image("scenarios")),
-        "calibration_chart": dg.MetadataValue.md(built.markdown_image("coverage")),
-        **{f"{name}_chart": dg.MetadataValue.md(built.markdown_image(name)) for name in ("strategy", "reliability", "crps")
-           if name in built.pngs},
+        **charts,
         # browsers refuse file:// links from a web page: `make report` serves the directory here
         "report_url": dg.MetadataValue.url(report_url()),
-        "report": dg.MetadataValue.path(str(built.html_path)),
-        **{f"png_{name}": dg.MetadataValue.path(str(path)) for name, path in built.pngs.items()},
+        **{name: as_metadata(where) for name, where in stored.items()},
         "as_of_date": str(built.as_of),
         "data_mode": built.data_mode,
     })

@@ -81,7 +81,7 @@ def train_or_reuse(context, config: TrainingRunConfig, warehouse: Warehouse, mat
                 context.log.info(f"{model_name} {version}: data, features and config unchanged; not retraining")
                 return None, version
     return fit_model(matrix, model_name=model_name, model_asset=model_asset, features=features, make_model=make_model,
-                     config=training, store_root=Path(model_store.root), data_mode=platform.data_mode), version
+                     config=training, store_root=model_store.root, data_mode=platform.data_mode), version
 
 
 def _trained_versions(metadata) -> set[str]:
@@ -313,7 +313,7 @@ def zl_ensemble(context: dg.AssetExecutionContext, config: TrainingRunConfig, wa
                 check_results=reported(ENSEMBLE_CHECKS, [
                     quality.CheckOutcome(c.name, True, "unchanged ensemble version, gates passed when fitted")
                     for c in ENSEMBLE_CHECKS]))
-    run = ensemble_model.fit(oof, training, Path(model_store.root), platform.data_mode)
+    run = ensemble_model.fit(oof, training, model_store.root, platform.data_mode)
     with warehouse.get_connection() as conn:
         ensemble_model.store(conn, run)
     gates = ensemble_model.gates(run, platform.data_mode, ensemble_model.load_skill_gates(Path(platform.config_dir)))
@@ -359,7 +359,7 @@ def mes_timeseries(context: dg.AssetExecutionContext, config: TrainingRunConfig,
     with warehouse.read_connection() as conn:
         panel = conn.execute("SELECT * FROM features.mes_hourly ORDER BY item_id, timestamp").df()
     version = mes.model_version(panel, ts_config)
-    path = mes.model_dir(Path(model_store.root), version)
+    path = mes.model_dir(model_store.root, version)
     with warehouse.read_connection() as conn:
         known = mes.registered_metrics(conn, version, ts_config)
     if known is not None and not config.force_retrain:
@@ -367,7 +367,8 @@ def mes_timeseries(context: dg.AssetExecutionContext, config: TrainingRunConfig,
         return dg.MaterializeResult(
             metadata=kept(context, {version.version}, "data and config unchanged; below, as trained"),
             check_results=reported(MES_CHECKS, [mes.gate(known, ts_config)]))
-    result = train(panel, ts_config, path)
+    result = train(panel, ts_config, registry.working_dir(path))
+    registry.publish(path)
     for line in result.skipped:
         context.log.info(line)
     row = mes.registry_row(result, version, panel, ts_config, path, platform.data_mode)

@@ -29,7 +29,7 @@ class Warehouse(DuckDBResource):
 
     @contextmanager
     def read_connection(self):
-        if self.database != ":memory:" and not Path(self.database).exists():
+        if warehouse.on_local_disk(self.database) and not Path(self.database).exists():
             raise FileNotFoundError(f"warehouse {self.database} does not exist yet: materialise the raw assets first")
         with warehouse.connection(self.database, read_only=True) as conn:
             yield conn
@@ -59,7 +59,7 @@ class SourceResource(dg.ConfigurableResource):
     (user-supplied exports), as `platform.data_mode` says. API keys are never part of this config."""
 
     platform: PlatformConfig
-    landing_dir: str
+    landing_url: str = Field(description="the landing zone: a directory or s3://bucket/prefix")
     files_dir: str
     sample_seed: int = 1
     sample_signal: float = Field(default=1.0, description="1.0: planted signal; 0.0: the null world")
@@ -85,7 +85,7 @@ class SourceResource(dg.ConfigurableResource):
             transport = SampleWorldTransport(get_world(self.sample_seed, self.sample_signal, Path(self.config_dir)), today)
         return FetchContext(
             mode=self.mode,
-            landing=LandingZone(Path(self.landing_dir)),
+            landing=LandingZone(self.landing_url),
             files_dir=Path(self.files_dir),
             config_dir=Path(self.config_dir),
             today=today,
@@ -96,12 +96,13 @@ class SourceResource(dg.ConfigurableResource):
 
 
 class ModelStore(dg.ConfigurableResource):
-    """The root of the model store (lib.ml.registry.model_dir names each model's directory)."""
+    """The root of the model store, a folder or s3://bucket/prefix (lib.ml.registry.model_dir names
+    each model's directory)."""
 
     root: str
 
 
 class ReportStore(dg.ConfigurableResource):
-    """Where the HTML report and its PNGs are written."""
+    """Where the HTML report and its PNGs are written: a directory or s3://bucket/prefix."""
 
     root: str

@@ -70,7 +70,7 @@ def publish(conn: duckdb.DuckDBPyConnection, horizons: dict[str, int], data_mode
         ends = rows.set_index("trade_date")[f"target_end_{horizon}"]
         backtest = sequential_calibration(oof, days)
         backtest = backtest.assign(kind="backtest", target_date=backtest["as_of_date"].map(ends))
-        combiner = ensemble.load(entry.path)
+        combiner = ensemble.load(registry.fetched(entry.path))
         wide = live_member_forecasts(conn, combiner.members, horizon, matrices)
         scale = calibration_scale(oof["realised"].to_numpy(), oof[list(QCOLS)].to_numpy(), days)
         live = pd.DataFrame(apply_scale(combiner.predict(wide), scale), columns=list(QCOLS))

@@ -1,33 +1,22 @@
 """The landing zone: every fetched payload is kept, byte for byte, before it is parsed.
 
 Layout: `<root>/<source>/<window label>/<payload name>` plus `<payload name>.meta.json` with the
-(redacted) request, the wire format, a sha256 and the fetch time. Writes go to a temporary
-file and are renamed into place, so a crash never leaves half a payload behind. `replay` mode
-reads payloads back for any window that overlaps the one asked for.
+(redacted) request, the wire format, a sha256 and the fetch time. The root is a directory or an
+object-store URL (lib/storage.py); a crash never leaves half a payload behind, and the metadata is
+written after its payload, so a record a replay finds is whole. `replay` mode reads payloads
+back for any window that overlaps the one asked for.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
-import os
-import tempfile
+import posixpath
 from pathlib import Path
 
 from cbi_platform.lib.sources.base import Payload, SourceError
+from cbi_platform.lib.storage import Location
 from cbi_platform.lib.window import Window
-
-
-def _atomic_write(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def _window_from_label(label: str) -> Window | None:
@@ -44,27 +33,29 @@ def _window_from_label(label: str) -> Window | None:
     return Window(start, end + dt.timedelta(days=1), history)
 
 
-def confined(base: Path, *parts: str) -> Path:
-    """`base/part/...`, refused unless every part is a plain name and the result stays inside
-    `base`: names come from payloads and from `meta.json` files a replay trusts no more than
-    any other input (`../../outside/secret.txt`)."""
-    for part in parts:
-        if not part or part in (".", "..") or "/" in part or "\\" in part or "\x00" in part:
-            raise ValueError(f"not a plain file or folder name: {part!r}")
-    path = base.joinpath(*parts)
-    if not path.resolve().is_relative_to(base.resolve()):
-        raise ValueError(f"{path} leaves {base}")
-    return path
+def plain_name(part: str) -> str:
+    """Refused unless a plain file or folder name: names come from payloads and from `meta.json`
+    files a replay trusts no more than any other input (`../../outside/secret.txt`)."""
+    if not part or part in (".", "..") or "/" in part or "\\" in part or "\x00" in part:
+        raise ValueError(f"not a plain file or folder name: {part!r}")
+    return part
 
 
 class LandingZone:
-    def __init__(self, root: Path):
-        self.root = Path(root)
+    def __init__(self, root: str | Path):
+        self.location = Location(root)
 
-    def write(self, payload: Payload) -> Path:
+    @property
+    def root(self) -> str:
+        return self.location.url
+
+    def _path(self, *parts: str) -> str:
+        return self.location.path(*(plain_name(part) for part in parts))
+
+    def write(self, payload: Payload) -> str:
         try:
-            folder = confined(self.root, payload.source, payload.window.label)
-            target = confined(folder, payload.name)
+            folder = self._path(payload.source, payload.window.label)
+            target = posixpath.join(folder, plain_name(payload.name))
         except ValueError as exc:
             raise SourceError(payload.source, payload.window, f"landing: {exc}") from None
         meta = {
@@ -78,34 +69,44 @@ class LandingZone:
             "fetched_at": dt.datetime.now(dt.timezone.utc).isoformat(),
             "meta": payload.meta,
         }
-        _atomic_write(target, payload.body)
-        _atomic_write(folder / f"{payload.name}.meta.json", json.dumps(meta, indent=1, default=str).encode())
+        self.location.write_bytes(target, payload.body)
+        self.location.write_bytes(posixpath.join(folder, f"{payload.name}.meta.json"),
+                                  json.dumps(meta, indent=1, default=str).encode())
         return target
+
+    def _records(self, source: str, window: Window, folder: str, fetched: Window) -> list[tuple[dict, str]]:
+        """(metadata, payload path) of every record in one landed folder."""
+        records = []
+        for meta_name in (name for name in self.location.files(folder) if name.endswith(".meta.json")):
+            meta_path = posixpath.join(folder, meta_name)
+            try:
+                meta = json.loads(self.location.read_bytes(meta_path))
+                body_path = posixpath.join(folder, plain_name(str(meta["name"])))
+            except (ValueError, KeyError, TypeError) as exc:
+                raise SourceError(source, window, f"replay: {meta_path} is not a landing record this zone "
+                                                  f"wrote ({type(exc).__name__}: {exc})") from None
+            records.append((meta, body_path))
+        return records
 
     def read(self, source: str, window: Window) -> list[Payload]:
         """Payloads whose fetch window overlaps `window`, oldest fetch first."""
-        base = self.root / source
-        if not base.is_dir():
+        base = self._path(source)
+        folders = self.location.folders(base)
+        if not folders:
             raise SourceError(source, window, f"replay: no landing zone at {base}")
         found: list[tuple[str, Payload]] = []
-        for folder in sorted(p for p in base.iterdir() if p.is_dir()):
-            fetched = _window_from_label(folder.name)
+        for label in folders:
+            fetched = _window_from_label(label)
             if fetched is None or not fetched.overlaps(window):
                 continue
-            for meta_path in sorted(folder.glob("*.meta.json")):
-                try:
-                    meta = json.loads(meta_path.read_text())
-                    body_path = confined(folder, str(meta["name"]))
-                except (ValueError, KeyError, TypeError) as exc:
-                    raise SourceError(source, window, f"replay: {meta_path} is not a landing record this zone "
-                                                      f"wrote ({type(exc).__name__}: {exc})") from None
-                if not body_path.exists():
+            for meta, body_path in self._records(source, window, posixpath.join(base, label), fetched):
+                if not self.location.is_file(body_path):
                     raise SourceError(source, window, f"replay: {body_path} is missing but its metadata exists")
                 payload = Payload(
                     source=source,
                     name=meta["name"],
                     format=meta["format"],
-                    body=body_path.read_bytes(),
+                    body=self.location.read_bytes(body_path),
                     request=meta["request"],
                     window=fetched,
                     meta=meta.get("meta", {}),
@@ -114,3 +115,24 @@ class LandingZone:
         if not found:
             raise SourceError(source, window, f"replay: nothing landed under {base} for this window")
         return [payload for _, payload in sorted(found, key=lambda item: item[0])]
+
+    def newest(self, source: str, name: str, with_any_of: tuple[str, ...] = ()) -> tuple[bytes, dict] | None:
+        """The most recently fetched payload named `name` of `source` in any window, with its
+        record's `meta`, among records whose `meta` has one of `with_any_of` (e.g. a feed's ETag);
+        None when none landed whole."""
+        base = self._path(source)
+        newest: tuple[str, str, dict] | None = None
+        for label in self.location.folders(base):
+            meta_path = posixpath.join(base, label, f"{plain_name(name)}.meta.json")
+            try:
+                meta = json.loads(self.location.read_bytes(meta_path))
+            except (OSError, ValueError):
+                continue
+            body_path = posixpath.join(base, label, name)
+            fetched_at, inner = str(meta.get("fetched_at", "")), meta.get("meta") or {}
+            wanted = not with_any_of or any(inner.get(key) for key in with_any_of)
+            if meta.get("name") == name and wanted and self.location.is_file(body_path) and (newest is None or fetched_at > newest[0]):
+                newest = (fetched_at, body_path, inner)
+        if newest is None:
+            return None
+        return self.location.read_bytes(newest[1]), newest[2]

@@ -14,6 +14,9 @@ import base64
 import datetime as dt
 import html
 import io
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,6 +24,7 @@ import duckdb
 import pandas as pd
 
 from cbi_platform.lib.display import dollars
+from cbi_platform.lib.storage import Location
 
 PALETTE = ["#2a9d8f", "#e9c46a", "#f4a261", "#e76f51", "#9b2226", "#264653"]  # shortest horizon first
 
@@ -404,3 +408,16 @@ trained on their own dates) and its weight in the ensemble, per horizon.</p>
     html_path = out_dir / "latest.html"
     html_path.write_text(page, encoding="utf-8")
     return Report(html_path, pngs, pd.Timestamp(as_of).date(), data_mode)
+
+
+@contextmanager
+def built_at(conn: duckdb.DuckDBPyConnection, location: Location, config_dir: Path | None = None) -> Iterator[Report]:
+    """The report, built where `location` is: in place on this machine's disk; on an object store,
+    in a scratch folder uploaded to it (the Report's local files last while the block runs)."""
+    if location.local:
+        yield build(conn, Path(location.root), config_dir)
+        return
+    with tempfile.TemporaryDirectory(prefix="cbi-report-") as scratch:
+        built = build(conn, Path(scratch), config_dir)
+        location.upload_folder(Path(scratch), location.root)
+        yield built

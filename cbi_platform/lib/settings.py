@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from cbi_platform.lib.sources.base import MODES
+from cbi_platform.lib.warehouse import check_location
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
@@ -27,6 +28,16 @@ def _flag(name: str) -> bool:
     if value not in ("on", "off"):
         raise ValueError(f"{name} must be on or off, got {value!r}")
     return value == "on"
+
+
+EXECUTORS = ("multiprocess", "dask", "k8s")
+
+
+def _choice(name: str, default: str, choices: tuple[str, ...]) -> str:
+    value = _env(name, default).lower()
+    if value not in choices:
+        raise ValueError(f"{name} must be one of {', '.join(choices)}, got {value!r}")
+    return value
 
 
 @dataclass(frozen=True)
@@ -44,16 +55,32 @@ class Settings:
     # schedules and sensors that fetch, recompute or retrain start running (a deployment) or
     # stopped (a person opening the UI to look: nothing recomputes behind their back)
     automation: bool = False
+    # where steps run (README "Scaling out"): `multiprocess` on this machine, `dask` on the
+    # cluster whose scheduler is at dask_scheduler, `k8s` one Kubernetes Job per step
+    executor: str = "multiprocess"
+    dask_scheduler: str = ""
+    # where the landing zone, the model store and the reports live: a directory (default:
+    # data_dir) or an object store, s3://bucket/prefix (lib/storage.py), which workers that share
+    # no disk can all reach
+    store: str = ""
     config_dir: Path = field(default=PROJECT_ROOT / "config")
     sql_dir: Path = field(default=PROJECT_ROOT / "sql")
 
     @property
-    def landing_dir(self) -> Path:
-        return self.data_dir / "landing"
+    def store_url(self) -> str:
+        return self.store or str(self.data_dir)
 
     @property
-    def model_dir(self) -> Path:
-        return self.data_dir / "models"
+    def landing_url(self) -> str:
+        return f"{self.store_url.rstrip('/')}/landing"
+
+    @property
+    def report_url(self) -> str:
+        return f"{self.store_url.rstrip('/')}/reports"
+
+    @property
+    def model_url(self) -> str:
+        return f"{self.store_url.rstrip('/')}/models"
 
     @property
     def report_dir(self) -> Path:
@@ -65,12 +92,10 @@ class Settings:
     @classmethod
     def from_env(cls) -> "Settings":
         data_dir = Path(_env("CBI_DATA_DIR", str(PROJECT_ROOT / "data"))).resolve()
-        mode = _env("CBI_SOURCE_MODE", "sample").lower()
-        if mode not in MODES:
-            raise ValueError(f"CBI_SOURCE_MODE must be one of {', '.join(MODES)}, got {mode!r}")
+        mode = _choice("CBI_SOURCE_MODE", "sample", MODES)
         return cls(
             data_dir=data_dir,
-            warehouse_path=_env("CBI_WAREHOUSE", str(data_dir / "cbi.duckdb")),
+            warehouse_path=check_location(_env("CBI_WAREHOUSE", str(data_dir / "cbi.duckdb"))),
             source_mode=mode,
             sample_seed=int(_env("CBI_SAMPLE_SEED", "1")),
             sample_signal=float(_env("CBI_SAMPLE_SIGNAL", "1.0")),
@@ -82,4 +107,7 @@ class Settings:
             sql_dir=Path(_env("CBI_SQL_DIR", str(PROJECT_ROOT / "sql"))).resolve(),
             end_date=dt.date.fromisoformat(_env("CBI_END_DATE", "")) if _env("CBI_END_DATE", "") else None,
             automation=_flag("CBI_AUTOMATION"),
+            executor=_choice("CBI_EXECUTOR", "multiprocess", EXECUTORS),
+            dask_scheduler=_env("CBI_DASK_SCHEDULER", ""),
+            store=_env("CBI_STORE", ""),
         )

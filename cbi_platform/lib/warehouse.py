@@ -31,10 +31,30 @@ class WarehouseError(RuntimeError):
     pass
 
 
+MOTHERDUCK_PREFIXES = ("md:", "motherduck:")
+
+
+def on_local_disk(path: str | Path) -> bool:
+    """A warehouse file on this machine's disk: not `:memory:`, not a MotherDuck database (`md:name`),
+    which has no file to create a directory for or to check for."""
+    text = str(path)
+    return text != ":memory:" and not text.startswith(MOTHERDUCK_PREFIXES)
+
+
+def check_location(path: str) -> str:
+    """A warehouse location fit for settings and resource config, which the Dagster UI shows: a
+    MotherDuck token belongs in MOTHERDUCK_TOKEN (DuckDB reads it from the environment), never in
+    the connection string."""
+    if "token=" in path.lower():
+        raise WarehouseError("the warehouse location must not carry a token (md:...?motherduck_token=...): "
+                             "set MOTHERDUCK_TOKEN in the environment instead")
+    return path
+
+
 def connect(path: str | Path, read_only: bool = False, attempts: int = 10) -> duckdb.DuckDBPyConnection:
     """Open the warehouse. DuckDB lets one process write at a time; another process holding the
     file lock is waited for (exponential backoff) rather than failed on."""
-    if str(path) != ":memory:" and not read_only:
+    if on_local_disk(path) and not read_only:
         Path(path).parent.mkdir(parents=True, exist_ok=True)
     delay = 0.2
     for attempt in range(attempts):

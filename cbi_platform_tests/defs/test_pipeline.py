@@ -37,14 +37,26 @@ def check_outcomes(results) -> dict[str, bool]:
 
 
 @pytest.fixture(scope="module")
-def two_runs(tmp_path_factory):
+def two_runs(tmp_path_factory, s3_endpoint):
+    import boto3
+
     from cbi_platform.instance import ensure_home
     from cbi_platform.lib.settings import Settings
+    from cbi_platform.lib.storage import S3_ENDPOINT_ENV
+    from cbi_platform_tests.conftest import motherduck_stand_in
 
     base = tmp_path_factory.mktemp("pipeline")
     settings = Settings.from_env().with_overrides(
         data_dir=base / "data", warehouse_path=str(base / "data" / "cbi.duckdb"), source_mode="sample")
-    runs = []
+    # every run after the first is a deployment beyond one machine: its warehouse is MotherDuck's
+    # `md:cbi_pipeline` (served from the same file: no MotherDuck service is reachable here), its
+    # landing zone and reports a bucket on the loopback S3 server
+    object_store = {S3_ENDPOINT_ENV: s3_endpoint, "AWS_ACCESS_KEY_ID": "test-access-key",
+                    "AWS_SECRET_ACCESS_KEY": "test-secret-key-never-shown", "AWS_DEFAULT_REGION": "us-east-1"}
+    boto3.client("s3", endpoint_url=s3_endpoint, region_name="us-east-1", aws_access_key_id="test-access-key",
+                 aws_secret_access_key="test-secret-key-never-shown").create_bucket(Bucket="cbi-pipeline")
+    beyond_one_machine = settings.with_overrides(warehouse_path="md:cbi_pipeline", store="s3://cbi-pipeline")
+    runs, connects = [], []
     # the newest partition is today's: two runs straddling midnight UTC rightly differ, so
     # compare the last two runs that started and ended on the same day
     while len(runs) < 2 or runs[-1][0] != runs[-2][0] or runs[-1][0] != dt.date.today():
@@ -54,16 +66,23 @@ def two_runs(tmp_path_factory):
         with pytest.MonkeyPatch.context() as env:
             env.delenv("DAGSTER_HOME", raising=False)
             instance = dg.DagsterInstance.from_config(str(ensure_home(settings.data_dir)))
-        _, results = demo.run(settings, instance, hourly_days=21)
+        if runs:
+            with pytest.MonkeyPatch.context() as env, motherduck_stand_in(settings.warehouse_path) as calls:
+                for name, value in object_store.items():
+                    env.setenv(name, value)
+                _, results = demo.run(beyond_one_machine, instance, hourly_days=21)
+            connects = calls
+        else:
+            _, results = demo.run(settings, instance, hourly_days=21)
         runs.append((day, snapshot(settings.warehouse_path), results))
     (_, first, first_results), (_, second, second_results) = runs[-2:]
-    return settings, first, second, first_results + second_results
+    return settings, first, second, first_results + second_results, connects
 
 
 def test_every_table_is_filled_and_identical_the_second_time(two_runs):
     """The second run is a daily refresh: today's partitions fetched again on their own, then
     everything downstream. It must leave every table as the ranged first run did."""
-    _, first, second, _ = two_runs
+    _, first, second, *_ = two_runs
     assert set(first) == set(second)
     for name in ("raw.fred_observations", "raw.futures_ohlcv_1d", "raw.futures_ohlcv_1h", "features.zl_daily_matrix",
                  "training.oof_predictions", "training.model_registry", "forecasts.zl_predictions", "forecasts.risk_metrics",
@@ -78,8 +97,44 @@ def test_every_table_is_filled_and_identical_the_second_time(two_runs):
     assert differences == {}
 
 
+def test_a_motherduck_warehouse_is_opened_by_name_in_every_kind_of_step(two_runs):
+    """The second run's warehouse is `md:cbi_pipeline`: every step that opens it must pass that
+    name to DuckDB unchanged, with no filesystem assumption on the way (the run would fail)."""
+    *_, connects = two_runs
+    warehouse_calls = [(database, read_only, op) for database, read_only, op in connects if database != ":memory:"]
+    assert {database for database, *_ in warehouse_calls} == {"md:cbi_pipeline"}
+    ops = {op for *_, op in warehouse_calls}
+    writers = {op for _, read_only, op in warehouse_calls if not read_only}
+    # one step of each kind: ingest, features, training (kept: it reads the registry), the
+    # ensemble, forecasts, risk, the strategy backtest, the report
+    for op in ("fred", "databento_ohlcv_1d", "news", "features__zl_daily_matrix", "models__zl_main", "models__fx_specialist",
+               "models__zl_ensemble", "models__mes_timeseries", "forecasts__zl_predictions", "zl_risk",
+               "forecasts__zl_strategy_backtest", "reports__zl_forecast"):
+        assert op in ops, (op, sorted(o for o in ops if o))
+    assert {"fred", "features__zl_daily_matrix", "forecasts__zl_predictions", "zl_risk"} <= writers
+
+
+def test_the_refresh_landed_its_payloads_and_published_its_report_in_the_bucket(two_runs, s3_endpoint):
+    import boto3
+
+    *_, results, _ = two_runs
+    client = boto3.client("s3", endpoint_url=s3_endpoint, region_name="us-east-1", aws_access_key_id="test-access-key",
+                          aws_secret_access_key="test-secret-key-never-shown")
+    keys = [page_item["Key"] for page in client.get_paginator("list_objects_v2").paginate(Bucket="cbi-pipeline")
+            for page_item in page.get("Contents", [])]
+    today = dt.date.today().isoformat()
+    landed = {key.split("/")[1] for key in keys if key.startswith("landing/") and f"/{today}/" in key}
+    assert {"fred", "databento", "cftc", "epa_rin", "news"} <= landed, sorted(landed)
+    assert {"reports/latest.html", "reports/fan_chart.png", "reports/scenarios.png"} <= set(keys)
+    page = client.get_object(Bucket="cbi-pipeline", Key="reports/latest.html")["Body"].read().decode()
+    assert "SAMPLE WORLD" in page and "In plain words" in page
+    reported = [event.materialization.metadata for result in results for event in result.get_asset_materialization_events()
+                if event.asset_key == dg.AssetKey(["reports", "zl_forecast"])]
+    assert reported[-1]["report"].value == "s3://cbi-pipeline/reports/latest.html"
+
+
 def test_every_blocking_check_passed(two_runs):
-    *_, results = two_runs
+    *_, results, _ = two_runs
     outcomes = check_outcomes(results)
     assert len(outcomes) >= 25
     assert [k for k, ok in outcomes.items() if not ok] == []
@@ -221,3 +276,44 @@ def test_news_for_the_latest_day_refreshes_the_forecast_without_retraining(two_r
     assert after == before + 1 and published == 4
     with capsys.disabled():
         print(f"\nrefresh after one news item on {latest}: {elapsed:.0f} s, no model retrained")
+
+
+# retrained on Dask: every kind of model step (baselines, the linear model, an AutoGluon
+# specialist, the ensemble) and the forecast they publish; the other members are read as trained
+DASK_SELECTION = ["models/zl_baselines", "models/zl_linear", "models/fx_specialist", "models/zl_ensemble",
+                  "forecasts/zl_predictions"]
+
+
+def test_models_retrained_on_a_dask_cluster_equal_the_in_process_run(two_runs, tmp_path):
+    """A scheduler and two workers, each its own process on 127.0.0.1; the run is launched as a
+    user would (`dagster asset materialize` with CBI_EXECUTOR=dask) against this module's instance
+    and warehouse. Last in this module: it retrains into the fixture's model store."""
+    import os
+
+    from cbi_platform.lib.settings import PROJECT_ROOT
+    from cbi_platform_tests.dask_cluster import dask_cluster, dask_environment, materialize
+    from cbi_platform_tests.processes import free_port
+
+    settings, _, second, *_ = two_runs
+    port = free_port()
+    env = dask_environment({**os.environ, "DAGSTER_HOME": str(settings.data_dir / "dagster_home"),
+                            "CBI_DATA_DIR": str(settings.data_dir), "CBI_WAREHOUSE": str(settings.warehouse_path),
+                            "CBI_SOURCE_MODE": "sample"}, port, PROJECT_ROOT)
+    models = [key.replace("/", "__") for key in DASK_SELECTION if key.startswith("models/")]
+    with dask_cluster(2, env, tmp_path / "dask", port) as cluster:
+        launched = materialize(DASK_SELECTION, env, timeout=900)
+    assert launched.returncode == 0, launched.stderr[-4000:]
+
+    instance = dg.DagsterInstance.from_config(str(settings.data_dir / "dagster_home"))
+    run = instance.get_runs(limit=1)[0]
+    events = [record.dagster_event for record in instance.all_logs(run.run_id) if record.is_dagster_event]
+    step_pids = {event.step_key: event.pid for event in events if event.event_type_value == "STEP_START"}
+    assert set(step_pids) == {key.replace("/", "__") for key in DASK_SELECTION}
+    assert set(step_pids.values()) == set(cluster.worker_pids)  # both workers took steps
+    retrained = {event.step_key: event.event_specific_data.materialization.metadata["retrained"].value
+                 for event in events if event.event_type_value == "ASSET_MATERIALIZATION" and event.step_key in models}
+    assert retrained == dict.fromkeys(models, True)
+
+    after = snapshot(settings.warehouse_path)
+    for name in ("training.oof_predictions", "training.model_registry", "training.ensemble_weights", "forecasts.zl_predictions"):
+        pd.testing.assert_frame_equal(after[name], second[name], obj=name)

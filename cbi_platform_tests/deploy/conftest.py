@@ -5,7 +5,6 @@ root, so it runs as the `postgres` user."""
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import tempfile
 import time
@@ -13,13 +12,9 @@ from pathlib import Path
 
 import pytest
 
+from cbi_platform_tests.processes import free_port
+
 PG_BIN = Path("/usr/lib/postgresql/15/bin")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _default_sigint() -> None:

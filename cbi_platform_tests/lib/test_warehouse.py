@@ -7,7 +7,7 @@ import pytest
 
 from cbi_platform.lib import warehouse
 from cbi_platform.lib.window import Window
-from cbi_platform_tests.conftest import SQL_DIR
+from cbi_platform_tests.conftest import SQL_DIR, motherduck_stand_in
 
 
 def rows(day: dt.date, value: float, series="DGS10") -> pd.DataFrame:
@@ -86,3 +86,31 @@ def test_identifiers_are_validated(conn):
     with pytest.raises(warehouse.WarehouseError):
         warehouse.replace_window(conn, "raw.fred_observations", rows(dt.date(2024, 1, 2), 1.0),
                                  Window(dt.date(2024, 1, 2), dt.date(2024, 1, 3)), date_column="as_of_date OR 1=1")
+
+
+def test_a_motherduck_warehouse_reaches_duckdb_as_named_and_nothing_touches_the_disk(tmp_path, monkeypatch):
+    from cbi_platform.defs.resources import Warehouse
+
+    monkeypatch.chdir(tmp_path)  # where a relative "md:cbi" file or directory would appear
+    stand_in = tmp_path / "served" / "motherduck.duckdb"
+    stand_in.parent.mkdir()
+    resource = Warehouse(database="md:cbi", sql_dir=str(SQL_DIR))
+    with motherduck_stand_in(stand_in) as calls:
+        with resource.get_connection() as conn:  # migrates, then writes
+            conn.execute("CREATE TABLE ops.probe AS SELECT 42 AS answer")
+        with resource.read_connection() as conn:
+            answer = conn.execute("SELECT answer FROM ops.probe").fetchone()[0]
+    assert calls == [("md:cbi", False, None), ("md:cbi", True, None)]
+    assert answer == 42
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["served"]
+
+
+def test_a_token_in_the_warehouse_location_is_refused(monkeypatch):
+    from cbi_platform.lib.settings import Settings
+
+    monkeypatch.setenv("CBI_WAREHOUSE", "md:cbi?motherduck_token=sekrit-123")
+    with pytest.raises(warehouse.WarehouseError, match="MOTHERDUCK_TOKEN") as refused:
+        Settings.from_env()
+    assert "sekrit-123" not in str(refused.value)
+    monkeypatch.setenv("CBI_WAREHOUSE", "md:cbi")
+    assert Settings.from_env().warehouse_path == "md:cbi"

@@ -14,15 +14,17 @@ from dataclasses import dataclass, field
 import dagster as dg
 
 from cbi_platform.defs.checks import results, specs
+from cbi_platform.defs.executors import warehouse_pool
 from cbi_platform.defs.partitions import daily_partitions
 from cbi_platform.defs.resources import SourceResource, Warehouse
+from cbi_platform.defs.settings import SETTINGS
 from cbi_platform.lib import quality
 from cbi_platform.lib.ingest import SourceSpec, TableSpec
 from cbi_platform.lib.quality import Check
 from cbi_platform.lib.sources.base import SourceError
 from cbi_platform.lib.window import Window
 
-WAREHOUSE_POOL = "warehouse"
+WAREHOUSE_POOL = warehouse_pool(SETTINGS)
 NETWORK_RETRY = dg.RetryPolicy(max_retries=3, delay=30, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS)
 
 

@@ -24,6 +24,7 @@ fold lost 4% to climatology at every horizon that way).
 from __future__ import annotations
 
 import math
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -211,7 +212,9 @@ def save(ensemble: HorizonEnsemble, path: Path, manifest: dict) -> None:
     path.mkdir(parents=True, exist_ok=True)
     body = {**manifest, "horizon": ensemble.horizon, "members": ensemble.members, "method": ensemble.method,
             "weights": dict(zip(ensemble.members, map(float, ensemble.weights))),
-            "stacker_path": str(ensemble.stacker.path) if ensemble.stacker else None, "scores": ensemble.scores}
+            # relative: the folder is read back where it is fetched to (another machine, a cache)
+            "stacker_path": os.path.relpath(ensemble.stacker.path, path) if ensemble.stacker else None,
+            "scores": ensemble.scores}
     (path / MANIFEST).write_text(json.dumps(body, indent=1))
 
 
@@ -237,6 +240,7 @@ def load(path: Path) -> LoadedEnsemble:
     if body["method"] == "stacked":
         from autogluon.tabular import TabularPredictor
 
-        stacker = Stacker(members, Path(body["stacker_path"]))
-        stacker.predictor = TabularPredictor.load(body["stacker_path"], require_version_match=True)
+        stacker_path = Path(path) / body["stacker_path"]  # an absolute path (older manifests) stays as it is
+        stacker = Stacker(members, stacker_path)
+        stacker.predictor = TabularPredictor.load(str(stacker_path), require_version_match=True)
     return LoadedEnsemble(members, body["method"], np.array([body["weights"][m] for m in members]), stacker)

@@ -40,7 +40,7 @@ class EnsembleRun:
     horizons: dict[str, int]
     fitted: dict[str, ensemble.HorizonEnsemble]
     reference: dict[str, pd.DataFrame]  # climatology's OOF on the ensemble's evaluation dates
-    paths: dict[str, Path]
+    paths: dict[str, str]  # where each horizon's ensemble is stored: a folder or an object-store URL
     profile: str
     data_mode: str
 
@@ -98,12 +98,12 @@ def already_fitted(conn: duckdb.DuckDBPyConnection, version: str, horizons) -> b
     return registry.registered(conn, ASSET, version, horizons, manifest=ensemble.MANIFEST) is not None
 
 
-def fit(oof: pd.DataFrame, training: TrainingConfig, store_root: Path, data_mode: str) -> EnsembleRun:
+def fit(oof: pd.DataFrame, training: TrainingConfig, store_root: str | Path, data_mode: str) -> EnsembleRun:
     version = ensemble_version(oof, training)
     fitted, reference, paths = {}, {}, {}
     for horizon in training.horizons:
         path = registry.model_dir(store_root, ASSET, version, horizon)
-        fitted[horizon] = ensemble.fit_horizon(oof, horizon, training.horizons[horizon], path)
+        fitted[horizon] = ensemble.fit_horizon(oof, horizon, training.horizons[horizon], registry.working_dir(path))
         dates = set(fitted[horizon].oof["as_of_date"])
         clim = oof[(oof["model"] == REFERENCE) & (oof["horizon"] == horizon) & oof["as_of_date"].isin(dates)]
         reference[horizon] = clim.sort_values("as_of_date").reset_index(drop=True)
@@ -116,7 +116,8 @@ def store(conn: duckdb.DuckDBPyConnection, run: EnsembleRun) -> None:
     warehouse.replace_rows(conn, "training.oof_predictions", oof, "model = ?", [NAME])
     weights = []
     for horizon, fitted in run.fitted.items():
-        ensemble.save(fitted, run.paths[horizon], {"version": run.version, "profile": run.profile})
+        ensemble.save(fitted, registry.working_dir(run.paths[horizon]), {"version": run.version, "profile": run.profile})
+        registry.publish(run.paths[horizon])
         for member, weight in zip(fitted.members, fitted.weights):
             weights.append({"version": run.version, "horizon": horizon, "member": member, "weight": float(weight),
                             "method": fitted.method, "honest_pinball": fitted.scores.get(member)})
@@ -128,7 +129,7 @@ def store(conn: duckdb.DuckDBPyConnection, run: EnsembleRun) -> None:
             "model_asset": ASSET, "model": NAME, "version": run.version, "horizon": horizon,
             "trained_at": registry.now(), "autogluon_version": registry.installed_autogluon_version(),
             "profile": run.profile, "data_fingerprint": run.version, "train_rows": int(len(fitted.oof)),
-            "train_end": fitted.oof["as_of_date"].max(), "path": str(run.paths[horizon]), "data_mode": run.data_mode,
+            "train_end": fitted.oof["as_of_date"].max(), "path": run.paths[horizon], "data_mode": run.data_mode,
             "metrics": {"method": fitted.method, "scores": fitted.scores, "skill_vs_climatology": test.as_dict()},
         })
     registry.register(conn, rows)

@@ -76,7 +76,7 @@ def fit_model(
     features: list[str],
     make_model: ModelFactory,
     config: TrainingConfig,
-    store_root: Path,
+    store_root: str | Path,
     data_mode: str,
     explain: bool = True,
 ) -> ModelRun:
@@ -85,13 +85,15 @@ def fit_model(
     leaderboards, importances = {}, {}
     for horizon, days in config.horizons.items():
         path = registry.model_dir(store_root, model_asset, version, horizon)
-        result = train_horizon(matrix, horizon, config, lambda label, p, days=days: make_model(label, days, p), path)
+        working = registry.working_dir(path)
+        result = train_horizon(matrix, horizon, config, lambda label, p, days=days: make_model(label, days, p), working)
         results[horizon] = result
         oof = result.oof.assign(model=model_name, horizon=horizon, model_version=version)
         oof_parts.append(oof)
         metrics[horizon] = horizon_metrics(result.oof, days)
-        registry.save(result.model, path, {"model_asset": model_asset, "version": version, "horizon": horizon,
-                                            "horizon_days": days, "profile": config.profile, "data_fingerprint": fingerprint})
+        registry.save(result.model, working, {"model_asset": model_asset, "version": version, "horizon": horizon,
+                                               "horizon_days": days, "profile": config.profile, "data_fingerprint": fingerprint})
+        registry.publish(path)
         if explain and result.model.kind == "autogluon":
             leaderboards[horizon] = result.model.leaderboard(result.tune)
             importances[horizon] = result.model.feature_importance(result.tune)
@@ -107,7 +109,7 @@ def fit_model(
                 "data_fingerprint": fingerprint,
                 "train_rows": result.train_rows,
                 "train_end": result.train_end,
-                "path": str(path),
+                "path": path,
                 "data_mode": data_mode,
                 "metrics": {**metrics[horizon], "folds": result.folds},
             }

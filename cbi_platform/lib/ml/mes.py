@@ -42,7 +42,7 @@ def horizon(config: TimeSeriesConfig) -> str:
     return f"{config.prediction_length}h"
 
 
-def model_dir(root: Path, version: ModelVersion) -> Path:
+def model_dir(root: str | Path, version: ModelVersion) -> str:
     return registry.model_dir(root, ASSET, version.version)
 
 
@@ -53,13 +53,13 @@ def registered_metrics(conn: duckdb.DuckDBPyConnection, version: ModelVersion, c
 
 
 def registry_row(result: TimeSeriesResult, version: ModelVersion, panel: pd.DataFrame, config: TimeSeriesConfig,
-                 path: Path, data_mode: str) -> dict:
+                 path: str, data_mode: str) -> dict:
     focus = result.item_mase.set_index("item_id")
     return {
         "model_asset": ASSET, "model": NAME, "version": version.version, "horizon": horizon(config),
         "trained_at": registry.now(), "autogluon_version": registry.installed_autogluon_version(),
         "profile": config.profile, "data_fingerprint": version.fingerprint, "train_rows": int(len(panel)),
-        "train_end": pd.Timestamp(panel["timestamp"].max()), "path": str(path), "data_mode": data_mode,
+        "train_end": pd.Timestamp(panel["timestamp"].max()), "path": path, "data_mode": data_mode,
         "metrics": {"best_model": result.best_model, **result.holdout_scores,
                     "mes": focus.loc[FOCUS].to_dict() if FOCUS in focus.index else None},
     }
@@ -112,7 +112,7 @@ def publish(conn: duckdb.DuckDBPyConnection, config_dir: Path, data_mode: str) -
     best = json.loads(metrics)["best_model"]
     config = load_timeseries_config(Path(config_dir), profile)
     panel = conn.execute("SELECT * FROM features.mes_hourly ORDER BY item_id, timestamp").df()
-    frame = forecast_next(load_predictor(entry.path), panel, config, Path(config_dir), best)
+    frame = forecast_next(load_predictor(registry.fetched(entry.path)), panel, config, Path(config_dir), best)
     frame = frame.assign(model=best, model_version=entry.version, data_mode=data_mode,
                          created_at=dt.datetime.now(dt.timezone.utc).replace(tzinfo=None))
     warehouse.replace_rows(conn, "forecasts.mes_predictions", frame.drop(columns=["q10", "q50", "q90"]))

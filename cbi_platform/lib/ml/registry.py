@@ -2,12 +2,21 @@
 data, features and config it learns from) lives in `model_dir(root, asset, version, horizon)`,
 holds a manifest (`model.json` for quantile members; the ensemble and the time-series predictor
 write their own), and is registered in `training.model_registry`. `registered` says whether a
-version can be kept instead of retrained; `load` checks the AutoGluon version it was trained with."""
+version can be kept instead of retrained; `load` checks the AutoGluon version it was trained with.
+
+The store is a folder or an object-store URL (s3://bucket/prefix, lib/storage.py). AutoGluon reads
+and writes local folders only, so a model is written in its `working_dir` (the folder itself on a
+local store; a local cache copy otherwise), `publish`ed when complete, and `fetched` back into the
+cache on a machine that lacks the published copy."""
 
 from __future__ import annotations
 
 import datetime as dt
 import json
+import os
+import posixpath
+import tempfile
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,8 +26,11 @@ import pandas as pd
 
 from cbi_platform.lib import warehouse
 from cbi_platform.lib.ml.models import BASELINES, AutoGluonQuantile, QuantileModel, ShrunkLinear
+from cbi_platform.lib.storage import Location
 
 MANIFEST = "model.json"
+PUBLISHED = ".published"  # written last by `publish`: a copy whose marker matches is whole and current
+CACHE_ENV = "CBI_MODEL_CACHE"
 STATISTICAL_MODELS = {**BASELINES, "shrunk_linear": ShrunkLinear}
 
 
@@ -37,13 +49,57 @@ class RegisteredModel:
     model_asset: str
     version: str
     horizon: str
-    path: Path
+    path: str  # a folder or an object-store URL
 
 
-def model_dir(root: Path, model_asset: str, version: str, horizon: str | None = None) -> Path:
+def model_dir(root: str | Path, model_asset: str, version: str, horizon: str | None = None) -> str:
     """`<root>/<asset name>/<version>[/<horizon>]`: where a model version is stored."""
-    path = Path(root) / model_asset.split("/", 1)[-1] / version
-    return path / horizon if horizon else path
+    return posixpath.join(str(root), model_asset.split("/", 1)[-1], version, *([horizon] if horizon else []))
+
+
+def _remote(where: str) -> bool:
+    return not Location(where).local
+
+
+def working_dir(where: str) -> Path:
+    """The local folder the model stored at `where` is written in and read from."""
+    if not _remote(where):
+        return Path(where)
+    cache = Path(os.environ.get(CACHE_ENV) or Path(tempfile.gettempdir()) / "cbi-model-cache")
+    return cache / where.split("://", 1)[1]
+
+
+def publish(where: str) -> None:
+    """Copy the finished working folder to an object store (nothing to do on a local store)."""
+    if _remote(where):
+        location = Location(where)
+        local = working_dir(where)
+        marker = uuid.uuid4().hex
+        (local / PUBLISHED).write_text(marker)
+        location.upload_folder(local, location.root)
+
+
+def fetched(where: str) -> Path:
+    """The model's local folder, downloaded first when the store's published copy differs from
+    the cached one (a force-retrained version replaces its files)."""
+    local = working_dir(where)
+    if _remote(where):
+        location = Location(where)
+        published = location.path(PUBLISHED)
+        if not location.exists(published):
+            raise ModelVersionError(f"{where} was never published whole: retrain it")
+        remote_marker = location.read_bytes(published).decode()
+        cached = local / PUBLISHED
+        if not cached.exists() or cached.read_text() != remote_marker:
+            location.download_folder(location.root, local)
+    return local
+
+
+def _stored(where: str, manifest: str) -> bool:
+    if _remote(where):
+        location = Location(where)
+        return location.exists(location.path(PUBLISHED)) and location.exists(location.path(manifest))
+    return (Path(where) / manifest).exists()
 
 
 def registered(conn: duckdb.DuckDBPyConnection, model_asset: str, version: str, horizons,
@@ -52,7 +108,7 @@ def registered(conn: duckdb.DuckDBPyConnection, model_asset: str, version: str, 
     and its directory still holds its `manifest`; else None (the version must be trained)."""
     rows = conn.execute("SELECT horizon, path, metrics FROM training.model_registry WHERE model_asset = ? AND version = ?",
                         [model_asset, version]).fetchall()
-    stored = {h: json.loads(m) if m else {} for h, p, m in rows if (Path(p) / manifest).exists()}
+    stored = {h: json.loads(m) if m else {} for h, p, m in rows if _stored(p, manifest)}
     return {h: stored[h] for h in horizons} if set(horizons) <= set(stored) else None
 
 
@@ -72,8 +128,9 @@ def save(model: QuantileModel, path: Path, manifest: dict[str, Any]) -> None:
     (path / MANIFEST).write_text(json.dumps(body, indent=1, default=str))
 
 
-def load(path: Path) -> QuantileModel:
-    manifest = json.loads((Path(path) / MANIFEST).read_text())
+def load(where: str | Path) -> QuantileModel:
+    path = fetched(str(where))
+    manifest = json.loads((path / MANIFEST).read_text())
     if manifest["kind"] == "autogluon":
         trained, installed = manifest.get("autogluon_version"), installed_autogluon_version()
         if trained != installed:
@@ -108,7 +165,7 @@ def latest(conn: duckdb.DuckDBPyConnection, model: str) -> list[RegisteredModel]
     ).fetchall()
     if not rows:
         raise ModelVersionError(f"no registered version of model {model}: materialise its asset first")
-    return [RegisteredModel(a, v, h, Path(p)) for a, v, h, p in rows]
+    return [RegisteredModel(a, v, h, p) for a, v, h, p in rows]
 
 
 def now() -> dt.datetime:

@@ -29,12 +29,10 @@ import datetime as dt
 import email.utils
 import hashlib
 import io
-import json
 import logging
 import re
 from dataclasses import dataclass
 from functools import lru_cache
-from pathlib import Path
 from typing import Any, Mapping
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -51,6 +49,7 @@ from cbi_platform.lib.window import Window
 log = logging.getLogger(__name__)
 
 SOURCE = "news"
+VALIDATORS = ("etag", "last_modified")  # what a conditional GET sends back (ETag, Last-Modified)
 COLUMNS = ["source", "guid", "url", "published_at", "title", "summary", "body", "categories", "buckets",
            "sentiment", "sentiment_positive", "sentiment_negative", "as_of_date"]
 # the table this source fills, declared once (sql/schema creates it; a test checks they agree)
@@ -101,7 +100,7 @@ def _new_validators(status: int, headers: Mapping[str, str], previous: Mapping[s
     """The validators to send next time: the response's; a 304 keeps the old ones it does not
     repeat (they still describe the copy the caller has), a 200 replaces them all."""
     kept = previous if status == 304 else None
-    validators = {k: v for k, v in (kept or {}).items() if k in ("etag", "last_modified") and v}
+    validators = {k: v for k, v in (kept or {}).items() if k in VALIDATORS and v}
     for key, header in (("etag", "etag"), ("last_modified", "last-modified")):
         value = _header(headers, header)
         if value:
@@ -151,28 +150,12 @@ def poll(ctx: FetchContext, feed: FeedSpec | str, validators: Mapping[str, str] 
 
 
 def _landed_copy(ctx: FetchContext, feed: FeedSpec) -> tuple[bytes, dict[str, str]] | None:
-    """The feed's most recently landed first page and its validators (landing layout:
-    <root>/<source>/<window>/<name> + <name>.meta.json)."""
-    base = Path(ctx.landing.root) / SOURCE
-    if not base.is_dir():
+    """The feed's most recently landed first page and its validators."""
+    landed = ctx.landing.newest(SOURCE, f"{feed.id}.xml", with_any_of=VALIDATORS)
+    if landed is None:
         return None
-    newest: tuple[str, Path, dict[str, str]] | None = None
-    for meta_path in base.glob(f"*/{feed.id}.xml.meta.json"):
-        try:
-            meta = json.loads(meta_path.read_text())
-        except (OSError, ValueError):
-            continue
-        inner = meta.get("meta") or {}
-        validators = {k: inner[k] for k in ("etag", "last_modified") if inner.get(k)}
-        body_path = meta_path.with_name(str(meta.get("name", "")))
-        if not validators or not body_path.is_file():
-            continue
-        fetched_at = str(meta.get("fetched_at", ""))
-        if newest is None or fetched_at > newest[0]:
-            newest = (fetched_at, body_path, validators)
-    if newest is None:
-        return None
-    return newest[1].read_bytes(), newest[2]
+    body, inner = landed
+    return body, {k: inner[k] for k in VALIDATORS if inner.get(k)}
 
 
 def _fetch_rss(client, window: Window, ctx: FetchContext, config: NewsConfig, feed: FeedSpec) -> list[Payload]:

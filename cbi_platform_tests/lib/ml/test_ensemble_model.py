@@ -71,7 +71,7 @@ def test_fitted_stored_registered_then_kept(tmp_path, training):
     assert outcomes["do_no_harm"] and outcomes["quantiles_ordered"]
 
     # the model store wiped: the registered version is no longer one to keep
-    (run.paths["1w"] / "ensemble.json").unlink()
+    (registry.working_dir(run.paths["1w"]) / "ensemble.json").unlink()
     assert not ensemble_model.already_fitted(conn, run.version, training.horizons)
     assert conn.execute("SELECT count(*) FROM training.model_registry WHERE model = 'zl_ensemble'").fetchone()[0] == 1
     assert conn.execute("SELECT train_end FROM training.model_registry").fetchone()[0] == oof["as_of_date"].max()

@@ -57,10 +57,10 @@ def test_a_registered_model_is_kept_forecasts_with_its_best_model_and_publishes_
     conn.execute("CREATE TABLE features.mes_hourly AS SELECT * FROM panel")
     version = mes.model_version(panel, config)
     path = mes.model_dir(tmp_path / "store", version)
-    assert path == tmp_path / "store" / "mes_timeseries" / version.version
+    assert path == str(tmp_path / "store" / "mes_timeseries" / version.version)
     assert mes.registered_metrics(conn, version, config) is None
 
-    result = train(panel, config, path)
+    result = train(panel, config, registry.working_dir(path))
     row = mes.registry_row(result, version, panel, config, path, "sample")
     registry.register(conn, [row])
     kept = mes.registered_metrics(conn, version, config)

@@ -13,13 +13,17 @@ from cbi_platform.lib.ml.models import Climatology
 from cbi_platform_tests.conftest import SQL_DIR
 
 
+def RETURNS(horizon: str) -> pd.DataFrame:  # noqa: N802 - a fixed frame per horizon
+    return pd.DataFrame({f"target_{horizon}": np.linspace(-0.1, 0.1, 50)})
+
+
 def register_climatology(conn, root, version: str, horizons: list[str]) -> None:
     rows = []
     for horizon in horizons:
         path = registry.model_dir(root, "models/zl_baselines", version, horizon)
-        returns = pd.DataFrame({f"target_{horizon}": np.linspace(-0.1, 0.1, 50)})
-        model = Climatology(f"target_{horizon}", 5).fit(returns, returns.iloc[:0])
-        registry.save(model, path, {"version": version})
+        model = Climatology(f"target_{horizon}", 5).fit(RETURNS(horizon), RETURNS(horizon).iloc[:0])
+        registry.save(model, registry.working_dir(path), {"version": version})
+        registry.publish(path)
         rows.append({"model_asset": "models/zl_baselines", "model": "climatology", "version": version, "horizon": horizon,
                      "trained_at": dt.datetime(2026, 1, 1), "autogluon_version": "-", "profile": "fast",
                      "data_fingerprint": version, "train_rows": 50, "train_end": dt.date(2025, 12, 31),
@@ -28,8 +32,9 @@ def register_climatology(conn, root, version: str, horizons: list[str]) -> None:
 
 
 def test_a_version_lives_under_its_asset_name_version_and_horizon(tmp_path):
-    assert registry.model_dir(tmp_path, "models/bucket_fx_specialist", "abc", "1m") == tmp_path / "bucket_fx_specialist" / "abc" / "1m"
-    assert registry.model_dir(tmp_path, "models/mes_timeseries", "abc") == tmp_path / "mes_timeseries" / "abc"
+    assert registry.model_dir(tmp_path, "models/bucket_fx_specialist", "abc", "1m") == str(tmp_path / "bucket_fx_specialist" / "abc" / "1m")
+    assert registry.model_dir(tmp_path, "models/mes_timeseries", "abc") == str(tmp_path / "mes_timeseries" / "abc")
+    assert registry.model_dir("s3://bucket/models", "models/zl_main", "abc", "1w") == "s3://bucket/models/zl_main/abc/1w"
 
 
 def test_a_version_is_kept_only_when_every_horizon_is_registered_with_its_files(tmp_path):
@@ -42,7 +47,7 @@ def test_a_version_is_kept_only_when_every_horizon_is_registered_with_its_files(
     assert registry.registered(conn, "models/zl_baselines", "v2", ["1w"]) is None
     assert registry.registered(conn, "models/zl_main", "v1", ["1w"]) is None  # another asset's version
     # the manifest of one horizon is gone (a wiped model store): that version must be retrained
-    (registry.model_dir(tmp_path / "store", "models/zl_baselines", "v1", "1m") / registry.MANIFEST).unlink()
+    (registry.working_dir(registry.model_dir(tmp_path / "store", "models/zl_baselines", "v1", "1m")) / registry.MANIFEST).unlink()
     assert registry.registered(conn, "models/zl_baselines", "v1", ["1w"]) is not None
     assert registry.registered(conn, "models/zl_baselines", "v1", ["1w", "1m"]) is None
     conn.close()
@@ -60,3 +65,47 @@ def test_a_member_is_kept_only_with_its_out_of_fold_record(tmp_path):
         "model_version": ["v1"]}))
     assert already_trained(conn, "models/zl_baselines", "v1", ["1w"])
     conn.close()
+
+
+def test_a_version_in_an_object_store_is_published_whole_and_fetched_on_another_machine(tmp_path, s3_bucket, monkeypatch):
+    from cbi_platform.lib.storage import Location
+
+    conn = warehouse.connect(tmp_path / "w.duckdb")
+    warehouse.apply_migrations(conn, SQL_DIR)
+    store = f"{s3_bucket}/models"
+    monkeypatch.setenv(registry.CACHE_ENV, str(tmp_path / "trainer_cache"))
+    register_climatology(conn, store, "v1", ["1w", "1m"])
+    assert registry.registered(conn, "models/zl_baselines", "v1", ["1w", "1m"]) is not None
+    entry = {e.horizon: e for e in registry.latest(conn, "climatology")}["1m"]
+    assert entry.path == f"{store}/zl_baselines/v1/1m"
+
+    monkeypatch.setenv(registry.CACHE_ENV, str(tmp_path / "forecaster_cache"))  # another machine: nothing cached
+    loaded = registry.load(entry.path)
+    trained = Climatology("target_1m", 5).fit(RETURNS("1m"), RETURNS("1m").iloc[:0])
+    np.testing.assert_array_equal(loaded.predict(RETURNS("1m").head(3)), trained.predict(RETURNS("1m").head(3)))
+    assert (tmp_path / "forecaster_cache" / s3_bucket.removeprefix("s3://") / "models/zl_baselines/v1/1m" / registry.MANIFEST).exists()
+
+    # a version whose upload never finished (no publication marker) is retrained, not trusted
+    location = Location(entry.path)
+    location.fs.rm_file(location.path(registry.PUBLISHED))
+    assert registry.registered(conn, "models/zl_baselines", "v1", ["1w"]) is not None
+    assert registry.registered(conn, "models/zl_baselines", "v1", ["1w", "1m"]) is None
+    conn.close()
+
+
+def test_a_cached_copy_is_replaced_when_the_store_publishes_a_retrained_version(tmp_path, s3_bucket, monkeypatch):
+    store = f"{s3_bucket}/models"
+    where = registry.model_dir(store, "models/zl_baselines", "v1", "1w")
+    monkeypatch.setenv(registry.CACHE_ENV, str(tmp_path / "cache"))
+    first = Climatology("target_1w", 5).fit(RETURNS("1w"), RETURNS("1w").iloc[:0])
+    registry.save(first, registry.working_dir(where), {"version": "v1"})
+    registry.publish(where)
+    assert registry.load(where).predict(RETURNS("1w").head(1)).tolist() == first.predict(RETURNS("1w").head(1)).tolist()
+    # force-retrained elsewhere on other returns: the cached copy is stale, the published one wins
+    monkeypatch.setenv(registry.CACHE_ENV, str(tmp_path / "elsewhere"))
+    shifted = RETURNS("1w") + 0.05
+    second = Climatology("target_1w", 5).fit(shifted, shifted.iloc[:0])
+    registry.save(second, registry.working_dir(where), {"version": "v1"})
+    registry.publish(where)
+    monkeypatch.setenv(registry.CACHE_ENV, str(tmp_path / "cache"))
+    assert registry.load(where).predict(RETURNS("1w").head(1)).tolist() == second.predict(RETURNS("1w").head(1)).tolist()
