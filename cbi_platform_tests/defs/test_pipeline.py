@@ -284,13 +284,15 @@ DASK_SELECTION = ["models/zl_baselines", "models/zl_linear", "models/fx_speciali
                   "forecasts/zl_predictions"]
 
 
-def test_models_retrained_on_a_dask_cluster_equal_the_in_process_run(two_runs, tmp_path):
+def test_models_retrained_on_a_dask_cluster_equal_the_in_process_run(two_runs, tmp_path, s3_endpoint):
     """A scheduler and two workers, each its own process on 127.0.0.1; the run is launched as a
     user would (`dagster asset materialize` with CBI_EXECUTOR=dask) against this module's instance
-    and warehouse. Last in this module: it retrains into the fixture's model store."""
+    and warehouse, with the model store in the bucket: a worker publishes what it trained, and the
+    forecast step fetches it. Last in this module: it retrains the fixture's models."""
     import os
 
     from cbi_platform.lib.settings import PROJECT_ROOT
+    from cbi_platform.lib.storage import S3_ENDPOINT_ENV
     from cbi_platform_tests.dask_cluster import dask_cluster, dask_environment, materialize
     from cbi_platform_tests.processes import free_port
 
@@ -298,7 +300,10 @@ def test_models_retrained_on_a_dask_cluster_equal_the_in_process_run(two_runs, t
     port = free_port()
     env = dask_environment({**os.environ, "DAGSTER_HOME": str(settings.data_dir / "dagster_home"),
                             "CBI_DATA_DIR": str(settings.data_dir), "CBI_WAREHOUSE": str(settings.warehouse_path),
-                            "CBI_SOURCE_MODE": "sample"}, port, PROJECT_ROOT)
+                            "CBI_SOURCE_MODE": "sample", "CBI_STORE": "s3://cbi-pipeline/dask", S3_ENDPOINT_ENV: s3_endpoint,
+                            "AWS_ACCESS_KEY_ID": "test-access-key", "AWS_SECRET_ACCESS_KEY": "test-secret-key-never-shown",
+                            "AWS_DEFAULT_REGION": "us-east-1", "CBI_MODEL_CACHE": str(tmp_path / "model_cache")},
+                           port, PROJECT_ROOT)
     models = [key.replace("/", "__") for key in DASK_SELECTION if key.startswith("models/")]
     with dask_cluster(2, env, tmp_path / "dask", port) as cluster:
         launched = materialize(DASK_SELECTION, env, timeout=900)
@@ -315,5 +320,10 @@ def test_models_retrained_on_a_dask_cluster_equal_the_in_process_run(two_runs, t
     assert retrained == dict.fromkeys(models, True)
 
     after = snapshot(settings.warehouse_path)
-    for name in ("training.oof_predictions", "training.model_registry", "training.ensemble_weights", "forecasts.zl_predictions"):
+    for name in ("training.oof_predictions", "training.ensemble_weights", "forecasts.zl_predictions"):
         pd.testing.assert_frame_equal(after[name], second[name], obj=name)
+    # the same registry rows, but the retrained versions now live in the bucket
+    registry_after, registry_before = after["training.model_registry"], second["training.model_registry"]
+    moved = registry_after["path"].str.startswith("s3://cbi-pipeline/dask/models/")
+    assert set(registry_after.loc[moved, "model_asset"]) == {key for key in DASK_SELECTION if key.startswith("models/")}
+    pd.testing.assert_frame_equal(registry_after.drop(columns="path"), registry_before.drop(columns="path"))
