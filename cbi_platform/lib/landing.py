@@ -50,7 +50,14 @@ class LandingZone:
         return self.location.url
 
     def _path(self, *parts: str) -> str:
-        return self.location.path(*(plain_name(part) for part in parts))
+        return self._inside(self.location.path(*(plain_name(part) for part in parts)))
+
+    def _inside(self, path: str) -> str:
+        """On a local disk also refused when a symlink leads it out of the zone (a zone restored
+        from an archive is as untrusted as a payload)."""
+        if self.location.local and not Path(path).resolve().is_relative_to(Path(self.location.root).resolve()):
+            raise ValueError(f"{path} leaves the landing zone {self.location.root}")
+        return path
 
     def write(self, payload: Payload) -> str:
         try:
@@ -81,7 +88,7 @@ class LandingZone:
             meta_path = posixpath.join(folder, meta_name)
             try:
                 meta = json.loads(self.location.read_bytes(meta_path))
-                body_path = posixpath.join(folder, plain_name(str(meta["name"])))
+                body_path = self._inside(posixpath.join(folder, plain_name(str(meta["name"]))))
             except (ValueError, KeyError, TypeError) as exc:
                 raise SourceError(source, window, f"replay: {meta_path} is not a landing record this zone "
                                                   f"wrote ({type(exc).__name__}: {exc})") from None
@@ -90,7 +97,10 @@ class LandingZone:
 
     def read(self, source: str, window: Window) -> list[Payload]:
         """Payloads whose fetch window overlaps `window`, oldest fetch first."""
-        base = self._path(source)
+        try:
+            base = self._path(source)
+        except ValueError as exc:
+            raise SourceError(source, window, f"replay: {exc}") from None
         folders = self.location.folders(base)
         if not folders:
             raise SourceError(source, window, f"replay: no landing zone at {base}")
@@ -128,7 +138,10 @@ class LandingZone:
                 meta = json.loads(self.location.read_bytes(meta_path))
             except (OSError, ValueError):
                 continue
-            body_path = posixpath.join(base, label, name)
+            try:
+                body_path = self._inside(posixpath.join(base, label, name))
+            except ValueError:
+                continue
             fetched_at, inner = str(meta.get("fetched_at", "")), meta.get("meta") or {}
             wanted = not with_any_of or any(inner.get(key) for key in with_any_of)
             if meta.get("name") == name and wanted and self.location.is_file(body_path) and (newest is None or fetched_at > newest[0]):

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import os
 import posixpath
-import shutil
 import tempfile
 import uuid
 from pathlib import Path
@@ -35,7 +34,7 @@ def _s3_filesystem() -> fsspec.AbstractFileSystem:
     endpoint = os.environ.get(S3_ENDPOINT_ENV, "").strip()
     options = {"region": os.environ.get("AWS_DEFAULT_REGION", "us-east-1")}
     if endpoint:
-        parsed = urlparse(endpoint)
+        parsed = urlparse(endpoint if "://" in endpoint else f"https://{endpoint}")  # host:port alone: https
         options.update(endpoint_override=parsed.netloc or parsed.path, scheme=parsed.scheme or "https")
     return ArrowFSWrapper(arrow_fs.S3FileSystem(**options))
 
@@ -47,15 +46,15 @@ class Location:
 
     def __init__(self, url: str | Path):
         text = str(url)
-        if text.startswith("s3://") and "@" in text.removeprefix("s3://").split("/", 1)[0]:
-            raise StorageError("an object-store URL must not carry credentials: set AWS_ACCESS_KEY_ID / "
-                               "AWS_SECRET_ACCESS_KEY in the environment")
         if text.startswith("s3://"):
+            if "@" in text.removeprefix("s3://").split("/", 1)[0] or "?" in text:
+                raise StorageError("an object-store URL must not carry credentials or options: set AWS_ACCESS_KEY_ID / "
+                                   "AWS_SECRET_ACCESS_KEY (and CBI_S3_ENDPOINT) in the environment")
             self.scheme = "s3"
             self.root = text.removeprefix("s3://").rstrip("/")
             self.fs = _s3_filesystem()
         elif "://" in text and not text.startswith("file://"):
-            raise StorageError(f"unsupported storage URL {text!r}: use a path, file:// or s3://")
+            raise StorageError(f"unsupported storage URL scheme {text.split('://', 1)[0]!r}: use a path, file:// or s3://")
         else:
             self.scheme = "file"
             self.root = str(Path(text.removeprefix("file://")).resolve())
@@ -140,20 +139,10 @@ class Location:
                 self.fs.rm_file(name)
 
     def download_folder(self, path: str, local_folder: Path) -> None:
-        """Copy every file under `path` into `local_folder`, staged and renamed into place."""
-        local_folder = Path(local_folder)
-        local_folder.parent.mkdir(parents=True, exist_ok=True)
-        staged = Path(tempfile.mkdtemp(dir=local_folder.parent, prefix=f".{local_folder.name}."))
-        try:
-            for name, entry in self.fs.find(path, detail=True).items():
-                relative = posixpath.relpath(name, path)
-                if entry["type"] == "file" and not relative.startswith(".."):
-                    target = staged / relative
-                    target.parent.mkdir(parents=True, exist_ok=True)
-                    target.write_bytes(self.fs.cat_file(name))
-            if local_folder.exists():
-                shutil.rmtree(local_folder)
-            os.replace(staged, local_folder)
-        except BaseException:
-            shutil.rmtree(staged, ignore_errors=True)
-            raise
+        """Copy every file under `path` into the (new, empty) `local_folder`."""
+        for name, entry in self.fs.find(path, detail=True).items():
+            relative = posixpath.relpath(name, path)
+            if entry["type"] == "file" and not relative.startswith(".."):
+                target = Path(local_folder) / relative
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_bytes(self.fs.cat_file(name))

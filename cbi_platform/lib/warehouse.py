@@ -51,21 +51,22 @@ def check_location(path: str) -> str:
     return path
 
 
-def connect(path: str | Path, read_only: bool = False, attempts: int = 10) -> duckdb.DuckDBPyConnection:
+def connect(path: str | Path, read_only: bool = False, wait_seconds: float = 600) -> duckdb.DuckDBPyConnection:
     """Open the warehouse. DuckDB lets one process write at a time; another process holding the
-    file lock is waited for (exponential backoff) rather than failed on."""
+    file lock is waited for (backoff up to 5 s a try, `wait_seconds` in all) rather than failed on.
+    The wait is long because on Dask nothing but this lock orders the writers of a DuckDB file
+    (defs/executors.py), and a feature step can hold it for minutes."""
     if on_local_disk(path) and not read_only:
         Path(path).parent.mkdir(parents=True, exist_ok=True)
-    delay = 0.2
-    for attempt in range(attempts):
+    delay, deadline = 0.2, time.monotonic() + wait_seconds
+    while True:
         try:
             return duckdb.connect(str(path), read_only=read_only)
         except duckdb.IOException as exc:
-            if "lock" not in str(exc).lower() or attempt + 1 == attempts:
+            if "lock" not in str(exc).lower() or time.monotonic() + delay > deadline:
                 raise
             time.sleep(delay)
             delay = min(delay * 2, 5.0)
-    raise AssertionError("unreachable")
 
 
 @contextmanager

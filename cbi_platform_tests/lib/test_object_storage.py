@@ -96,8 +96,24 @@ def test_credentials_belong_in_the_environment_not_the_url(s3_bucket):
     with pytest.raises(StorageError, match="AWS_ACCESS_KEY_ID") as refused:
         Location("s3://AKIAEXAMPLE:very-secret@bucket/landing")
     assert "very-secret" not in str(refused.value)
-    with pytest.raises(StorageError, match="unsupported storage URL"):
-        Location("gs://bucket/landing")
+    with pytest.raises(StorageError, match="AWS_SECRET_ACCESS_KEY") as refused:
+        Location("s3://bucket/landing?access_key=AKIAEXAMPLE&secret_key=very-secret")
+    assert "very-secret" not in str(refused.value)
+    with pytest.raises(StorageError, match="unsupported storage URL scheme 'gs'"):
+        Location("gs://user:very-secret@bucket/landing")
+
+
+def test_a_symlink_out_of_a_local_landing_zone_is_refused(tmp_path):
+    zone = LandingZone(tmp_path / "landing")
+    zone.write(payload("feed.xml", b"<rss/>", '"v1"'))
+    secret = tmp_path / "credentials"
+    secret.write_text("aws_secret_access_key = outside")
+    body = tmp_path / "landing" / "news" / "2024-03-04" / "feed.xml"
+    body.unlink()
+    body.symlink_to(secret)  # a zone restored from an archive someone else made
+    with pytest.raises(SourceError, match="leaves the landing zone"):
+        zone.read("news", Window(dt.date(2024, 3, 4), dt.date(2024, 3, 5)))
+    assert zone.newest("news", "feed.xml") is None
 
 
 def test_a_folder_uploaded_to_s3_replaces_what_was_there(tmp_path, s3_bucket):

@@ -114,3 +114,23 @@ def test_a_token_in_the_warehouse_location_is_refused(monkeypatch):
     assert "sekrit-123" not in str(refused.value)
     monkeypatch.setenv("CBI_WAREHOUSE", "md:cbi")
     assert Settings.from_env().warehouse_path == "md:cbi"
+
+
+def test_a_writer_waits_for_another_process_holding_the_file_then_gives_up_after_its_wait(tmp_path):
+    import subprocess
+    import sys
+
+    path = tmp_path / "w.duckdb"
+    warehouse.connect(path).close()
+    holder = subprocess.Popen([sys.executable, "-c", f"import duckdb, time; c = duckdb.connect({str(path)!r}); "
+                               "print('held', flush=True); time.sleep(4)"], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        with pytest.raises(duckdb.IOException, match="lock"):
+            warehouse.connect(path, wait_seconds=0.5)
+        conn = warehouse.connect(path, wait_seconds=60)  # the holder exits after a few seconds
+        assert conn.execute("SELECT 1").fetchone() == (1,)
+        conn.close()
+    finally:
+        holder.kill()
+        holder.wait()

@@ -15,6 +15,7 @@ import datetime as dt
 import json
 import os
 import posixpath
+import shutil
 import tempfile
 import uuid
 from dataclasses import dataclass
@@ -57,49 +58,84 @@ def model_dir(root: str | Path, model_asset: str, version: str, horizon: str | N
     return posixpath.join(str(root), model_asset.split("/", 1)[-1], version, *([horizon] if horizon else []))
 
 
-def _remote(where: str) -> bool:
-    return not Location(where).local
+def _cache_root() -> Path:
+    """Local copies of models in an object store: CBI_MODEL_CACHE, else a folder of this user's
+    (not a shared /tmp one another user could fill with pickles first)."""
+    configured = os.environ.get(CACHE_ENV, "").strip()
+    root = Path(configured) if configured else Path.home() / ".cache" / "cbi-platform" / "models"
+    root.mkdir(parents=True, exist_ok=True, mode=0o700)
+    return root
+
+
+_STAGING = uuid.uuid4().hex  # this process's training folders: never another process's, even with the same pid
 
 
 def working_dir(where: str) -> Path:
-    """The local folder the model stored at `where` is written in and read from."""
-    if not _remote(where):
-        return Path(where)
-    cache = Path(os.environ.get(CACHE_ENV) or Path(tempfile.gettempdir()) / "cbi-model-cache")
-    return cache / where.split("://", 1)[1]
+    """The local folder a model stored at `where` is trained and saved in: the store's own folder
+    on a local store; for an object store, a folder private to this process, which readers never
+    see (they read published copies)."""
+    location = Location(where)
+    if location.local:
+        return Path(location.root)
+    return _cache_root() / "staging" / _STAGING / location.root
+
+
+def _marker(location: Location) -> str | None:
+    try:
+        return location.read_bytes(location.path(PUBLISHED)).decode()
+    except FileNotFoundError:
+        return None
 
 
 def publish(where: str) -> None:
-    """Copy the finished working folder to an object store (nothing to do on a local store)."""
-    if _remote(where):
-        location = Location(where)
-        local = working_dir(where)
-        marker = uuid.uuid4().hex
-        (local / PUBLISHED).write_text(marker)
-        location.upload_folder(local, location.root)
+    """Copy the finished working folder to an object store (nothing to do on a local store). The
+    old marker goes first and the new one last, so a copy being replaced or half uploaded is never
+    taken for a published one: `registered` says retrain, `fetched` refuses it."""
+    location = Location(where)
+    if location.local:
+        return
+    marker = location.path(PUBLISHED)
+    if location.exists(marker):
+        location.fs.rm_file(marker)
+    location.upload_folder(working_dir(where), location.root)
+    location.write_bytes(marker, uuid.uuid4().hex.encode())
 
 
-def fetched(where: str) -> Path:
-    """The model's local folder, downloaded first when the store's published copy differs from
-    the cached one (a force-retrained version replaces its files)."""
-    local = working_dir(where)
-    if _remote(where):
-        location = Location(where)
-        published = location.path(PUBLISHED)
-        if not location.exists(published):
-            raise ModelVersionError(f"{where} was never published whole: retrain it")
-        remote_marker = location.read_bytes(published).decode()
-        cached = local / PUBLISHED
-        if not cached.exists() or cached.read_text() != remote_marker:
-            location.download_folder(location.root, local)
-    return local
+def fetched(where: str, attempts: int = 3) -> Path:
+    """The model's local folder. From an object store: the published copy, downloaded once into a
+    cache folder named by its marker and renamed into place whole; a copy in the cache is never
+    changed (a retrained version has a new marker, so a new folder)."""
+    location = Location(where)
+    if location.local:
+        return Path(location.root)
+    for _ in range(attempts):
+        marker = _marker(location)
+        if marker is None:
+            raise ModelVersionError(f"{where} is not published (never, or being replaced): retrain it, or retry")
+        local = _cache_root() / "published" / location.root / marker
+        if local.exists():
+            return local
+        local.parent.mkdir(parents=True, exist_ok=True)
+        staged = Path(tempfile.mkdtemp(dir=local.parent, prefix=".download-"))
+        try:
+            location.download_folder(location.root, staged)
+            if _marker(location) == marker:  # not replaced while we read it
+                try:
+                    os.rename(staged, local)
+                except OSError:
+                    if not local.exists():  # not a process that installed the same copy first
+                        raise
+                return local
+        finally:
+            shutil.rmtree(staged, ignore_errors=True)
+    raise ModelVersionError(f"{where} was replaced {attempts} times while it was fetched")
 
 
 def _stored(where: str, manifest: str) -> bool:
-    if _remote(where):
-        location = Location(where)
-        return location.exists(location.path(PUBLISHED)) and location.exists(location.path(manifest))
-    return (Path(where) / manifest).exists()
+    location = Location(where)
+    if location.local:
+        return (Path(location.root) / manifest).exists()
+    return _marker(location) is not None and location.exists(location.path(manifest))
 
 
 def registered(conn: duckdb.DuckDBPyConnection, model_asset: str, version: str, horizons,

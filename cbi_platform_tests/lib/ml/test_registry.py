@@ -5,6 +5,7 @@ import datetime as dt
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from cbi_platform.lib import warehouse
 from cbi_platform.lib.ml import registry
@@ -83,13 +84,38 @@ def test_a_version_in_an_object_store_is_published_whole_and_fetched_on_another_
     loaded = registry.load(entry.path)
     trained = Climatology("target_1m", 5).fit(RETURNS("1m"), RETURNS("1m").iloc[:0])
     np.testing.assert_array_equal(loaded.predict(RETURNS("1m").head(3)), trained.predict(RETURNS("1m").head(3)))
-    assert (tmp_path / "forecaster_cache" / s3_bucket.removeprefix("s3://") / "models/zl_baselines/v1/1m" / registry.MANIFEST).exists()
+    cached = list((tmp_path / "forecaster_cache" / "published").rglob(registry.MANIFEST))
+    assert [p.parent.parent for p in cached] == [tmp_path / "forecaster_cache" / "published" / s3_bucket.removeprefix("s3://")
+                                                 / "models/zl_baselines/v1/1m"]  # one copy, named by its marker
 
-    # a version whose upload never finished (no publication marker) is retrained, not trusted
-    location = Location(entry.path)
-    location.fs.rm_file(location.path(registry.PUBLISHED))
+    # retrained again, and the upload dies half way: the half-replaced copy is not trusted
+    monkeypatch.setenv(registry.CACHE_ENV, str(tmp_path / "retrainer_cache"))
+    retrained = Climatology("target_1m", 5).fit(RETURNS("1m") + 0.05, RETURNS("1m").iloc[:0])
+    registry.save(retrained, registry.working_dir(entry.path), {"version": "v1"})
+
+    def dies_half_way(self, local_folder, path):
+        self.write_bytes(self.path(registry.MANIFEST), (local_folder / registry.MANIFEST).read_bytes())
+        raise ConnectionError("connection reset")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(Location, "upload_folder", dies_half_way)
+        with pytest.raises(ConnectionError):
+            registry.publish(entry.path)
     assert registry.registered(conn, "models/zl_baselines", "v1", ["1w"]) is not None
-    assert registry.registered(conn, "models/zl_baselines", "v1", ["1w", "1m"]) is None
+    assert registry.registered(conn, "models/zl_baselines", "v1", ["1w", "1m"]) is None  # retrain it
+    with pytest.raises(registry.ModelVersionError, match="not published"):
+        registry.fetched(entry.path)
+    conn.close()
+
+
+def test_a_file_url_store_is_the_same_folder_from_any_working_directory(tmp_path, monkeypatch):
+    conn = warehouse.connect(tmp_path / "w.duckdb")
+    warehouse.apply_migrations(conn, SQL_DIR)
+    monkeypatch.chdir(tmp_path)
+    register_climatology(conn, f"file://{tmp_path / 'store'}", "v1", ["1w"])
+    assert (tmp_path / "store" / "zl_baselines" / "v1" / "1w" / registry.MANIFEST).exists()
+    monkeypatch.chdir(tmp_path / "store")
+    assert registry.registered(conn, "models/zl_baselines", "v1", ["1w"]) is not None
     conn.close()
 
 
