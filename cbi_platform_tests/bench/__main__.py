@@ -70,37 +70,27 @@ def demo_pipeline() -> dict:
 @bench("dask_retrain")
 def dask_retrain() -> dict:
     """Retraining every ZL member (main, eight specialists, linear, baselines; fast profile) on a
-    Dask cluster of 2 workers vs 1 worker, each its own process on 127.0.0.1, after the demo's
-    pipeline built a warehouse. Two cores: AutoGluon already uses both, so 2 workers mostly overlap
-    one step's single-threaded stretches with another's."""
-    import dagster as dg
-
-    from cbi_platform import demo
+    Dask cluster of 2 workers vs 1 worker, each its own process on 127.0.0.1, after `make demo`'s
+    pipeline (run as `make demo` runs it, daily partitions from January 1) built a warehouse. Two
+    cores: AutoGluon already uses both, so 2 workers mostly overlap one step's single-threaded
+    stretches with another's."""
     from cbi_platform.defs.models import MEMBER_ASSETS
-    from cbi_platform.instance import ensure_home
     from cbi_platform_tests.dask_cluster import dask_cluster, dask_environment, materialize
     from cbi_platform_tests.processes import free_port
 
     members = [next(iter(asset.keys)).to_user_string() for asset in MEMBER_ASSETS]
     with tempfile.TemporaryDirectory(prefix="cbi_bench_dask_") as tmp:
         base = Path(tmp)
-        settings = Settings.from_env().with_overrides(data_dir=base, warehouse_path=str(base / "cbi.duckdb"),
-                                                      source_mode="sample")
-        dagster_home = os.environ.pop("DAGSTER_HOME", None)  # `make bench` exports the repo's instance
-        try:
-            home = ensure_home(base)
-        finally:
-            if dagster_home is not None:
-                os.environ["DAGSTER_HOME"] = dagster_home
-        demo.run(settings, dg.DagsterInstance.from_config(str(home)))
+        env = {**os.environ, "CBI_DATA_DIR": str(base), "CBI_WAREHOUSE": str(base / "cbi.duckdb"), "CBI_SOURCE_MODE": "sample",
+               "DAGSTER_HOME": str(base / "dagster_home"), "CBI_START_DATE": f"{dt.date.today().year}-01-01"}
+        subprocess.run([sys.executable, "-m", "cbi_platform.demo"], env=env, cwd=PROJECT_ROOT, check=True, capture_output=True)
         seconds = {}
         for workers in (1, 2):
             port = free_port()
-            env = dask_environment({**os.environ, "DAGSTER_HOME": str(home), "CBI_DATA_DIR": str(base),
-                                    "CBI_WAREHOUSE": settings.warehouse_path, "CBI_SOURCE_MODE": "sample"}, port, PROJECT_ROOT)
-            with dask_cluster(workers, env, base / f"dask{workers}", port):
+            cluster_env = dask_environment(env, port, PROJECT_ROOT)
+            with dask_cluster(workers, cluster_env, base / f"dask{workers}", port):
                 t0 = time.perf_counter()
-                launched = materialize(members, env)
+                launched = materialize(members, cluster_env)
                 seconds[workers] = time.perf_counter() - t0
             if launched.returncode != 0:
                 raise RuntimeError(f"the retrain on {workers} Dask worker(s) failed:\n{launched.stderr[-3000:]}")
