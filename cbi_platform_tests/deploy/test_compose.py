@@ -61,7 +61,7 @@ def test_every_variable_is_documented_in_env_example():
     text = (PROJECT_ROOT / "docker-compose.yml").read_text()
     used = set(re.findall(r"(?<!\$)\$\{([A-Z][A-Z0-9_]*)", text))  # $${...} is the container's own
     assert used <= env_names(), used - env_names()
-    settings_vars = set(re.findall(r'_(?:env|flag)\("([A-Z_]+)"', (PROJECT_ROOT / "cbi_platform/lib/settings.py").read_text()))
+    settings_vars = set(re.findall(r'_(?:env|flag|choice)\("([A-Z_]+)"', (PROJECT_ROOT / "cbi_platform/lib/settings.py").read_text()))
     assert settings_vars <= env_names(), settings_vars - env_names()
 
 
