@@ -32,6 +32,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from cbi_platform.lib.ml.models import fit_resources
 from cbi_platform.lib.ml.quantiles import (
     MIN_EFFECTIVE_OUTCOMES,
     QCOLS,
@@ -130,7 +131,7 @@ class Stacker:
         self.predictor = TabularPredictor(label="realised", problem_type="quantile", quantile_levels=list(QUANTILES),
                                           eval_metric="pinball_loss", path=str(self.path), verbosity=0).fit(
             data.iloc[:cut], tuning_data=data.iloc[cut:], hyperparameters=self.HYPERPARAMETERS, num_bag_folds=0,
-            num_stack_levels=0, fit_weighted_ensemble=False, ag_args_fit={"num_cpus": 2})
+            num_stack_levels=0, fit_weighted_ensemble=False, ag_args_fit=fit_resources())
         return self
 
     def predict(self, wide: pd.DataFrame) -> np.ndarray:

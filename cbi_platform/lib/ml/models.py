@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import logging
 import math
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -29,6 +30,30 @@ import pandas as pd
 from cbi_platform.lib.ml.quantiles import QUANTILES, pinball, sort_quantiles
 
 log = logging.getLogger("cbi_platform.ml")
+CPUS_ENV = "CBI_TRAINING_CPUS"
+
+
+def training_cpus() -> int | None:
+    """The cores one AutoGluon tabular fit may use: CBI_TRAINING_CPUS where a step shares its
+    machine (a Dask worker's share of the host, a pod's CPU limit: threads beyond it only contend),
+    else None: AutoGluon's choice, every core it sees. Not part of a model's version: results do
+    not depend on it beyond floating-point noise."""
+    configured = os.environ.get(CPUS_ENV, "").strip()
+    if not configured:
+        return None
+    try:
+        cores = int(configured)
+    except ValueError:
+        cores = 0
+    if cores < 1:
+        raise ValueError(f"{CPUS_ENV}={configured!r}: a whole number of cores, at least 1")
+    return cores
+
+
+def fit_resources() -> dict:
+    """AutoGluon's ag_args_fit for the cores above (none: AutoGluon decides)."""
+    cores = training_cpus()
+    return {} if cores is None else {"num_cpus": cores}
 
 
 class QuantileModel(Protocol):
@@ -240,7 +265,7 @@ class AutoGluonQuantile:
             num_stack_levels=0,
             fit_weighted_ensemble=len(self.hyperparameters) > 1,
             time_limit=self.time_limit,
-            ag_args_fit={"num_cpus": 2},
+            ag_args_fit=fit_resources(),
         )
         return self
 

@@ -1,6 +1,8 @@
 """The statistical members, the greedy ensemble and the skill test, on synthetic data whose
 answer is known."""
 
+import os
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -194,3 +196,34 @@ def test_without_evidence_the_ensemble_is_climatology_alone(tmp_path):
     # selection alone, on the first fold's outcomes, gives it weight
     first = np.stack([climatology[:block - 21], lucky[:block - 21]], axis=1)
     assert greedy_weights(first, realised[:block - 21], prior=0, prior_rounds=ensemble.reference_prior_rounds(21))[1] > 0.3
+
+
+@pytest.mark.parametrize(("configured", "expected"), [("", None), ("1", 1), (" 3 ", 3)])
+def test_a_fit_uses_the_cores_it_is_given(monkeypatch, configured, expected):
+    from cbi_platform.lib.ml.models import CPUS_ENV, training_cpus
+
+    monkeypatch.setenv(CPUS_ENV, configured)
+    assert training_cpus() == expected
+
+
+@pytest.mark.parametrize("configured", ["0", "two", "-1", "1.5", "²"])
+def test_a_core_count_that_is_not_a_whole_positive_number_is_refused(monkeypatch, configured):
+    from cbi_platform.lib.ml.models import CPUS_ENV, training_cpus
+
+    monkeypatch.setenv(CPUS_ENV, configured)
+    with pytest.raises(ValueError, match="CBI_TRAINING_CPUS"):
+        training_cpus()
+
+
+@pytest.mark.parametrize(("configured", "expected"), [("1", 1), ("", os.cpu_count())])
+def test_an_autogluon_fit_runs_its_models_on_the_cores_it_is_given(tmp_path, monkeypatch, configured, expected):
+    """A Dask worker's or a pod's share: more threads than cores only contend (two fits of two
+    threads each on two cores ran a specialist 20x slower than alone). Unset: every core."""
+    from cbi_platform.lib.ml.models import CPUS_ENV, AutoGluonQuantile
+
+    monkeypatch.setenv(CPUS_ENV, configured)
+    rng = np.random.default_rng(3)
+    frame = pd.DataFrame({"x": rng.standard_normal(400)}).assign(y=lambda f: 0.1 * f["x"] + rng.standard_normal(400) * 0.05)
+    model = AutoGluonQuantile("y", ["x"], {"GBM": {"num_boost_round": 20}}, tmp_path / "ag").fit(frame.iloc[:300], frame.iloc[300:])
+    trainer = model.predictor._trainer
+    assert {trainer.load_model(name).fit_num_cpus for name in trainer.get_model_names()} == {expected}
