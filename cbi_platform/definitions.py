@@ -19,7 +19,7 @@ from cbi_platform.defs.ingest.fred import fred
 from cbi_platform.defs.ingest.news import news_items
 from cbi_platform.defs.ingest.usda_esr import usda_export_sales
 from cbi_platform.defs.ingest.usda_wasde import usda_wasde
-from cbi_platform.defs.models import MODEL_ASSETS
+from cbi_platform.defs.models import MES_SNAPSHOT_KEY, MODEL_ASSETS
 from cbi_platform.defs.resources import ModelStore, PlatformConfig, ReportStore, SourceResource, Warehouse
 from cbi_platform.defs.risk import zl_risk
 from cbi_platform.defs.settings import SETTINGS
@@ -28,7 +28,7 @@ RAW_ASSETS = [fred, *DATABENTO_ASSETS, cftc_cot, epa_rin_prices, usda_export_sal
 # raw assets the demo backfills over the whole history; hourly bars only over recent weeks
 HOURLY_ASSETS = [futures_hourly]
 # the hourly MES path: vendor settle files (files mode) have no hourly bars to feed it
-MES_ASSET_KEYS = {dg.AssetKey(["features", "mes_hourly"]), dg.AssetKey(["models", "mes_timeseries"]),
+MES_ASSET_KEYS = {dg.AssetKey(["features", "mes_hourly"]), MES_SNAPSHOT_KEY, dg.AssetKey(["models", "mes_timeseries"]),
                   dg.AssetKey(["forecasts", "mes_predictions"])}
 FORECAST_ASSETS = [zl_predictions, zl_risk, zl_strategy_backtest, mes_predictions, zl_forecast_report]
 ALL_ASSETS = [*RAW_ASSETS, *FEATURE_ASSETS, *MODEL_ASSETS, *FORECAST_ASSETS]
@@ -47,7 +47,7 @@ def resources(settings=SETTINGS) -> dict:
             sample_signal=settings.sample_signal,
             history_start=settings.history_start.isoformat(),
         ),
-        "model_store": ModelStore(root=settings.model_url),
+        "model_store": ModelStore(root=settings.model_url, snapshots=settings.snapshot_url),
         "reports": ReportStore(root=settings.report_url),
     }
 

@@ -62,7 +62,8 @@ def run(settings, instance, profile: str | None = None, hourly_days: int = DEMO_
     files_mode = settings.source_mode == "files"
     if files_mode:
         print("files mode: no hourly bars in vendor settle files, so the MES path (raw/futures_ohlcv_1h, "
-              "features/mes_hourly, models/mes_timeseries, forecasts/mes_predictions) is left out", flush=True)
+              "features/mes_hourly, models/mes_training_snapshot, models/mes_timeseries, forecasts/mes_predictions) is "
+              "left out", flush=True)
     for asset in cbi.RAW_ASSETS:
         if files_mode and asset in cbi.HOURLY_ASSETS:
             continue
@@ -91,13 +92,14 @@ def derived(settings, instance, profile: str | None = None):
     import dagster as dg
 
     from cbi_platform import definitions as cbi
+    from cbi_platform.defs.models import TRAINING_ASSETS
 
     files_mode = settings.source_mode == "files"
     downstream = [a for a in cbi.ALL_ASSETS if a not in cbi.RAW_ASSETS
                   and not (files_mode and set(a.keys) & cbi.MES_ASSET_KEYS)]
     run_config = {"ops": {}, "loggers": {"console": {"config": {"log_level": "WARNING"}}}}
     if profile:
-        for asset in cbi.MODEL_ASSETS:
+        for asset in TRAINING_ASSETS:
             run_config["ops"][asset.op.name] = {"config": {"profile": profile}}
     return dg.materialize([*downstream, *cbi.RAW_ASSETS], selection=dg.AssetSelection.assets(*downstream),
                           instance=instance, resources=cbi.resources(settings), run_config=run_config)

@@ -16,7 +16,8 @@ concurrency:
   runs:
     max_concurrent_runs: 4
   pools:
-    # DuckDB allows one writing process: every warehouse step takes a slot of pool `warehouse`
+    # one slot per pool: `warehouse` (DuckDB allows one writing process) and `training` (one
+    # AutoGluon fit at a time: it already uses every core)
     default_limit: 1
     granularity: op
 run_coordinator:

@@ -86,7 +86,10 @@ def _wait_for(probe, timeout: float, what: str, log_dir: Path):
 def materialize(selection: list[str], env: dict[str, str], retrain: bool = True, timeout: float = 3600) -> subprocess.CompletedProcess:
     """`dagster asset materialize` of `selection` as a user launches it, in `env` (CBI_EXECUTOR=dask
     and the scheduler's address: the steps run on the cluster); every model in it retrained."""
-    models = [key.replace("/", "__") for key in selection if key.startswith("models/")] if retrain else []
+    from cbi_platform.defs.models import TRAINING_ASSETS
+
+    training = {asset.op.name for asset in TRAINING_ASSETS}
+    models = [key.replace("/", "__") for key in selection if key.replace("/", "__") in training] if retrain else []
     run_config = {"ops": {op: {"config": {"force_retrain": True}} for op in models}}
     return subprocess.run([sys.executable, "-m", "dagster", "asset", "materialize", "-m", "cbi_platform.definitions",
                            "--select", ",".join(selection), "--config-json", json.dumps(run_config)],

@@ -15,3 +15,13 @@ def on_upstream_update() -> dg.AutomationCondition:
         & ~dg.AutomationCondition.any_deps_in_progress()
         & ~dg.AutomationCondition.in_progress()
     ).with_label("refresh when upstream lands")
+
+
+def on_any_upstream_update() -> dg.AutomationCondition:
+    """Run when any upstream asset lands, even while others were never materialised (a model not
+    trained in this deployment, such as MES in files mode, must not hold back the rest)."""
+    return (
+        dg.AutomationCondition.any_deps_updated().since_last_handled()
+        & ~dg.AutomationCondition.any_deps_in_progress()
+        & ~dg.AutomationCondition.in_progress()
+    ).with_label("run when any upstream lands")

@@ -19,6 +19,13 @@ def warehouse_pool(settings: Settings) -> str | None:
     return None if settings.executor == "dask" else "warehouse"
 
 
+def training_pool(settings: Settings) -> str | None:
+    """The pool of every training step: one slot on one machine (AutoGluon already uses every
+    core; two fits side by side only slow each other), more where a deployment sets a higher
+    limit (deploy/k8s/values.yaml); none on Dask, for the reason above."""
+    return None if settings.executor == "dask" else "training"
+
+
 def step_executor(settings: Settings) -> dg.ExecutorDefinition:
     if settings.executor == "dask":
         if not settings.dask_scheduler:

@@ -9,6 +9,7 @@ import dagster as dg
 from cbi_platform.defs.checks import reported, specs
 from cbi_platform.defs.conditions import on_upstream_update
 from cbi_platform.defs.ingest.common import WAREHOUSE_POOL
+from cbi_platform.defs.models import TRAINING_TABLES_KEY
 from cbi_platform.defs.resources import PlatformConfig, ReportStore, Warehouse
 from cbi_platform.defs.risk import RISK_KEY, SCENARIOS_KEY
 from cbi_platform.lib.config import configured_horizons, load_sources
@@ -56,7 +57,7 @@ FORECAST_CHECKS = [
 
 @dg.asset(
     key=["forecasts", "zl_predictions"],
-    deps=[dg.AssetKey(["models", "zl_ensemble"]), dg.AssetKey(["features", "zl_daily_matrix"])],
+    deps=[TRAINING_TABLES_KEY, dg.AssetKey(["features", "zl_daily_matrix"])],
     description=(
         "ZL forecasts of forward log returns, P10/P50/P90 (and P5/P95) per horizon, calibrated so the P10-P90 "
         "interval covers 80%. kind='live': days whose outcome is not known yet (the latest is tomorrow's "
@@ -155,7 +156,7 @@ MES_FORECAST_CHECKS = [
 
 @dg.asset(
     key=MES_FORECAST_KEY,
-    deps=[dg.AssetKey(["models", "mes_timeseries"]), dg.AssetKey(["features", "mes_hourly"])],
+    deps=[TRAINING_TABLES_KEY, dg.AssetKey(["features", "mes_hourly"])],
     description=(
         "Hourly forecasts of every root for the next 24 trading hours (P10/P50/P90 prices) from the registered MES "
         "TimeSeriesPredictor on the latest bars; bar times follow each root's Globex hours."
@@ -185,7 +186,7 @@ REPORT_KEY = dg.AssetKey(["reports", "zl_forecast"])
 
 @dg.asset(
     key=REPORT_KEY,
-    deps=[RISK_KEY, SCENARIOS_KEY, dg.AssetKey(["models", "zl_ensemble"]),
+    deps=[RISK_KEY, SCENARIOS_KEY, TRAINING_TABLES_KEY,
           dg.AssetKey(["forecasts", "zl_strategy_backtest"])],
     description=(
         "The ZL forecast report, a research note in one self-contained HTML page (reports/latest.html): the forecast "

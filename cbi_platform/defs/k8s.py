@@ -10,6 +10,7 @@ are sized for the deployment's CBI_PROFILE, also when a run's config asks for an
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +19,7 @@ from typing import Any
 import dagster as dg
 
 from cbi_platform.lib.config import ConfigError, load_yaml
+from cbi_platform.lib.ml.models import CPUS_ENV
 from cbi_platform.lib.settings import Settings
 
 CONFIG_FILE = "k8s.yaml"
@@ -91,6 +93,12 @@ def _resources(source: Path, where: str, value: Any) -> Resources:
     return resources
 
 
+def cores(resources: Resources) -> int:
+    """The whole cores a model step's fits may use: its CPU limit, at least one. A pod sees every
+    core of its node, so AutoGluon left to count them would run more threads than the limit allows."""
+    return max(1, math.floor(quantity(resources["limits"]["cpu"])))
+
+
 def load_k8s_config(config_dir: Path) -> K8sConfig:
     """config/k8s.yaml, validated; every training profile of config/training.yaml must be sized."""
     source = Path(config_dir) / CONFIG_FILE
@@ -133,7 +141,8 @@ def model_step_kinds() -> dict[str, str]:
     from cbi_platform.defs import models
 
     groups = {"specialist": [models.zl_main, *models.BUCKET_MODELS], "ensemble": [models.zl_ensemble],
-              "timeseries": [models.mes_timeseries], "light": [models.zl_linear, models.zl_baselines]}
+              "timeseries": [models.mes_timeseries],
+              "light": [models.zl_linear, models.zl_baselines, *models.SNAPSHOT_ASSETS, models.training_tables]}
     kinds = {asset.node_def.name: kind for kind, assets in groups.items() for asset in assets}
     unsized = [asset.node_def.name for asset in models.MODEL_ASSETS if asset.node_def.name not in kinds]
     if unsized:  # a new model would otherwise run in a pod sized for ingest
@@ -161,7 +170,8 @@ def executor_config(settings: Settings) -> dict[str, Any]:
         "volumes": [{"name": config.data_claim, "persistent_volume_claim": {"claim_name": config.data_claim}}],
         "volume_mounts": [{"name": config.data_claim, "mount_path": config.data_mount_path}],
         "step_k8s_config": {"container_config": {"resources": config.default_resources}},
-        "per_step_k8s_config": {op: {"container_config": {"resources": resources}}
+        "per_step_k8s_config": {op: {"container_config": {"resources": resources, "env": [
+                                    {"name": CPUS_ENV, "value": str(cores(resources))}]}}
                                 for op, resources in model_step_resources(config, settings.profile).items()},
     }
 

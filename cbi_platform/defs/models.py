@@ -1,5 +1,11 @@
 """Model assets: thin wrappers around lib.ml.
 
+Training steps are stateless: they read an immutable Parquet snapshot of their input
+(models/zl_training_snapshot, models/mes_training_snapshot: the only model-side steps that read the
+warehouse) and write the model folders and each version's record (registry rows, out-of-fold
+predictions, weights) to the model store; models/training_tables, a small step in the warehouse
+pool, loads the records into training.*. So a training step can run on any worker.
+
 - models/zl_main and models/<bucket>_specialist (member bucket_<bucket>): AutoGluon quantile
   specialists, walk-forward;
 - models/zl_linear: the shrunk linear quantile model on every feature;
@@ -15,6 +21,8 @@ import dagster as dg
 from pydantic import Field
 
 from cbi_platform.defs.checks import reported, specs
+from cbi_platform.defs.conditions import on_any_upstream_update
+from cbi_platform.defs.executors import training_pool
 from cbi_platform.defs.ingest.common import WAREHOUSE_POOL
 from cbi_platform.defs.resources import ModelStore, PlatformConfig, Warehouse
 from cbi_platform.defs.settings import SETTINGS
@@ -25,7 +33,13 @@ from cbi_platform.lib.ml.models import BASELINES
 from cbi_platform.lib.quality import Check
 
 MATRIX = dg.AssetKey(["features", "zl_daily_matrix"])
+MES_PANEL = dg.AssetKey(["features", "mes_hourly"])
 BUCKETS = tuple(load_buckets(SETTINGS.config_dir))
+ZL_SNAPSHOT_KEY = dg.AssetKey(["models", "zl_training_snapshot"])
+MES_SNAPSHOT_KEY = dg.AssetKey(["models", "mes_training_snapshot"])
+# one training step at a time on one machine (AutoGluon already uses every core); side by side
+# where the deployment's pool limit allows (deploy/k8s/values.yaml)
+TRAINING_POOL = training_pool(SETTINGS)
 
 
 class TrainingRunConfig(dg.Config):
@@ -67,21 +81,35 @@ def run_metadata(runs) -> dict:
     return metadata
 
 
-def train_or_reuse(context, config: TrainingRunConfig, warehouse: Warehouse, matrix, *, model_name: str,
-                   model_asset: str, features: list[str], make_model, training, model_store: ModelStore,
-                   platform: PlatformConfig):
-    """Train unless this exact version (data, features, config) is already registered.
-    Returns (the lib.ml.member_model.ModelRun or None when the registered version is reused, version)."""
-    from cbi_platform.lib.ml.member_model import already_trained, fit_model, model_version
+def kept_record(context, model_store: ModelStore, model_name: str, model_asset: str, version: str):
+    """(URL, lib.ml.records.Record) of a record of this version that can be kept: in this model
+    store, else where the asset's latest materialisation left it (a store since moved, say to a
+    bucket); None: train."""
+    from cbi_platform.lib.ml import records
+
+    record = records.stored(model_store.root, model_asset, version)
+    if record is not None:
+        return records.record_url(model_store.root, model_asset, version), record
+    there = recorded(context, dg.AssetKey.from_user_string(model_asset)).get(model_name)
+    record = records.stored_at(there, version) if there else None
+    return (there, record) if record is not None else None
+
+
+def train_or_reuse(context, config: TrainingRunConfig, matrix, *, model_name: str, model_asset: str,
+                   features: list[str], make_model, training, model_store: ModelStore, platform: PlatformConfig):
+    """Train unless this exact version (data, features and config) is already stored. Returns (the
+    lib.ml.member_model.ModelRun or None when a stored version is kept, version, its record's URL)."""
+    from cbi_platform.lib.ml import member_model, records
+    from cbi_platform.lib.ml.member_model import fit_model, model_version
 
     version, _ = model_version(matrix, model_name, features, training)
-    if not config.force_retrain:
-        with warehouse.read_connection() as conn:
-            if already_trained(conn, model_asset, version, training.horizons):
-                context.log.info(f"{model_name} {version}: data, features and config unchanged; not retraining")
-                return None, version
-    return fit_model(matrix, model_name=model_name, model_asset=model_asset, features=features, make_model=make_model,
-                     config=training, store_root=model_store.root, data_mode=platform.data_mode), version
+    found = None if config.force_retrain else kept_record(context, model_store, model_name, model_asset, version)
+    if found:
+        context.log.info(f"{model_name} {version}: data, features and config unchanged; not retraining")
+        return None, version, found[0]
+    run = fit_model(matrix, model_name=model_name, model_asset=model_asset, features=features, make_model=make_model,
+                    config=training, store_root=model_store.root, data_mode=platform.data_mode)
+    return run, version, records.write(model_store.root, member_model.record(run))
 
 
 def _trained_versions(metadata) -> set[str]:
@@ -110,39 +138,130 @@ def as_trained(context: dg.AssetExecutionContext, versions: set[str]) -> dict:
     return {}
 
 
-def kept(context: dg.AssetExecutionContext, versions: set[str], note: str) -> dict:
-    """Metadata of a materialisation that kept the registered model versions."""
+def kept(context: dg.AssetExecutionContext, versions: set[str], note: str, stored: dict[str, str]) -> dict:
+    """Metadata of a materialisation that kept the stored model versions (`stored`: model name ->
+    its record's URL, what models/training_tables loads)."""
     trained = as_trained(context, versions)
     shown = "" if trained else " (its training is not recorded on this instance)"
-    return {**trained, "retrained": False, "note": f"{note}{shown}", "version_kept": ", ".join(sorted(versions))}
+    return {**trained, "retrained": False, "note": f"{note}{shown}", "version_kept": ", ".join(sorted(versions)),
+            RECORDS: dg.MetadataValue.json(stored)}
 
 
-def _store_and_report(context, warehouse: Warehouse, outcomes, names: list[str], extra: dict | None = None) -> dg.MaterializeResult:
+RECORDS = "records"  # metadata of every model materialisation: model name -> its record's URL
+
+
+def materialized_metadata(context, key: dg.AssetKey) -> dict:
+    """The metadata of this run's materialisation of `key` when it made one, else of the latest
+    (none: {}). A run's steps thus learn from its own snapshot and combine its own members, even
+    when another run materialises them meanwhile."""
+    this_run = [entry.asset_materialization for entry in
+                context.instance.all_logs(context.run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION)
+                if entry.asset_materialization is not None and entry.asset_materialization.asset_key == key]
+    if this_run:
+        return dict(this_run[-1].metadata)
+    event = context.instance.get_latest_materialization_event(key)
+    return dict(event.asset_materialization.metadata) if event and event.asset_materialization else {}
+
+
+def recorded(context, key: dg.AssetKey) -> dict[str, str]:
+    """The records a model asset's materialisation (materialized_metadata) stands for: model name
+    -> record URL; none if it was never materialised."""
+    entry = materialized_metadata(context, key).get(RECORDS)
+    return dict(entry.value) if entry is not None else {}
+
+
+def snapshot_of(context, key: dg.AssetKey, name: str):
+    """The frame a training step learns from: snapshot `name` of the snapshot asset's
+    materialisation (materialized_metadata), read from the store and checked against its fingerprint."""
+    from cbi_platform.lib import snapshot
+
+    entry = materialized_metadata(context, key).get(SNAPSHOTS)
+    if entry is None or name not in entry.value:
+        raise dg.Failure(f"no snapshot {name} of {key.to_user_string()}: materialise {key.to_user_string()} first")
+    chosen = snapshot.Snapshot.from_dict(name, entry.value[name])
+    context.log.info(f"training on snapshot {chosen.url} ({chosen.rows} rows, fingerprint {chosen.fingerprint})")
+    return snapshot.read(chosen)
+
+
+def _record_and_report(context, outcomes, names: list[str], model_store: ModelStore,
+                       extra: dict | None = None) -> dg.MaterializeResult:
     import pandas as pd
 
-    from cbi_platform.lib.ml.member_model import store
     from cbi_platform.lib.ml.quantiles import QCOLS
 
-    runs = [run for run, _ in outcomes if run is not None]
+    runs = [run for run, *_ in outcomes if run is not None]
+    stored = {name: url for name, (_, _, url) in zip(names, outcomes)}
     if not runs:
-        versions = {version for _, version in outcomes}
+        versions = {version for _, version, _ in outcomes}
         return dg.MaterializeResult(
-            metadata=kept(context, versions, f"{', '.join(names)}: unchanged, previous version kept; below, as trained"),
+            metadata=kept(context, versions, f"{', '.join(names)}: unchanged, previous version kept; below, as trained",
+                          stored),
             check_results=reported(MODEL_CHECKS, [quality.CheckOutcome("quantiles_ordered", True, "unchanged model version")]))
-    with warehouse.get_connection() as conn:
-        for run in runs:
-            store(conn, run)
     oof = pd.concat([r.oof for r in runs], ignore_index=True)
-    return dg.MaterializeResult(metadata={"retrained": True, **run_metadata(runs), **(extra or {})},
+    return dg.MaterializeResult(metadata={"retrained": True, RECORDS: dg.MetadataValue.json(stored), **run_metadata(runs),
+                                          **(extra or {})},
                                 check_results=reported(MODEL_CHECKS, [quality.quantiles_ordered(oof, QCOLS)]))
 
 
 MODEL_CHECKS = [Check.reported("quantiles_ordered", "Out-of-fold quantiles never cross and are finite")]
 
 
-def _zl_matrix(warehouse: Warehouse):
+SNAPSHOTS = "snapshots"  # metadata of a snapshot asset: table name -> lib.snapshot.Snapshot.as_dict()
+# the ZL tables a member learns from: the whole matrix (main model, linear, baselines) or a bucket's
+ZL_TABLES = ("zl_daily_matrix", *[f"bucket_{bucket}" for bucket in BUCKETS])
+
+
+def _snapshot_metadata(taken) -> dict:
+    import pandas as pd
+
+    shown = pd.DataFrame([{"table": s.name, "rows": s.rows, "fingerprint": s.fingerprint, "url": s.url} for s in taken])
+    return {SNAPSHOTS: dg.MetadataValue.json({s.name: s.as_dict() for s in taken}),
+            "snapshot_files": dg.MetadataValue.md(markdown(shown)), "dagster/row_count": int(shown["rows"].max())}
+
+
+@dg.asset(
+    key=ZL_SNAPSHOT_KEY,
+    deps=[MATRIX, *[dg.AssetKey(["features", f"bucket_{bucket}"]) for bucket in BUCKETS]],
+    description=(
+        "What the ZL models learn from, frozen: the daily matrix and each bucket's view with the matrix's targets, "
+        "written once as Parquet under <CBI_STORE>/snapshots/ and named by the SHA-256 of its bytes. Training steps "
+        "read these files (checking the fingerprint), never the warehouse, so they can run on any worker."
+    ),
+    group_name="models",
+    kinds={"duckdb", "parquet"},
+    owners=["team:quant-research"],
+    pool=WAREHOUSE_POOL,
+)
+def zl_training_snapshot(context: dg.AssetExecutionContext, warehouse: Warehouse,
+                         model_store: ModelStore) -> dg.MaterializeResult:
+    from cbi_platform.lib import snapshot
+    from cbi_platform.lib.forecast import member_matrix_sql
+
+    taken = []
     with warehouse.read_connection() as conn:
-        return conn.execute("SELECT * FROM features.zl_daily_matrix ORDER BY trade_date").df()
+        for table in ZL_TABLES:
+            frame = conn.execute(member_matrix_sql(table if table.startswith("bucket_") else "zl_main")).df()
+            taken.append(snapshot.write(model_store.snapshots, table, frame))
+    return dg.MaterializeResult(metadata=_snapshot_metadata(taken))
+
+
+@dg.asset(
+    key=MES_SNAPSHOT_KEY,
+    deps=[MES_PANEL],
+    description=("The MES hourly panel (every root) frozen as Parquet under <CBI_STORE>/snapshots/, named by the "
+                 "SHA-256 of its bytes: what models/mes_timeseries trains on, without a warehouse connection."),
+    group_name="models",
+    kinds={"duckdb", "parquet"},
+    owners=["team:quant-research"],
+    pool=WAREHOUSE_POOL,
+)
+def mes_training_snapshot(context: dg.AssetExecutionContext, warehouse: Warehouse,
+                          model_store: ModelStore) -> dg.MaterializeResult:
+    from cbi_platform.lib import snapshot
+
+    with warehouse.read_connection() as conn:
+        panel = conn.execute("SELECT * FROM features.mes_hourly ORDER BY item_id, timestamp").df()
+    return dg.MaterializeResult(metadata=_snapshot_metadata([snapshot.write(model_store.snapshots, "mes_hourly", panel)]))
 
 
 def specialist_asset(name: str, feature_table: str, description: str, asset_name: str | None = None) -> dg.AssetsDefinition:
@@ -152,27 +271,25 @@ def specialist_asset(name: str, feature_table: str, description: str, asset_name
     models/fx_specialist would otherwise show the same label)."""
     key = dg.AssetKey(["models", asset_name or name])
 
-    @dg.asset(key=key, deps=[MATRIX, dg.AssetKey(["features", feature_table])], description=description,
-              group_name="models", kinds={"python", "autogluon"}, owners=["team:quant-research"], pool=WAREHOUSE_POOL,
+    @dg.asset(key=key, deps=[ZL_SNAPSHOT_KEY], description=description, group_name="models",
+              kinds={"python", "autogluon"}, owners=["team:quant-research"], pool=TRAINING_POOL,
               check_specs=specs(key, MODEL_CHECKS))
-    def _specialist(context: dg.AssetExecutionContext, config: TrainingRunConfig, warehouse: Warehouse,
-                    model_store: ModelStore, platform: PlatformConfig) -> dg.MaterializeResult:
-        from cbi_platform.lib.forecast import member_matrix_sql
+    def _specialist(context: dg.AssetExecutionContext, config: TrainingRunConfig, model_store: ModelStore,
+                    platform: PlatformConfig) -> dg.MaterializeResult:
         from cbi_platform.lib.ml.models import AutoGluonQuantile
         from cbi_platform.lib.ml.train import feature_columns
 
         training = _training(platform, config)
-        with warehouse.read_connection() as conn:
-            matrix = conn.execute(member_matrix_sql(name)).df()
+        matrix = snapshot_of(context, ZL_SNAPSHOT_KEY, feature_table)
         features = feature_columns(matrix)
         context.log.info(f"training {name} on {len(features)} features, profile {training.profile}")
         outcome = train_or_reuse(
-            context, config, warehouse, matrix, model_name=name, model_asset=key.to_user_string(), features=features,
+            context, config, matrix, model_name=name, model_asset=key.to_user_string(), features=features,
             make_model=lambda label, days, path: AutoGluonQuantile(label, features, training.hyperparameters, path,
                                                                    training.time_limit),
             training=training, model_store=model_store, platform=platform,
         )
-        return _store_and_report(context, warehouse, [outcome], [name])
+        return _record_and_report(context, [outcome], [name], model_store)
 
     return _specialist
 
@@ -197,7 +314,7 @@ BUCKET_MODELS = [
 
 @dg.asset(
     key=["models", "zl_baselines"],
-    deps=[MATRIX],
+    deps=[ZL_SNAPSHOT_KEY],
     description=(
         "First-class baselines for every horizon: climatology (empirical quantiles of past h-day ZL returns), "
         "volatility-scaled climatology (the same, rescaled by trailing realised volatility) and a driftless random walk "
@@ -207,25 +324,25 @@ BUCKET_MODELS = [
     group_name="models",
     kinds={"python", "numpy"},
     owners=["team:quant-research"],
-    pool=WAREHOUSE_POOL,
+    pool=TRAINING_POOL,
     check_specs=specs(dg.AssetKey(["models", "zl_baselines"]), MODEL_CHECKS),
 )
-def zl_baselines(context: dg.AssetExecutionContext, config: TrainingRunConfig, warehouse: Warehouse,
-                 model_store: ModelStore, platform: PlatformConfig) -> dg.MaterializeResult:
+def zl_baselines(context: dg.AssetExecutionContext, config: TrainingRunConfig, model_store: ModelStore,
+                 platform: PlatformConfig) -> dg.MaterializeResult:
     training = _training(platform, config)
-    matrix = _zl_matrix(warehouse)
+    matrix = snapshot_of(context, ZL_SNAPSHOT_KEY, "zl_daily_matrix")
     outcomes = [
-        train_or_reuse(context, config, warehouse, matrix, model_name=name, model_asset="models/zl_baselines", features=[],
+        train_or_reuse(context, config, matrix, model_name=name, model_asset="models/zl_baselines", features=[],
                        make_model=lambda label, days, path, cls=cls: cls(label, days), training=training,
                        model_store=model_store, platform=platform)
         for name, cls in BASELINES.items()
     ]
-    return _store_and_report(context, warehouse, outcomes, list(BASELINES))
+    return _record_and_report(context, outcomes, list(BASELINES), model_store)
 
 
 @dg.asset(
     key=["models", "zl_linear"],
-    deps=[MATRIX],
+    deps=[ZL_SNAPSHOT_KEY],
     description=(
         "The shrunk linear quantile model: a strongly penalised ridge regression of the volatility-standardised "
         "forward return on every standardised feature of the ZL matrix, with the empirical quantiles of its "
@@ -235,21 +352,21 @@ def zl_baselines(context: dg.AssetExecutionContext, config: TrainingRunConfig, w
     group_name="models",
     kinds={"python", "numpy"},
     owners=["team:quant-research"],
-    pool=WAREHOUSE_POOL,
+    pool=TRAINING_POOL,
     check_specs=specs(dg.AssetKey(["models", "zl_linear"]), MODEL_CHECKS),
 )
-def zl_linear(context: dg.AssetExecutionContext, config: TrainingRunConfig, warehouse: Warehouse,
-              model_store: ModelStore, platform: PlatformConfig) -> dg.MaterializeResult:
+def zl_linear(context: dg.AssetExecutionContext, config: TrainingRunConfig, model_store: ModelStore,
+              platform: PlatformConfig) -> dg.MaterializeResult:
     import pandas as pd
 
     from cbi_platform.lib.ml.models import ShrunkLinear
     from cbi_platform.lib.ml.train import feature_columns
 
     training = _training(platform, config)
-    matrix = _zl_matrix(warehouse)
+    matrix = snapshot_of(context, ZL_SNAPSHOT_KEY, "zl_daily_matrix")
     features = feature_columns(matrix)
-    run, version = train_or_reuse(
-        context, config, warehouse, matrix, model_name="zl_linear", model_asset="models/zl_linear", features=features,
+    run, version, url = train_or_reuse(
+        context, config, matrix, model_name="zl_linear", model_asset="models/zl_linear", features=features,
         make_model=lambda label, days, path: ShrunkLinear(label, days, features, training.linear_shrinkage_grid),
         training=training, model_store=model_store, platform=platform,
     )
@@ -259,10 +376,11 @@ def zl_linear(context: dg.AssetExecutionContext, config: TrainingRunConfig, ware
         coefs = pd.DataFrame({h: pd.Series(r.model.coef, index=features) for h, r in run.results.items()})
         top = coefs.loc[coefs.abs().max(axis=1).sort_values(ascending=False).index[:20]]
         extra["coefficients"] = dg.MetadataValue.md(markdown(top.round(4).reset_index(names="feature")))
-    return _store_and_report(context, warehouse, [(run, version)], ["zl_linear"], extra)
+    return _record_and_report(context, [(run, version, url)], ["zl_linear"], model_store, extra)
 
 
 MEMBER_ASSETS = [zl_main, *BUCKET_MODELS, zl_linear, zl_baselines]
+MEMBER_KEYS = [next(iter(a.keys)) for a in MEMBER_ASSETS]
 # the ensemble's members by model name (training.oof_predictions.model), baselines included
 MEMBER_NAMES = ["zl_main", *[f"bucket_{bucket}" for bucket in BUCKETS], "zl_linear", *BASELINES]
 ENSEMBLE_KEY = dg.AssetKey(["models", "zl_ensemble"])
@@ -281,46 +399,58 @@ ENSEMBLE_CHECKS = [
 
 @dg.asset(
     key=ENSEMBLE_KEY,
-    deps=[next(iter(a.keys)) for a in MEMBER_ASSETS],
+    deps=MEMBER_KEYS,
     description=(
         "The ZL ensemble over the eight bucket specialists, the main model, the shrunk linear model and the baselines, "
         "per horizon: a greedy "
         "weighted ensemble and a stacked AutoGluon meta-learner are each refit fold by fold on earlier out-of-fold "
         "forecasts, and the one with the lower honest pinball loss is kept. Gates: do no harm against climatology, "
-        "calibrated coverage, no crossing quantiles; too-good skill on real data raises a leakage alarm."
+        "calibrated coverage, no crossing quantiles; too-good skill on real data raises a leakage alarm. Reads the "
+        "members' out-of-fold predictions from their records in the model store, not from the warehouse."
     ),
     group_name="models",
     kinds={"python", "autogluon"},
     owners=["team:quant-research"],
-    pool=WAREHOUSE_POOL,
+    pool=TRAINING_POOL,
     check_specs=specs(ENSEMBLE_KEY, ENSEMBLE_CHECKS),
 )
-def zl_ensemble(context: dg.AssetExecutionContext, config: TrainingRunConfig, warehouse: Warehouse,
-                model_store: ModelStore, platform: PlatformConfig) -> dg.MaterializeResult:
+def zl_ensemble(context: dg.AssetExecutionContext, config: TrainingRunConfig, model_store: ModelStore,
+                platform: PlatformConfig) -> dg.MaterializeResult:
     import pandas as pd
 
-    from cbi_platform.lib.ml import ensemble_model
+    from cbi_platform.lib.ml import ensemble_model, records
 
     training = _training(platform, config)
-    members = MEMBER_NAMES
-    with warehouse.read_connection() as conn:
-        oof = conn.execute("SELECT * FROM training.oof_predictions WHERE model IN (SELECT unnest(?))", [members]).df()
-        version = ensemble_model.ensemble_version(oof, training)
-        if not config.force_retrain and ensemble_model.already_fitted(conn, version, training.horizons):
-            context.log.info(f"zl_ensemble {version}: members' forecasts and config unchanged; not refitting")
-            return dg.MaterializeResult(
-                metadata=kept(context, {version}, "members' forecasts and config unchanged; below, as fitted"),
-                check_results=reported(ENSEMBLE_CHECKS, [
-                    quality.CheckOutcome(c.name, True, "unchanged ensemble version, gates passed when fitted")
-                    for c in ENSEMBLE_CHECKS]))
+    member_records = {name: url for key in MEMBER_KEYS for name, url in recorded(context, key).items()}
+    missing = sorted(set(MEMBER_NAMES) - set(member_records))
+    if missing:
+        raise dg.Failure(f"no record of members {', '.join(missing)} in their assets' latest materialisations (never "
+                         f"trained, or trained before records existed): materialise "
+                         f"{', '.join(k.to_user_string() for k in MEMBER_KEYS)} first")
+    member_oof = {name: records.read(member_records[name]).oof for name in MEMBER_NAMES}
+    without = sorted(name for name, frame in member_oof.items() if frame is None or frame.empty)
+    if without:
+        raise dg.Failure(f"members without out-of-fold predictions in their records: {', '.join(without)}; retrain them")
+    oof = pd.concat(member_oof.values(), ignore_index=True)
+    version = ensemble_model.ensemble_version(oof, training)
+    found = None if config.force_retrain else kept_record(context, model_store, ensemble_model.NAME, ensemble_model.ASSET,
+                                                          version)
+    if found:
+        context.log.info(f"zl_ensemble {version}: members' forecasts and config unchanged; not refitting")
+        return dg.MaterializeResult(
+            metadata=kept(context, {version}, "members' forecasts and config unchanged; below, as fitted",
+                          {ensemble_model.NAME: found[0]}),
+            check_results=reported(ENSEMBLE_CHECKS, [
+                quality.CheckOutcome(c.name, True, "unchanged ensemble version, gates passed when fitted")
+                for c in ENSEMBLE_CHECKS]))
     run = ensemble_model.fit(oof, training, model_store.root, platform.data_mode)
-    with warehouse.get_connection() as conn:
-        ensemble_model.store(conn, run)
+    stored = {ensemble_model.NAME: records.write(model_store.root, ensemble_model.record(run))}
     gates = ensemble_model.gates(run, platform.data_mode, ensemble_model.load_skill_gates(Path(platform.config_dir)))
     return dg.MaterializeResult(
         metadata={
             "retrained": True,
             "version": run.version,
+            RECORDS: dg.MetadataValue.json(stored),
             "methods": dg.MetadataValue.json(run.methods),
             "weights": dg.MetadataValue.md(markdown(run.weights_table())),
             "honest_scores": dg.MetadataValue.md(markdown(run.scores_table())),
@@ -338,7 +468,7 @@ MES_CHECKS = [Check.reported("mes_beats_seasonal_naive",
 
 @dg.asset(
     key=MES_KEY,
-    deps=[dg.AssetKey(["features", "mes_hourly"])],
+    deps=[MES_SNAPSHOT_KEY],
     description=(
         "The MES hourly forecaster: one AutoGluon TimeSeriesPredictor across every futures root (item_id = root, "
         "transfer learning), known calendar covariates, past daily-aggregate covariates, P10/P50/P90 over the next "
@@ -347,37 +477,36 @@ MES_CHECKS = [Check.reported("mes_beats_seasonal_naive",
     group_name="models",
     kinds={"python", "autogluon"},
     owners=["team:quant-research"],
-    pool=WAREHOUSE_POOL,
+    pool=TRAINING_POOL,
     check_specs=specs(MES_KEY, MES_CHECKS),
 )
-def mes_timeseries(context: dg.AssetExecutionContext, config: TrainingRunConfig, warehouse: Warehouse,
-                   model_store: ModelStore, platform: PlatformConfig) -> dg.MaterializeResult:
-    from cbi_platform.lib.ml import mes, registry
+def mes_timeseries(context: dg.AssetExecutionContext, config: TrainingRunConfig, model_store: ModelStore,
+                   platform: PlatformConfig) -> dg.MaterializeResult:
+    from cbi_platform.lib.ml import mes, records, registry
     from cbi_platform.lib.ml.timeseries import load_timeseries_config, train
 
     ts_config = load_timeseries_config(Path(platform.config_dir), config.chosen_profile())
-    with warehouse.read_connection() as conn:
-        panel = conn.execute("SELECT * FROM features.mes_hourly ORDER BY item_id, timestamp").df()
+    panel = snapshot_of(context, MES_SNAPSHOT_KEY, "mes_hourly")
     version = mes.model_version(panel, ts_config)
     path = mes.model_dir(model_store.root, version)
-    with warehouse.read_connection() as conn:
-        known = mes.registered_metrics(conn, version, ts_config)
-    if known is not None and not config.force_retrain:
+    found = None if config.force_retrain else kept_record(context, model_store, mes.NAME, mes.ASSET, version.version)
+    if found:
+        url, record = found
         context.log.info(f"mes_timeseries {version.version}: data and config unchanged; not retraining")
         return dg.MaterializeResult(
-            metadata=kept(context, {version.version}, "data and config unchanged; below, as trained"),
-            check_results=reported(MES_CHECKS, [mes.gate(known, ts_config)]))
+            metadata=kept(context, {version.version}, "data and config unchanged; below, as trained", {mes.NAME: url}),
+            check_results=reported(MES_CHECKS, [mes.gate(mes.record_metrics(record), ts_config)]))
     result = train(panel, ts_config, registry.working_dir(path))
     registry.publish(path)
     for line in result.skipped:
         context.log.info(line)
     row = mes.registry_row(result, version, panel, ts_config, path, platform.data_mode)
-    with warehouse.get_connection() as conn:
-        registry.register(conn, [row])
+    stored = {mes.NAME: records.write(model_store.root, mes.record(row, result))}
     return dg.MaterializeResult(
         metadata={
             "retrained": True,
             "version": version.version,
+            RECORDS: dg.MetadataValue.json(stored),
             "best_model": result.best_model,
             "leaderboard": dg.MetadataValue.md(markdown(result.leaderboard)),
             "holdout": dg.MetadataValue.json(result.holdout_scores),
@@ -388,4 +517,54 @@ def mes_timeseries(context: dg.AssetExecutionContext, config: TrainingRunConfig,
     )
 
 
-MODEL_ASSETS = [*MEMBER_ASSETS, zl_ensemble, mes_timeseries]
+TRAINED_KEYS = [*MEMBER_KEYS, ENSEMBLE_KEY, MES_KEY]
+TRAINING_TABLES_KEY = dg.AssetKey(["models", "training_tables"])
+
+
+@dg.asset(
+    key=TRAINING_TABLES_KEY,
+    deps=TRAINED_KEYS,
+    description=(
+        "The one model-side writer of the warehouse: loads the record of every model's latest materialisation "
+        "(registry rows, out-of-fold predictions, the ensemble's weights) from the model store into "
+        "training.model_registry, training.oof_predictions and training.ensemble_weights. A record already loaded "
+        "is skipped; a model never materialised has nothing to load; a record that cannot be read fails the step, "
+        "named, after every other record is loaded."
+    ),
+    group_name="models",
+    kinds={"python", "duckdb"},
+    owners=["team:quant-research"],
+    pool=WAREHOUSE_POOL,
+    automation_condition=on_any_upstream_update(),
+)
+def training_tables(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
+    import pandas as pd
+
+    from cbi_platform.lib.ml import records
+
+    rows, unreadable = [], []
+    with warehouse.get_connection() as conn:
+        for key in TRAINED_KEYS:
+            for name, url in recorded(context, key).items():
+                try:
+                    record = records.read(url)
+                except records.RecordError as exc:
+                    unreadable.append(f"{key.to_user_string()} {name}: {exc}")
+                    continue
+                fresh = not records.loaded(conn, record)
+                if fresh:
+                    records.load(conn, record)
+                rows.append({"asset": key.to_user_string(), "model": name, "version": record.version, "loaded": fresh,
+                             "oof_rows": 0 if record.oof is None else len(record.oof)})
+    if unreadable:
+        raise dg.Failure("model records not loaded into training.*:\n" + "\n".join(unreadable))
+    shown = pd.DataFrame(rows, columns=["asset", "model", "version", "loaded", "oof_rows"])
+    context.log.info(f"{int(shown['loaded'].sum())} of {len(shown)} model records loaded into training.*; "
+                     "the others were loaded already")
+    return dg.MaterializeResult(metadata={"records": dg.MetadataValue.md(markdown(shown)),
+                                          "loaded": int(shown["loaded"].sum()), "dagster/row_count": int(len(shown))})
+
+
+SNAPSHOT_ASSETS = [zl_training_snapshot, mes_training_snapshot]
+TRAINING_ASSETS = [*MEMBER_ASSETS, zl_ensemble, mes_timeseries]  # the steps that train (TrainingRunConfig)
+MODEL_ASSETS = [*SNAPSHOT_ASSETS, *TRAINING_ASSETS, training_tables]

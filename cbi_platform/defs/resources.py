@@ -96,10 +96,12 @@ class SourceResource(dg.ConfigurableResource):
 
 
 class ModelStore(dg.ConfigurableResource):
-    """The root of the model store, a folder or s3://bucket/prefix (lib.ml.registry.model_dir names
-    each model's directory)."""
+    """The model store, a folder or s3://bucket/prefix (lib.ml.registry.model_dir names each model's
+    directory, lib.ml.records each version's record), and beside it the snapshots of what the models
+    learn from (lib.snapshot)."""
 
     root: str
+    snapshots: str
 
 
 class ReportStore(dg.ConfigurableResource):

@@ -83,6 +83,10 @@ class Settings:
         return f"{self.store_url.rstrip('/')}/models"
 
     @property
+    def snapshot_url(self) -> str:
+        return f"{self.store_url.rstrip('/')}/snapshots"
+
+    @property
     def report_dir(self) -> Path:
         return self.data_dir / "reports"
 

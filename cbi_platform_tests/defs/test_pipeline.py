@@ -99,19 +99,23 @@ def test_every_table_is_filled_and_identical_the_second_time(two_runs):
 
 def test_a_motherduck_warehouse_is_opened_by_name_in_every_kind_of_step(two_runs):
     """The second run's warehouse is `md:cbi_pipeline`: every step that opens it must pass that
-    name to DuckDB unchanged, with no filesystem assumption on the way (the run would fail)."""
+    name to DuckDB unchanged, with no filesystem assumption on the way (the run would fail). The
+    training steps open no warehouse at all: they read snapshots and write records."""
+    from cbi_platform.defs.models import TRAINING_ASSETS
+
     *_, connects = two_runs
     warehouse_calls = [(database, read_only, op) for database, read_only, op in connects if database != ":memory:"]
     assert {database for database, *_ in warehouse_calls} == {"md:cbi_pipeline"}
     ops = {op for *_, op in warehouse_calls}
     writers = {op for _, read_only, op in warehouse_calls if not read_only}
-    # one step of each kind: ingest, features, training (kept: it reads the registry), the
-    # ensemble, forecasts, risk, the strategy backtest, the report
-    for op in ("fred", "databento_ohlcv_1d", "news", "features__zl_daily_matrix", "models__zl_main", "models__fx_specialist",
-               "models__zl_ensemble", "models__mes_timeseries", "forecasts__zl_predictions", "zl_risk",
+    # one step of each kind: ingest, features, the snapshots, the training tables' loader,
+    # forecasts, risk, the strategy backtest, the report
+    for op in ("fred", "databento_ohlcv_1d", "news", "features__zl_daily_matrix", "models__zl_training_snapshot",
+               "models__mes_training_snapshot", "models__training_tables", "forecasts__zl_predictions", "zl_risk",
                "forecasts__zl_strategy_backtest", "reports__zl_forecast"):
         assert op in ops, (op, sorted(o for o in ops if o))
-    assert {"fred", "features__zl_daily_matrix", "forecasts__zl_predictions", "zl_risk"} <= writers
+    assert {"fred", "features__zl_daily_matrix", "models__training_tables", "forecasts__zl_predictions", "zl_risk"} <= writers
+    assert ops & {asset.op.name for asset in TRAINING_ASSETS} == set()
 
 
 def test_the_refresh_landed_its_payloads_and_published_its_report_in_the_bucket(two_runs, s3_endpoint):
@@ -263,7 +267,9 @@ def test_news_for_the_latest_day_refreshes_the_forecast_without_retraining(two_r
                             ?::TIMESTAMP + INTERVAL 15 HOUR, 'New tariffs on soybean oil imports', 'Tariffs rise.',
                             'Tariffs rise sharply.', 'Trade', 'tariff', -1.0, 0, 1, ?, now())""", [latest, latest])
     started = time.perf_counter()
-    result = demo.derived(refreshed, dg.DagsterInstance.ephemeral())
+    # the module's instance: it knows where each kept model's record is (the refreshed copy has
+    # its own data directory, so its own empty model store)
+    result = demo.derived(refreshed, dg.DagsterInstance.from_config(str(settings.data_dir / "dagster_home")))
     elapsed = time.perf_counter() - started
     assert result.success
     retrained = {event.asset_key.to_user_string(): event.materialization.metadata["retrained"].value
@@ -278,10 +284,11 @@ def test_news_for_the_latest_day_refreshes_the_forecast_without_retraining(two_r
         print(f"\nrefresh after one news item on {latest}: {elapsed:.0f} s, no model retrained")
 
 
-# retrained on Dask: every kind of model step (baselines, the linear model, an AutoGluon
-# specialist, the ensemble) and the forecast they publish; the other members are read as trained
-DASK_SELECTION = ["models/zl_baselines", "models/zl_linear", "models/fx_specialist", "models/zl_ensemble",
-                  "forecasts/zl_predictions"]
+# retrained on Dask: every kind of model step (the snapshot, baselines, the linear model, an
+# AutoGluon specialist, the ensemble, the loader) and the forecast they publish; the other
+# members' records are read as trained
+DASK_TRAINED = ["models/zl_baselines", "models/zl_linear", "models/fx_specialist", "models/zl_ensemble"]
+DASK_SELECTION = ["models/zl_training_snapshot", *DASK_TRAINED, "models/training_tables", "forecasts/zl_predictions"]
 
 
 def test_models_retrained_on_a_dask_cluster_equal_the_in_process_run(two_runs, tmp_path, s3_endpoint):
@@ -304,7 +311,7 @@ def test_models_retrained_on_a_dask_cluster_equal_the_in_process_run(two_runs, t
                             "AWS_ACCESS_KEY_ID": "test-access-key", "AWS_SECRET_ACCESS_KEY": "test-secret-key-never-shown",
                             "AWS_DEFAULT_REGION": "us-east-1", "CBI_MODEL_CACHE": str(tmp_path / "model_cache")},
                            port, PROJECT_ROOT)
-    models = [key.replace("/", "__") for key in DASK_SELECTION if key.startswith("models/")]
+    models = [key.replace("/", "__") for key in DASK_TRAINED]
     with dask_cluster(2, env, tmp_path / "dask", port) as cluster:
         launched = materialize(DASK_SELECTION, env, timeout=900)
     assert launched.returncode == 0, launched.stderr[-4000:]
@@ -325,5 +332,5 @@ def test_models_retrained_on_a_dask_cluster_equal_the_in_process_run(two_runs, t
     # the same registry rows, but the retrained versions now live in the bucket
     registry_after, registry_before = after["training.model_registry"], second["training.model_registry"]
     moved = registry_after["path"].str.startswith("s3://cbi-pipeline/dask/models/")
-    assert set(registry_after.loc[moved, "model_asset"]) == {key for key in DASK_SELECTION if key.startswith("models/")}
+    assert set(registry_after.loc[moved, "model_asset"]) == set(DASK_TRAINED)
     pd.testing.assert_frame_equal(registry_after.drop(columns="path"), registry_before.drop(columns="path"))

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import json
+import math
 import os
 import shutil
 import subprocess
@@ -47,7 +48,8 @@ def model_ops_by_kind() -> dict[str, list[str]]:
     from cbi_platform.defs import models
 
     ops = {"specialist": [models.zl_main, *models.BUCKET_MODELS], "ensemble": [models.zl_ensemble],
-           "timeseries": [models.mes_timeseries], "light": [models.zl_linear, models.zl_baselines]}
+           "timeseries": [models.mes_timeseries],
+           "light": [models.zl_linear, models.zl_baselines, *models.SNAPSHOT_ASSETS, models.training_tables]}
     return {kind: [asset.node_def.name for asset in assets] for kind, assets in ops.items()}
 
 
@@ -155,16 +157,22 @@ def test_every_model_step_is_a_job_of_the_image_running_execute_step(step_jobs):
 
 @pytest.mark.parametrize("profile", ["fast", "extreme"])
 def test_each_model_step_gets_its_kinds_resources_under_the_profile(step_jobs, profile):
+    from kubernetes.utils.quantity import parse_quantity  # the Kubernetes client's own reading
+
     jobs = step_jobs[profile]
     for kind, ops in model_ops_by_kind().items():
         expected = as_strings(EXECUTOR_CONFIG["profiles"][profile][kind])
+        # the fits use the cores the pod may use, not the node's (whole ones, at least one)
+        cores = str(max(1, math.floor(parse_quantity(expected["limits"]["cpu"]))))
         for op in ops:
             assert resources(jobs[op][1]) == expected, op
+            assert {var.name: var.value for var in container(jobs[op][1]).env}["CBI_TRAINING_CPUS"] == cores, op
     model_ops = {op for ops in model_ops_by_kind().values() for op in ops}
     other_steps = set(jobs) - model_ops
     assert other_steps  # forecasts, risk and the report run in the same retrain
     for step in other_steps:
         assert resources(jobs[step][1]) == as_strings(EXECUTOR_CONFIG["default_resources"]), step
+        assert "CBI_TRAINING_CPUS" not in {var.name for var in container(jobs[step][1]).env}, step
 
 
 def test_extreme_sizes_the_specialists_above_fast_and_above_the_baselines(step_jobs):
@@ -333,7 +341,8 @@ def test_the_code_location_runs_its_jobs_on_kubernetes_when_CBI_EXECUTOR_is_k8s(
     assert done.returncode == 0, done.stderr[-3000:]
     loaded = json.loads(done.stdout.strip().splitlines()[-1])
     assert loaded == {"executor": "k8s", "image": EXECUTOR_CONFIG["image"],
-                      "zl_main": {"resources": as_strings(EXECUTOR_CONFIG["profiles"]["extreme"]["specialist"])}}
+                      "zl_main": {"resources": as_strings(EXECUTOR_CONFIG["profiles"]["extreme"]["specialist"]),
+                                  "env": [{"name": "CBI_TRAINING_CPUS", "value": "4"}]}}
 
 
 @pytest.fixture

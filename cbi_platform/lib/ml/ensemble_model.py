@@ -1,5 +1,6 @@
 """The ensemble model's lifecycle (models/zl_ensemble) in plain Python: its version, fit per horizon
-(the combination methods are lib/ml/ensemble.py), store and register, and the quality gates."""
+(the combination methods are lib/ml/ensemble.py) and publish, its record (out-of-fold predictions,
+weights, registry rows: lib/ml/records.py), and the quality gates. Nothing here opens the warehouse."""
 
 from __future__ import annotations
 
@@ -8,12 +9,10 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
-import duckdb
 import numpy as np
 import pandas as pd
 
-from cbi_platform.lib import warehouse
-from cbi_platform.lib.ml import ensemble, registry
+from cbi_platform.lib.ml import ensemble, records, registry
 from cbi_platform.lib.ml.quantiles import (
     MIN_EFFECTIVE_OUTCOMES,
     QCOLS,
@@ -94,16 +93,14 @@ def ensemble_version(oof: pd.DataFrame, training: TrainingConfig) -> str:
     return hashlib.sha256(f"{NAME}|{data_fingerprint(ordered)}|{training.fingerprint()}".encode()).hexdigest()[:12]
 
 
-def already_fitted(conn: duckdb.DuckDBPyConnection, version: str, horizons) -> bool:
-    return registry.registered(conn, ASSET, version, horizons, manifest=ensemble.MANIFEST) is not None
-
-
 def fit(oof: pd.DataFrame, training: TrainingConfig, store_root: str | Path, data_mode: str) -> EnsembleRun:
     version = ensemble_version(oof, training)
     fitted, reference, paths = {}, {}, {}
     for horizon in training.horizons:
         path = registry.model_dir(store_root, ASSET, version, horizon)
         fitted[horizon] = ensemble.fit_horizon(oof, horizon, training.horizons[horizon], registry.working_dir(path))
+        ensemble.save(fitted[horizon], registry.working_dir(path), {"version": version, "profile": training.profile})
+        registry.publish(path)
         dates = set(fitted[horizon].oof["as_of_date"])
         clim = oof[(oof["model"] == REFERENCE) & (oof["horizon"] == horizon) & oof["as_of_date"].isin(dates)]
         reference[horizon] = clim.sort_values("as_of_date").reset_index(drop=True)
@@ -111,19 +108,13 @@ def fit(oof: pd.DataFrame, training: TrainingConfig, store_root: str | Path, dat
     return EnsembleRun(version, dict(training.horizons), fitted, reference, paths, training.profile, data_mode)
 
 
-def store(conn: duckdb.DuckDBPyConnection, run: EnsembleRun) -> None:
-    oof = run.oof[["model", "horizon", "as_of_date", "fold", *QCOLS, "realised", "model_version"]]
-    warehouse.replace_rows(conn, "training.oof_predictions", oof, "model = ?", [NAME])
-    weights = []
+def record(run: EnsembleRun) -> records.Record:
+    """What the warehouse learns of the fit: out-of-fold predictions, weights and registry rows."""
+    weights, rows = [], []
     for horizon, fitted in run.fitted.items():
-        ensemble.save(fitted, registry.working_dir(run.paths[horizon]), {"version": run.version, "profile": run.profile})
-        registry.publish(run.paths[horizon])
         for member, weight in zip(fitted.members, fitted.weights):
             weights.append({"version": run.version, "horizon": horizon, "member": member, "weight": float(weight),
                             "method": fitted.method, "honest_pinball": fitted.scores.get(member)})
-    warehouse.replace_rows(conn, "training.ensemble_weights", pd.DataFrame(weights), "version = ?", [run.version])
-    rows = []
-    for horizon, fitted in run.fitted.items():
         test = run.skill(horizon)
         rows.append({
             "model_asset": ASSET, "model": NAME, "version": run.version, "horizon": horizon,
@@ -132,7 +123,8 @@ def store(conn: duckdb.DuckDBPyConnection, run: EnsembleRun) -> None:
             "train_end": fitted.oof["as_of_date"].max(), "path": run.paths[horizon], "data_mode": run.data_mode,
             "metrics": {"method": fitted.method, "scores": fitted.scores, "skill_vs_climatology": test.as_dict()},
         })
-    registry.register(conn, rows)
+    return records.Record(ASSET, NAME, run.version, ensemble.MANIFEST, rows, run.oof,
+                          {"ensemble_weights": pd.DataFrame(weights)}, {"honest_scores": run.scores_table()})
 
 
 @dataclass(frozen=True)

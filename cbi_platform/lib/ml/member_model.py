@@ -1,6 +1,7 @@
 """A quantile member's lifecycle (zl_main, the bucket specialists, zl_linear, the baselines), in
 plain Python: its version, the walk-forward of every horizon (lib/ml/train.py), the final models
-saved and registered, the out-of-fold predictions and the figures shown in the UI."""
+saved and published, its record (registry rows, out-of-fold predictions: lib/ml/records.py) and
+the figures shown in the UI. Nothing here opens the warehouse."""
 
 from __future__ import annotations
 
@@ -9,11 +10,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import duckdb
 import pandas as pd
 
-from cbi_platform.lib import warehouse
-from cbi_platform.lib.ml import registry
+from cbi_platform.lib.ml import records, registry
 from cbi_platform.lib.ml.models import QuantileModel
 from cbi_platform.lib.ml.quantiles import QCOLS, coverage, pinball, sequential_calibration
 from cbi_platform.lib.ml.train import TARGET_PREFIX, HorizonResult, TrainingConfig, data_fingerprint, train_horizon
@@ -60,12 +59,6 @@ def model_version(matrix: pd.DataFrame, model_name: str, features: list[str], co
     fingerprint = data_fingerprint(matrix.loc[trained_on, ["trade_date", *features, *targets]])
     version = hashlib.sha256(f"{model_name}|{fingerprint}|{config.fingerprint()}|{sorted(features)}".encode()).hexdigest()[:12]
     return version, fingerprint
-
-
-def already_trained(conn: duckdb.DuckDBPyConnection, model_asset: str, version: str, horizons) -> bool:
-    """Registered with its model files, and its out-of-fold record stored (the ensemble needs it)."""
-    oof = conn.execute("SELECT count(*) FROM training.oof_predictions WHERE model_version = ?", [version]).fetchone()[0]
-    return registry.registered(conn, model_asset, version, horizons) is not None and oof > 0
 
 
 def fit_model(
@@ -119,8 +112,10 @@ def fit_model(
                     leaderboards, importances)
 
 
-def store(conn: duckdb.DuckDBPyConnection, run: ModelRun) -> None:
-    """Replace the model's out-of-fold rows and register its version."""
-    oof = run.oof[["model", "horizon", "as_of_date", "fold", *QCOLS, "realised", "model_version"]]
-    warehouse.replace_rows(conn, "training.oof_predictions", oof, "model = ?", [run.model_name])
-    registry.register(conn, run.registry_rows)
+def record(run: ModelRun) -> records.Record:
+    """What the warehouse learns of the run (its registry rows and out-of-fold predictions), with
+    the leaderboards and feature importances of each horizon."""
+    reports = {**{f"leaderboard_{h}": board for h, board in run.leaderboards.items()},
+               **{f"importance_{h}": imp for h, imp in run.importances.items()}}
+    return records.Record(run.model_asset, run.model_name, run.version, registry.MANIFEST, run.registry_rows, run.oof,
+                          reports=reports)

@@ -1,6 +1,7 @@
 """The MES hourly model's lifecycle around lib.ml.timeseries, without Dagster: its version (the
-panel and the profile's config), whether that version is already registered, its registry row,
-its gate against the seasonal-naive benchmark, and the published forecast of every root."""
+panel and the profile's config), its registry row and record (lib/ml/records.py: whether that
+version is already stored), its gate against the seasonal-naive benchmark, and the published
+forecast of every root."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ import duckdb
 import pandas as pd
 
 from cbi_platform.lib import warehouse
-from cbi_platform.lib.ml import registry
+from cbi_platform.lib.ml import records, registry
 from cbi_platform.lib.ml.timeseries import TimeSeriesConfig, TimeSeriesResult, load_timeseries_config
 from cbi_platform.lib.ml.train import data_fingerprint
 from cbi_platform.lib.quality import CheckOutcome, quantiles_ordered
@@ -46,10 +47,14 @@ def model_dir(root: str | Path, version: ModelVersion) -> str:
     return registry.model_dir(root, ASSET, version.version)
 
 
-def registered_metrics(conn: duckdb.DuckDBPyConnection, version: ModelVersion, config: TimeSeriesConfig) -> dict | None:
-    """The registered metrics of `version` when its predictor is still stored; else None."""
-    known = registry.registered(conn, ASSET, version.version, [horizon(config)], manifest=PREDICTOR_FILE)
-    return known[horizon(config)] if known else None
+def record_metrics(record: records.Record) -> dict:
+    """The metrics a stored version was trained with, so a kept model is gated as when trained."""
+    return record.registry_rows[0]["metrics"]
+
+
+def record(row: dict, result: TimeSeriesResult) -> records.Record:
+    return records.Record(ASSET, NAME, row["version"], PREDICTOR_FILE, [row],
+                          reports={"leaderboard": result.leaderboard, "mase_by_item": result.item_mase})
 
 
 def registry_row(result: TimeSeriesResult, version: ModelVersion, panel: pd.DataFrame, config: TimeSeriesConfig,
@@ -66,7 +71,7 @@ def registry_row(result: TimeSeriesResult, version: ModelVersion, panel: pd.Data
 
 
 def gate(metrics: dict, config: TimeSeriesConfig) -> CheckOutcome:
-    """From the registered metrics, so a kept model is judged exactly as when it was trained."""
+    """From the metrics it was trained with (a kept model is judged exactly as when trained)."""
     focus = metrics.get("mes")
     relative = float(focus[f"relative_{config.eval_metric}"]) if focus else float("nan")
     if not focus:

@@ -1,8 +1,9 @@
 """The model store and registry, one lifecycle for every model: a model version (named by the
 data, features and config it learns from) lives in `model_dir(root, asset, version, horizon)`,
 holds a manifest (`model.json` for quantile members; the ensemble and the time-series predictor
-write their own), and is registered in `training.model_registry`. `registered` says whether a
-version can be kept instead of retrained; `load` checks the AutoGluon version it was trained with.
+write their own), and is registered in `training.model_registry` from its record (lib/ml/records.py),
+which also says whether a version can be kept instead of retrained; `load` checks the AutoGluon
+version it was trained with.
 
 The store is a folder or an object-store URL (s3://bucket/prefix, lib/storage.py). AutoGluon reads
 and writes local folders only, so a model is written in its `working_dir` (the folder itself on a
@@ -90,7 +91,7 @@ def _marker(location: Location) -> str | None:
 def publish(where: str) -> None:
     """Copy the finished working folder to an object store (nothing to do on a local store). The
     old marker goes first and the new one last, so a copy being replaced or half uploaded is never
-    taken for a published one: `registered` says retrain, `fetched` refuses it."""
+    taken for a published one: `stored` says retrain, `fetched` refuses it."""
     location = Location(where)
     if location.local:
         return
@@ -131,21 +132,12 @@ def fetched(where: str, attempts: int = 3) -> Path:
     raise ModelVersionError(f"{where} was replaced {attempts} times while it was fetched")
 
 
-def _stored(where: str, manifest: str) -> bool:
+def stored(where: str, manifest: str) -> bool:
+    """The published model folder at `where` holds its `manifest`."""
     location = Location(where)
     if location.local:
         return (Path(location.root) / manifest).exists()
     return _marker(location) is not None and location.exists(location.path(manifest))
-
-
-def registered(conn: duckdb.DuckDBPyConnection, model_asset: str, version: str, horizons,
-               manifest: str = MANIFEST) -> dict[str, dict] | None:
-    """The registered metrics of `version` per horizon when every one of `horizons` is registered
-    and its directory still holds its `manifest`; else None (the version must be trained)."""
-    rows = conn.execute("SELECT horizon, path, metrics FROM training.model_registry WHERE model_asset = ? AND version = ?",
-                        [model_asset, version]).fetchall()
-    stored = {h: json.loads(m) if m else {} for h, p, m in rows if _stored(p, manifest)}
-    return {h: stored[h] for h in horizons} if set(horizons) <= set(stored) else None
 
 
 def save(model: QuantileModel, path: Path, manifest: dict[str, Any]) -> None:
@@ -200,7 +192,8 @@ def latest(conn: duckdb.DuckDBPyConnection, model: str) -> list[RegisteredModel]
         [model, model],
     ).fetchall()
     if not rows:
-        raise ModelVersionError(f"no registered version of model {model}: materialise its asset first")
+        raise ModelVersionError(f"no registered version of model {model}: materialise its asset, then "
+                                f"models/training_tables")
     return [RegisteredModel(a, v, h, p) for a, v, h, p in rows]
 
 

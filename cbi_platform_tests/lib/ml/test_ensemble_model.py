@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from cbi_platform.lib import warehouse
-from cbi_platform.lib.ml import ensemble_model, registry
+from cbi_platform.lib.ml import ensemble_model, records, registry
 from cbi_platform.lib.ml.quantiles import QCOLS, QUANTILES
 from cbi_platform.lib.ml.train import load_training_config
 from cbi_platform_tests.conftest import CONFIG_DIR, SQL_DIR
@@ -51,10 +51,13 @@ def test_fitted_stored_registered_then_kept(tmp_path, training):
     conn = warehouse.connect(tmp_path / "w.duckdb")
     warehouse.apply_migrations(conn, SQL_DIR)
     oof = members_oof()
-    run = ensemble_model.fit(oof, training, tmp_path / "store", "sample")
-    assert not ensemble_model.already_fitted(conn, run.version, training.horizons)
-    ensemble_model.store(conn, run)
-    assert ensemble_model.already_fitted(conn, run.version, training.horizons)
+    store = str(tmp_path / "store")
+    run = ensemble_model.fit(oof, training, store, "sample")
+    assert records.stored(store, ensemble_model.ASSET, run.version) is None  # fitted and published, not recorded yet
+    records.write(store, ensemble_model.record(run))
+    kept = records.stored(store, ensemble_model.ASSET, run.version)
+    assert kept is not None and [row["horizon"] for row in kept.registry_rows] == ["1w"]
+    records.load(conn, kept)
     assert run.paths["1w"] == registry.model_dir(tmp_path / "store", "models/zl_ensemble", run.version, "1w")
 
     # noise members earn nothing: the ensemble is climatology, in every honest fold and live
@@ -72,7 +75,7 @@ def test_fitted_stored_registered_then_kept(tmp_path, training):
 
     # the model store wiped: the registered version is no longer one to keep
     (registry.working_dir(run.paths["1w"]) / "ensemble.json").unlink()
-    assert not ensemble_model.already_fitted(conn, run.version, training.horizons)
+    assert records.stored(store, ensemble_model.ASSET, run.version) is None
     assert conn.execute("SELECT count(*) FROM training.model_registry WHERE model = 'zl_ensemble'").fetchone()[0] == 1
     assert conn.execute("SELECT train_end FROM training.model_registry").fetchone()[0] == oof["as_of_date"].max()
     conn.close()

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from cbi_platform.lib import warehouse
-from cbi_platform.lib.ml import mes, registry
+from cbi_platform.lib.ml import mes, records, registry
 from cbi_platform.lib.ml.timeseries import load_timeseries_config, train
 from cbi_platform_tests.conftest import CONFIG_DIR, SQL_DIR
 from cbi_platform_tests.lib.ml.test_timeseries import random_walk_panel
@@ -56,14 +56,17 @@ def test_a_registered_model_is_kept_forecasts_with_its_best_model_and_publishes_
     warehouse.apply_migrations(conn, SQL_DIR)
     conn.execute("CREATE TABLE features.mes_hourly AS SELECT * FROM panel")
     version = mes.model_version(panel, config)
-    path = mes.model_dir(tmp_path / "store", version)
+    store = str(tmp_path / "store")
+    path = mes.model_dir(store, version)
     assert path == str(tmp_path / "store" / "mes_timeseries" / version.version)
-    assert mes.registered_metrics(conn, version, config) is None
+    assert records.stored(store, mes.ASSET, version.version) is None
 
     result = train(panel, config, registry.working_dir(path))
     row = mes.registry_row(result, version, panel, config, path, "sample")
-    registry.register(conn, [row])
-    kept = mes.registered_metrics(conn, version, config)
+    assert records.stored(store, mes.ASSET, version.version) is None  # trained, not recorded yet
+    records.write(store, mes.record(row, result))
+    records.load(conn, records.read(records.record_url(store, mes.ASSET, version.version)))
+    kept = mes.record_metrics(records.stored(store, mes.ASSET, version.version))
     assert kept["best_model"] == result.best_model == "Naive"
     assert mes.gate(kept, config).passed == mes.gate(row["metrics"], config).passed
     assert kept["mes"]["relative_MASE"] == pytest.approx(row["metrics"]["mes"]["relative_MASE"])
@@ -79,8 +82,8 @@ def test_a_registered_model_is_kept_forecasts_with_its_best_model_and_publishes_
     assert all(o.passed for o in published.outcomes())
     assert len(published.focus_table()) == min(24, config.prediction_length)
 
-    shutil.rmtree(path)  # a registry row without its model directory is not a model to keep
-    assert mes.registered_metrics(conn, version, config) is None
+    shutil.rmtree(path)  # a record without its model directory is not a model to keep
+    assert records.stored(store, mes.ASSET, version.version) is None
     conn.close()
 
 

@@ -1,5 +1,6 @@
-"""One model lifecycle: where a version is stored, and when a registered version can be kept
-instead of retrained (every horizon registered, its files still there)."""
+"""One model lifecycle: where a version is stored, published whole to an object store and fetched
+back on another machine; when a version can be kept instead of retrained is its record's
+(test_records.py)."""
 
 import datetime as dt
 
@@ -9,7 +10,6 @@ import pytest
 
 from cbi_platform.lib import warehouse
 from cbi_platform.lib.ml import registry
-from cbi_platform.lib.ml.member_model import already_trained
 from cbi_platform.lib.ml.models import Climatology
 from cbi_platform_tests.conftest import SQL_DIR
 
@@ -18,7 +18,7 @@ def RETURNS(horizon: str) -> pd.DataFrame:  # noqa: N802 - a fixed frame per hor
     return pd.DataFrame({f"target_{horizon}": np.linspace(-0.1, 0.1, 50)})
 
 
-def register_climatology(conn, root, version: str, horizons: list[str]) -> None:
+def register_climatology(conn, root, version: str, horizons: list[str]) -> list[dict]:
     rows = []
     for horizon in horizons:
         path = registry.model_dir(root, "models/zl_baselines", version, horizon)
@@ -29,43 +29,15 @@ def register_climatology(conn, root, version: str, horizons: list[str]) -> None:
                      "trained_at": dt.datetime(2026, 1, 1), "autogluon_version": "-", "profile": "fast",
                      "data_fingerprint": version, "train_rows": 50, "train_end": dt.date(2025, 12, 31),
                      "path": str(path), "data_mode": "sample", "metrics": {"oof_pinball": 0.01 * len(horizon)}})
-    registry.register(conn, rows)
+    if conn is not None:
+        registry.register(conn, rows)
+    return rows
 
 
 def test_a_version_lives_under_its_asset_name_version_and_horizon(tmp_path):
     assert registry.model_dir(tmp_path, "models/bucket_fx_specialist", "abc", "1m") == str(tmp_path / "bucket_fx_specialist" / "abc" / "1m")
     assert registry.model_dir(tmp_path, "models/mes_timeseries", "abc") == str(tmp_path / "mes_timeseries" / "abc")
     assert registry.model_dir("s3://bucket/models", "models/zl_main", "abc", "1w") == "s3://bucket/models/zl_main/abc/1w"
-
-
-def test_a_version_is_kept_only_when_every_horizon_is_registered_with_its_files(tmp_path):
-    conn = warehouse.connect(tmp_path / "w.duckdb")
-    warehouse.apply_migrations(conn, SQL_DIR)
-    register_climatology(conn, tmp_path / "store", "v1", ["1w", "1m"])
-    assert registry.registered(conn, "models/zl_baselines", "v1", ["1w", "1m"]) == {"1w": {"oof_pinball": 0.02},
-                                                                                    "1m": {"oof_pinball": 0.02}}
-    assert registry.registered(conn, "models/zl_baselines", "v1", ["1w", "1m", "3m"]) is None  # 3m never trained
-    assert registry.registered(conn, "models/zl_baselines", "v2", ["1w"]) is None
-    assert registry.registered(conn, "models/zl_main", "v1", ["1w"]) is None  # another asset's version
-    # the manifest of one horizon is gone (a wiped model store): that version must be retrained
-    (registry.working_dir(registry.model_dir(tmp_path / "store", "models/zl_baselines", "v1", "1m")) / registry.MANIFEST).unlink()
-    assert registry.registered(conn, "models/zl_baselines", "v1", ["1w"]) is not None
-    assert registry.registered(conn, "models/zl_baselines", "v1", ["1w", "1m"]) is None
-    conn.close()
-
-
-def test_a_member_is_kept_only_with_its_out_of_fold_record(tmp_path):
-    """The ensemble is fitted on the members' out-of-fold forecasts: without them the member retrains."""
-    conn = warehouse.connect(tmp_path / "w.duckdb")
-    warehouse.apply_migrations(conn, SQL_DIR)
-    register_climatology(conn, tmp_path / "store", "v1", ["1w"])
-    assert not already_trained(conn, "models/zl_baselines", "v1", ["1w"])
-    warehouse.replace_rows(conn, "training.oof_predictions", pd.DataFrame({
-        "model": ["climatology"], "horizon": ["1w"], "as_of_date": [dt.date(2025, 1, 2)], "fold": [0],
-        "q05": [-0.1], "q10": [-0.05], "q50": [0.0], "q90": [0.05], "q95": [0.1], "realised": [0.01],
-        "model_version": ["v1"]}))
-    assert already_trained(conn, "models/zl_baselines", "v1", ["1w"])
-    conn.close()
 
 
 def test_a_version_in_an_object_store_is_published_whole_and_fetched_on_another_machine(tmp_path, s3_bucket, monkeypatch):
@@ -76,7 +48,7 @@ def test_a_version_in_an_object_store_is_published_whole_and_fetched_on_another_
     store = f"{s3_bucket}/models"
     monkeypatch.setenv(registry.CACHE_ENV, str(tmp_path / "trainer_cache"))
     register_climatology(conn, store, "v1", ["1w", "1m"])
-    assert registry.registered(conn, "models/zl_baselines", "v1", ["1w", "1m"]) is not None
+    assert all(registry.stored(f"{store}/zl_baselines/v1/{h}", registry.MANIFEST) for h in ("1w", "1m"))
     entry = {e.horizon: e for e in registry.latest(conn, "climatology")}["1m"]
     assert entry.path == f"{store}/zl_baselines/v1/1m"
 
@@ -101,8 +73,8 @@ def test_a_version_in_an_object_store_is_published_whole_and_fetched_on_another_
         patch.setattr(Location, "upload_folder", dies_half_way)
         with pytest.raises(ConnectionError):
             registry.publish(entry.path)
-    assert registry.registered(conn, "models/zl_baselines", "v1", ["1w"]) is not None
-    assert registry.registered(conn, "models/zl_baselines", "v1", ["1w", "1m"]) is None  # retrain it
+    assert registry.stored(f"{store}/zl_baselines/v1/1w", registry.MANIFEST)
+    assert not registry.stored(entry.path, registry.MANIFEST)  # retrain it
     with pytest.raises(registry.ModelVersionError, match="not published"):
         registry.fetched(entry.path)
     conn.close()
@@ -115,7 +87,7 @@ def test_a_file_url_store_is_the_same_folder_from_any_working_directory(tmp_path
     register_climatology(conn, f"file://{tmp_path / 'store'}", "v1", ["1w"])
     assert (tmp_path / "store" / "zl_baselines" / "v1" / "1w" / registry.MANIFEST).exists()
     monkeypatch.chdir(tmp_path / "store")
-    assert registry.registered(conn, "models/zl_baselines", "v1", ["1w"]) is not None
+    assert registry.stored(f"file://{tmp_path / 'store'}/zl_baselines/v1/1w", registry.MANIFEST)
     conn.close()
 
 
