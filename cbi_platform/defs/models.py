@@ -482,13 +482,12 @@ MES_CHECKS = [Check.reported("mes_beats_seasonal_naive",
 )
 def mes_timeseries(context: dg.AssetExecutionContext, config: TrainingRunConfig, model_store: ModelStore,
                    platform: PlatformConfig) -> dg.MaterializeResult:
-    from cbi_platform.lib.ml import mes, records, registry
-    from cbi_platform.lib.ml.timeseries import load_timeseries_config, train
+    from cbi_platform.lib.ml import mes
+    from cbi_platform.lib.ml.timeseries import load_timeseries_config
 
     ts_config = load_timeseries_config(Path(platform.config_dir), config.chosen_profile())
     panel = snapshot_of(context, MES_SNAPSHOT_KEY, "mes_hourly")
     version = mes.model_version(panel, ts_config)
-    path = mes.model_dir(model_store.root, version)
     found = None if config.force_retrain else kept_record(context, model_store, mes.NAME, mes.ASSET, version.version)
     if found:
         url, record = found
@@ -496,24 +495,22 @@ def mes_timeseries(context: dg.AssetExecutionContext, config: TrainingRunConfig,
         return dg.MaterializeResult(
             metadata=kept(context, {version.version}, "data and config unchanged; below, as trained", {mes.NAME: url}),
             check_results=reported(MES_CHECKS, [mes.gate(mes.record_metrics(record), ts_config)]))
-    result = train(panel, ts_config, registry.working_dir(path))
-    registry.publish(path)
+    trained = mes.train_and_record(panel, ts_config, version, model_store.root, platform.data_mode)
+    result = trained.result
     for line in result.skipped:
         context.log.info(line)
-    row = mes.registry_row(result, version, panel, ts_config, path, platform.data_mode)
-    stored = {mes.NAME: records.write(model_store.root, mes.record(row, result))}
     return dg.MaterializeResult(
         metadata={
             "retrained": True,
             "version": version.version,
-            RECORDS: dg.MetadataValue.json(stored),
+            RECORDS: dg.MetadataValue.json({mes.NAME: trained.record_url}),
             "best_model": result.best_model,
             "leaderboard": dg.MetadataValue.md(markdown(result.leaderboard)),
             "holdout": dg.MetadataValue.json(result.holdout_scores),
             "mase_by_item": dg.MetadataValue.md(markdown(result.item_mase.sort_values(ts_config.eval_metric))),
             "skipped_models": dg.MetadataValue.md("\n".join(result.skipped) or "none"),
         },
-        check_results=reported(MES_CHECKS, [mes.gate(row["metrics"], ts_config)]),
+        check_results=reported(MES_CHECKS, [mes.gate(trained.registry_row["metrics"], ts_config)]),
     )
 
 

@@ -52,6 +52,25 @@ def record_metrics(record: records.Record) -> dict:
     return record.registry_rows[0]["metrics"]
 
 
+@dataclass(frozen=True)
+class Trained:
+    result: TimeSeriesResult
+    registry_row: dict
+    record_url: str
+
+
+def train_and_record(panel: pd.DataFrame, config: TimeSeriesConfig, version: ModelVersion, store_root: str,
+                     data_mode: str) -> Trained:
+    """Train the version, publish its predictor to the model store and write its record."""
+    from cbi_platform.lib.ml.timeseries import train
+
+    path = model_dir(store_root, version)
+    result = train(panel, config, registry.working_dir(path))
+    registry.publish(path)
+    row = registry_row(result, version, panel, config, path, data_mode)
+    return Trained(result, row, records.write(store_root, record(row, result)))
+
+
 def record(row: dict, result: TimeSeriesResult) -> records.Record:
     return records.Record(ASSET, NAME, row["version"], PREDICTOR_FILE, [row],
                           reports={"leaderboard": result.leaderboard, "mase_by_item": result.item_mase})

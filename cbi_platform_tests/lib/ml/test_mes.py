@@ -11,8 +11,8 @@ import pandas as pd
 import pytest
 
 from cbi_platform.lib import warehouse
-from cbi_platform.lib.ml import mes, records, registry
-from cbi_platform.lib.ml.timeseries import load_timeseries_config, train
+from cbi_platform.lib.ml import mes, records
+from cbi_platform.lib.ml.timeseries import load_timeseries_config
 from cbi_platform_tests.conftest import CONFIG_DIR, SQL_DIR
 from cbi_platform_tests.lib.ml.test_timeseries import random_walk_panel
 
@@ -61,11 +61,10 @@ def test_a_registered_model_is_kept_forecasts_with_its_best_model_and_publishes_
     assert path == str(tmp_path / "store" / "mes_timeseries" / version.version)
     assert records.stored(store, mes.ASSET, version.version) is None
 
-    result = train(panel, config, registry.working_dir(path))
-    row = mes.registry_row(result, version, panel, config, path, "sample")
-    assert records.stored(store, mes.ASSET, version.version) is None  # trained, not recorded yet
-    records.write(store, mes.record(row, result))
-    records.load(conn, records.read(records.record_url(store, mes.ASSET, version.version)))
+    trained = mes.train_and_record(panel, config, version, store, "sample")
+    result, row = trained.result, trained.registry_row
+    assert trained.record_url == records.record_url(store, mes.ASSET, version.version) and row["path"] == path
+    records.load(conn, records.read(trained.record_url))
     kept = mes.record_metrics(records.stored(store, mes.ASSET, version.version))
     assert kept["best_model"] == result.best_model == "Naive"
     assert mes.gate(kept, config).passed == mes.gate(row["metrics"], config).passed
