@@ -155,7 +155,7 @@ def materialized_metadata(context, key: dg.AssetKey) -> dict:
     (none: {}). A run's steps thus learn from its own snapshot and combine its own members, even
     when another run materialises them meanwhile."""
     this_run = [entry.asset_materialization for entry in
-                context.instance.all_logs(context.run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION)
+                context.instance.all_logs(context.run.run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION)
                 if entry.asset_materialization is not None and entry.asset_materialization.asset_key == key]
     if this_run:
         return dict(this_run[-1].metadata)
