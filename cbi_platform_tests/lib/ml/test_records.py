@@ -8,10 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from cbi_platform.lib import warehouse
 from cbi_platform.lib.ml import records, registry
 from cbi_platform.lib.ml.quantiles import QCOLS
-from cbi_platform_tests.conftest import SQL_DIR
 from cbi_platform_tests.lib.ml.test_registry import register_climatology
 
 ASSET = "models/zl_baselines"
@@ -28,14 +26,6 @@ def oof(version: str, days: int = 30, shift: float = 0.0) -> pd.DataFrame:
 def climatology_record(root: str, version: str, horizons=("1w", "1m"), shift: float = 0.0) -> records.Record:
     rows = register_climatology(None, root, version, list(horizons))
     return records.Record(ASSET, "climatology", version, registry.MANIFEST, rows, oof(version, shift=shift))
-
-
-@pytest.fixture
-def conn(tmp_path):
-    connection = warehouse.connect(tmp_path / "w.duckdb")
-    warehouse.apply_migrations(connection, SQL_DIR)
-    yield connection
-    connection.close()
 
 
 def test_a_version_is_kept_only_with_its_whole_record_and_every_model_folder(tmp_path):
