@@ -90,7 +90,8 @@ def kept_record(context, model_store: ModelStore, model_name: str, model_asset: 
     record = records.stored(model_store.root, model_asset, version)
     if record is not None:
         return records.record_url(model_store.root, model_asset, version), record
-    there = recorded(context, dg.AssetKey.from_user_string(model_asset)).get(model_name)
+    key = dg.AssetKey.from_user_string(model_asset)
+    there = recorded(context, [key])[key].get(model_name)
     record = records.stored_at(there, version) if there else None
     return (there, record) if record is not None else None
 
@@ -150,24 +151,27 @@ def kept(context: dg.AssetExecutionContext, versions: set[str], note: str, store
 RECORDS = "records"  # metadata of every model materialisation: model name -> its record's URL
 
 
-def materialized_metadata(context, key: dg.AssetKey) -> dict:
-    """The metadata of this run's materialisation of `key` when it made one, else of the latest
+def materialized_metadata(context, keys) -> dict[dg.AssetKey, dict]:
+    """Per key, the metadata of this run's materialisation when it made one, else of the latest
     (none: {}). A run's steps thus learn from its own snapshot and combine its own members, even
-    when another run materialises them meanwhile."""
-    this_run = [entry.asset_materialization for entry in
-                context.instance.all_logs(context.run.run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION)
-                if entry.asset_materialization is not None and entry.asset_materialization.asset_key == key]
-    if this_run:
-        return dict(this_run[-1].metadata)
-    event = context.instance.get_latest_materialization_event(key)
-    return dict(event.asset_materialization.metadata) if event and event.asset_materialization else {}
+    when another run materialises them meanwhile. The run's log is read once for all keys."""
+    found = {}
+    for entry in context.instance.all_logs(context.run.run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION):
+        materialization = entry.asset_materialization
+        if materialization is not None and materialization.asset_key in keys:
+            found[materialization.asset_key] = dict(materialization.metadata)  # the run's last one wins
+    for key in keys:
+        if key not in found:
+            event = context.instance.get_latest_materialization_event(key)
+            found[key] = dict(event.asset_materialization.metadata) if event and event.asset_materialization else {}
+    return found
 
 
-def recorded(context, key: dg.AssetKey) -> dict[str, str]:
-    """The records a model asset's materialisation (materialized_metadata) stands for: model name
-    -> record URL; none if it was never materialised."""
-    entry = materialized_metadata(context, key).get(RECORDS)
-    return dict(entry.value) if entry is not None else {}
+def recorded(context, keys) -> dict[dg.AssetKey, dict[str, str]]:
+    """Per model asset, the records its materialisation (materialized_metadata) stands for: model
+    name -> record URL; none if it was never materialised."""
+    return {key: dict(metadata[RECORDS].value) if RECORDS in metadata else {}
+            for key, metadata in materialized_metadata(context, keys).items()}
 
 
 def snapshot_of(context, key: dg.AssetKey, name: str):
@@ -175,7 +179,7 @@ def snapshot_of(context, key: dg.AssetKey, name: str):
     materialisation (materialized_metadata), read from the store and checked against its fingerprint."""
     from cbi_platform.lib import snapshot
 
-    entry = materialized_metadata(context, key).get(SNAPSHOTS)
+    entry = materialized_metadata(context, [key])[key].get(SNAPSHOTS)
     if entry is None or name not in entry.value:
         raise dg.Failure(f"no snapshot {name} of {key.to_user_string()}: materialise {key.to_user_string()} first")
     chosen = snapshot.Snapshot.from_dict(name, entry.value[name])
@@ -219,49 +223,41 @@ def _snapshot_metadata(taken) -> dict:
             "snapshot_files": dg.MetadataValue.md(markdown(shown)), "dagster/row_count": int(shown["rows"].max())}
 
 
-@dg.asset(
-    key=ZL_SNAPSHOT_KEY,
-    deps=[MATRIX, *[dg.AssetKey(["features", f"bucket_{bucket}"]) for bucket in BUCKETS]],
-    description=(
-        "What the ZL models learn from, frozen: the daily matrix and each bucket's view with the matrix's targets, "
-        "written once as Parquet under <CBI_STORE>/snapshots/ and named by the SHA-256 of its bytes. Training steps "
-        "read these files (checking the fingerprint), never the warehouse, so they can run on any worker."
-    ),
-    group_name="models",
-    kinds={"duckdb", "parquet"},
-    owners=["team:quant-research"],
-    pool=WAREHOUSE_POOL,
+def snapshot_asset(key: dg.AssetKey, deps: list[dg.AssetKey], description: str,
+                   queries: dict[str, str]) -> dg.AssetsDefinition:
+    """A warehouse reader that freezes each query's rows as a snapshot named by its table."""
+
+    @dg.asset(key=key, deps=deps, description=description, group_name="models", kinds={"duckdb", "parquet"},
+              owners=["team:quant-research"], pool=WAREHOUSE_POOL)
+    def _snapshot(context: dg.AssetExecutionContext, warehouse: Warehouse, model_store: ModelStore) -> dg.MaterializeResult:
+        from cbi_platform.lib import snapshot
+
+        with warehouse.read_connection() as conn:
+            taken = [snapshot.write(model_store.snapshots, table, conn.execute(sql).df()) for table, sql in queries.items()]
+        return dg.MaterializeResult(metadata=_snapshot_metadata(taken))
+
+    return _snapshot
+
+
+def _member_sql(table: str) -> str:
+    from cbi_platform.lib.forecast import member_matrix_sql  # no pandas at definition load
+
+    return member_matrix_sql(table if table.startswith("bucket_") else "zl_main")
+
+
+zl_training_snapshot = snapshot_asset(
+    ZL_SNAPSHOT_KEY, [MATRIX, *[dg.AssetKey(["features", f"bucket_{bucket}"]) for bucket in BUCKETS]],
+    "What the ZL models learn from, frozen: the daily matrix and each bucket's view with the matrix's targets, "
+    "written once as Parquet under <CBI_STORE>/snapshots/ and named by the SHA-256 of its bytes. Training steps "
+    "read these files (checking the fingerprint), never the warehouse, so they can run on any worker.",
+    {table: _member_sql(table) for table in ZL_TABLES},
 )
-def zl_training_snapshot(context: dg.AssetExecutionContext, warehouse: Warehouse,
-                         model_store: ModelStore) -> dg.MaterializeResult:
-    from cbi_platform.lib import snapshot
-    from cbi_platform.lib.forecast import member_matrix_sql
-
-    taken = []
-    with warehouse.read_connection() as conn:
-        for table in ZL_TABLES:
-            frame = conn.execute(member_matrix_sql(table if table.startswith("bucket_") else "zl_main")).df()
-            taken.append(snapshot.write(model_store.snapshots, table, frame))
-    return dg.MaterializeResult(metadata=_snapshot_metadata(taken))
-
-
-@dg.asset(
-    key=MES_SNAPSHOT_KEY,
-    deps=[MES_PANEL],
-    description=("The MES hourly panel (every root) frozen as Parquet under <CBI_STORE>/snapshots/, named by the "
-                 "SHA-256 of its bytes: what models/mes_timeseries trains on, without a warehouse connection."),
-    group_name="models",
-    kinds={"duckdb", "parquet"},
-    owners=["team:quant-research"],
-    pool=WAREHOUSE_POOL,
+mes_training_snapshot = snapshot_asset(
+    MES_SNAPSHOT_KEY, [MES_PANEL],
+    "The MES hourly panel (every root) frozen as Parquet under <CBI_STORE>/snapshots/, named by the SHA-256 of its "
+    "bytes: what models/mes_timeseries trains on, without a warehouse connection.",
+    {"mes_hourly": "SELECT * FROM features.mes_hourly ORDER BY item_id, timestamp"},
 )
-def mes_training_snapshot(context: dg.AssetExecutionContext, warehouse: Warehouse,
-                          model_store: ModelStore) -> dg.MaterializeResult:
-    from cbi_platform.lib import snapshot
-
-    with warehouse.read_connection() as conn:
-        panel = conn.execute("SELECT * FROM features.mes_hourly ORDER BY item_id, timestamp").df()
-    return dg.MaterializeResult(metadata=_snapshot_metadata([snapshot.write(model_store.snapshots, "mes_hourly", panel)]))
 
 
 def specialist_asset(name: str, feature_table: str, description: str, asset_name: str | None = None) -> dg.AssetsDefinition:
@@ -421,7 +417,7 @@ def zl_ensemble(context: dg.AssetExecutionContext, config: TrainingRunConfig, mo
     from cbi_platform.lib.ml import ensemble_model, records
 
     training = _training(platform, config)
-    member_records = {name: url for key in MEMBER_KEYS for name, url in recorded(context, key).items()}
+    member_records = {name: url for urls in recorded(context, MEMBER_KEYS).values() for name, url in urls.items()}
     missing = sorted(set(MEMBER_NAMES) - set(member_records))
     if missing:
         raise dg.Failure(f"no record of members {', '.join(missing)} in their assets' latest materialisations (never "
@@ -541,8 +537,8 @@ def training_tables(context: dg.AssetExecutionContext, warehouse: Warehouse) -> 
 
     rows, unreadable = [], []
     with warehouse.get_connection() as conn:
-        for key in TRAINED_KEYS:
-            for name, url in recorded(context, key).items():
+        for key, urls in recorded(context, TRAINED_KEYS).items():
+            for name, url in urls.items():
                 try:
                     record = records.read(url)
                 except records.RecordError as exc:
