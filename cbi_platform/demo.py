@@ -44,6 +44,7 @@ def run(settings, instance, profile: str | None = None, hourly_days: int = DEMO_
     import dagster as dg
 
     from cbi_platform import definitions as cbi
+    from cbi_platform.lib.progress import Progress
 
     resources = cbi.resources(settings)
     partitions = cbi.fred.partitions_def
@@ -64,15 +65,20 @@ def run(settings, instance, profile: str | None = None, hourly_days: int = DEMO_
         print("files mode: no hourly bars in vendor settle files, so the MES path (raw/futures_ohlcv_1h, "
               "features/mes_hourly, models/mes_training_snapshot, models/mes_timeseries, forecasts/mes_predictions) is "
               "left out", flush=True)
+    spans = []
     for asset in cbi.RAW_ASSETS:
         if files_mode and asset in cbi.HOURLY_ASSETS:
             continue
-        t0 = time.perf_counter()
         first_key = sorted(asset.keys)[0]
         span = _missing_range(instance, first_key, partitions, first=first_hourly if asset in cbi.HOURLY_ASSETS else None)
+        spans.append((asset, span, len(partitions.get_partition_keys_in_range(dg.PartitionKeyRange(*span)))))
+    progress = Progress("ingest", sum(count for _, _, count in spans), "partitions")
+    for asset, span, count in spans:
+        t0 = time.perf_counter()
         print(f"ingest {', '.join(k.to_user_string() for k in sorted(asset.keys))}: {span[0]} .. {span[1]}", flush=True)
         ranged([asset], span)
         timings[asset.node_def.name] = time.perf_counter() - t0
+        print(progress.advance(count, asset.node_def.name), flush=True)
 
     if ingest_only:
         return timings, results
@@ -142,6 +148,17 @@ def summary(settings) -> str:
     return "\n".join(lines)
 
 
+def print_progress() -> None:
+    """The walk-forward's `fit i of n` lines on stdout: the runs' own console logs stay at WARNING."""
+    import logging
+
+    handler = logging.StreamHandler(sys.stdout)
+    handler.setFormatter(logging.Formatter("  %(message)s"))
+    logger = logging.getLogger("cbi_platform.progress")
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+
+
 def main(argv: list[str] | None = None) -> int:
     from cbi_platform.lib import warehouse
     from cbi_platform.lib.settings import Settings
@@ -153,6 +170,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="only backfill the raw assets (every partition not yet materialised)")
     args = parser.parse_args(argv)
     settings = Settings.from_env()
+    print_progress()
     if not args.summary_only:
         with warehouse.connection(settings.warehouse_path) as conn:
             applied = warehouse.apply_migrations(conn, settings.sql_dir)

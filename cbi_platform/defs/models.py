@@ -14,6 +14,7 @@ pool, loads the records into training.*. So a training step can run on any worke
 - models/mes_timeseries: the hourly TimeSeriesPredictor across every root.
 """
 
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Optional
 
@@ -96,6 +97,27 @@ def kept_record(context, model_store: ModelStore, model_name: str, model_asset: 
     return (there, record) if record is not None else None
 
 
+@contextmanager
+def progress_to_run_log(context):
+    """Forward lib's progress lines (`cbi_platform.progress`: fit i of n, elapsed, ~left) to the
+    run's log while a step trains."""
+    import logging
+
+    class ToRunLog(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            context.log.info(record.getMessage())
+
+    logger, handler = logging.getLogger("cbi_platform.progress"), ToRunLog(logging.INFO)
+    level = logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
+
+
 def train_or_reuse(context, config: TrainingRunConfig, matrix, *, model_name: str, model_asset: str,
                    features: list[str], make_model, training, model_store: ModelStore, platform: PlatformConfig):
     """Train unless this exact version (data, features and config) is already stored. Returns (the
@@ -108,8 +130,9 @@ def train_or_reuse(context, config: TrainingRunConfig, matrix, *, model_name: st
     if found:
         context.log.info(f"{model_name} {version}: data, features and config unchanged; not retraining")
         return None, version, found[0]
-    run = fit_model(matrix, model_name=model_name, model_asset=model_asset, features=features, make_model=make_model,
-                    config=training, store_root=model_store.root, data_mode=platform.data_mode)
+    with progress_to_run_log(context):
+        run = fit_model(matrix, model_name=model_name, model_asset=model_asset, features=features,
+                        make_model=make_model, config=training, store_root=model_store.root, data_mode=platform.data_mode)
     return run, version, records.write(model_store.root, member_model.record(run))
 
 

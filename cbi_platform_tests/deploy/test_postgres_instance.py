@@ -5,21 +5,17 @@ materialisation, then its events and asset checks read back from Postgres."""
 import dagster as dg
 import pytest
 
-from cbi_platform.lib.settings import PROJECT_ROOT, Settings
+from cbi_platform.lib.settings import Settings
+from cbi_platform_tests.processes import deploy_instance_home
 
 DAY = "2026-11-02"
 
 
 @pytest.fixture
 def postgres_instance(postgres, tmp_path, monkeypatch):
-    home = tmp_path / "dagster_home"
-    home.mkdir()
-    text = (PROJECT_ROOT / "deploy" / "dagster.yaml").read_text().replace(
-        "/opt/dagster/dagster_home/storage", str(home / "storage"))
-    (home / "dagster.yaml").write_text(text)
-    for name, key in (("HOST", "host"), ("PORT", "port"), ("USER", "user"), ("PASSWORD", "password"), ("DB", "db")):
-        monkeypatch.setenv(f"DAGSTER_POSTGRES_{name}", str(postgres[key]))
-    monkeypatch.setenv("DAGSTER_HOME", str(home))
+    """The deployed instance: deploy/dagster.yaml and docker-compose.yml's Dagster environment."""
+    for name, value in deploy_instance_home(tmp_path / "dagster_home", postgres).items():
+        monkeypatch.setenv(name, value)
     instance = dg.DagsterInstance.get()
     yield instance
     instance.dispose()
@@ -52,3 +48,9 @@ def test_check_alerts_keep_working_tick_after_tick_on_postgres(postgres_instance
 
     assert type(postgres_instance.event_log_storage).__name__ == "PostgresEventLogStorage"
     check_alerts_keep_working_tick_after_tick(postgres_instance, monkeypatch)
+
+
+def test_ranged_ingest_with_batched_events_on_postgres(postgres_instance, tmp_path):
+    from cbi_platform_tests.defs.test_ranged_ingest import ranged_ingest_is_all_or_nothing
+
+    ranged_ingest_is_all_or_nothing(postgres_instance, tmp_path)

@@ -79,7 +79,8 @@ def fit_model(
     for horizon, days in config.horizons.items():
         path = registry.model_dir(store_root, model_asset, version, horizon)
         working = registry.working_dir(path)
-        result = train_horizon(matrix, horizon, config, lambda label, p, days=days: make_model(label, days, p), working)
+        result = train_horizon(matrix, horizon, config, lambda label, p, days=days: make_model(label, days, p), working,
+                              name=model_name)
         results[horizon] = result
         oof = result.oof.assign(model=model_name, horizon=horizon, model_version=version)
         oof_parts.append(oof)

@@ -20,6 +20,7 @@ from cbi_platform.lib.config import configured_horizons, load_yaml
 from cbi_platform.lib.ml import splits
 from cbi_platform.lib.ml.models import VOL_COLUMN
 from cbi_platform.lib.ml.quantiles import QCOLS
+from cbi_platform.lib.progress import Progress
 
 TARGET_PREFIX = "target_"
 TARGET_END_PREFIX = "target_end_"
@@ -101,9 +102,10 @@ def train_horizon(
     config: TrainingConfig,
     make_model: Callable[[str, Path], Any],
     final_path: Path,
+    name: str = "model",
 ) -> HorizonResult:
     """Walk-forward OOF predictions, then the final fit. `make_model(label, path)` builds a
-    fresh model for each fold (AutoGluon writes to `path`)."""
+    fresh model for each fold (AutoGluon writes to `path`); each fit logs a progress line."""
     label, end = f"{TARGET_PREFIX}{horizon}", f"{TARGET_END_PREFIX}{horizon}"
     rows = usable_rows(matrix)
     known = rows[rows[label].notna() & rows[end].notna()].reset_index(drop=True)
@@ -112,6 +114,7 @@ def train_horizon(
     folds = splits.walk_forward(dates, target_end, config.folds, config.test_days, config.embargo_days,
                                 config.tune_fraction, config.min_train_rows)
     oof_parts = []
+    progress = Progress(f"{name} {horizon}", len(folds) + 1, "fits")
     with tempfile.TemporaryDirectory(prefix=f"cbi_wf_{horizon}_") as scratch:
         for fold in folds:
             model = make_model(label, Path(scratch) / f"fold{fold.index}")
@@ -123,9 +126,11 @@ def train_horizon(
             part.insert(1, "fold", fold.index)
             part["realised"] = test[label].to_numpy()
             oof_parts.append(part)
+            progress.advance(detail=f"walk-forward fold {fold.index + 1} of {len(folds)}")
     final = splits.final_fit(dates, target_end, config.embargo_days, config.tune_fraction)
     model = make_model(label, final_path)
     model.fit(known.iloc[final.train], known.iloc[final.tune])
+    progress.advance(detail="final fit")
     pending_pred = pd.DataFrame(model.predict(pending), columns=list(QCOLS)) if len(pending) else pd.DataFrame(columns=list(QCOLS))
     pending_pred.insert(0, "as_of_date", pending["trade_date"].to_numpy())
     oof = pd.concat(oof_parts, ignore_index=True) if oof_parts else pd.DataFrame(columns=["as_of_date", "fold", *QCOLS, "realised"])
