@@ -37,6 +37,47 @@ def test_every_raw_asset_has_a_release_time_schedule_for_its_day():
     assert schedules["weekly_retraining"].cron_schedule == "0 6 * * 6"
 
 
+def test_every_source_runs_each_day_so_the_derived_assets_refresh_each_day():
+    """A derived asset refreshes only once every upstream's latest (today's) partition exists. So
+    each raw schedule ticks every day, weekends included, for that day's partition; then, on a
+    Tuesday (no COT release), the feature view that reads the weekly COT refreshes."""
+    from dagster._utils.schedules import cron_string_iterator
+
+    schedules = {s.name: s for s in REPOSITORY.schedule_defs}
+    tuesday = dt.date(2026, 11, 17)
+    requested = {}
+    for offset in range(7):
+        day = dt.date(2026, 11, 16) + dt.timedelta(days=offset)
+        start = dt.datetime.combine(day, dt.time(), dt.timezone.utc)
+        for asset in cbi.RAW_ASSETS:
+            schedule = schedules[f"{asset.node_def.name}_at_release"]
+            tick = next(cron_string_iterator(start.timestamp(), schedule.cron_schedule, "UTC"))
+            assert tick.date() == day, f"{schedule.name} does not run on {day:%A}"
+            with dg.build_schedule_context(scheduled_execution_time=tick, repository_def=REPOSITORY) as context:
+                (request,) = schedule.evaluate_tick(context).run_requests
+            if day == tuesday:
+                requested[asset] = request.partition_key
+    graph = cbi.defs.resolve_asset_graph()
+    cot = dg.AssetKey(["raw", "cftc_cot"])
+    view = next(key for key in graph.get_all_asset_keys() if cot in graph.get(key).parent_keys
+                and not graph.get(key).is_partitioned)
+    instance = dg.DagsterInstance.ephemeral()
+    for key in [*graph.get(view).parent_keys, view]:
+        if not graph.get(key).is_partitioned:
+            instance.report_runless_asset_event(dg.AssetMaterialization(key))
+
+    def evaluate(cursor=None):
+        return dg.evaluate_automation_conditions(defs=cbi.defs, instance=instance, asset_selection=dg.AssetSelection.assets(view),
+                                                 evaluation_time=dt.datetime(2026, 11, 17, 23, 55, tzinfo=dt.timezone.utc),
+                                                 cursor=cursor)
+
+    before = evaluate()
+    for asset, day in requested.items():  # what Tuesday's ticks ran
+        for key in asset.keys:
+            instance.report_runless_asset_event(dg.AssetMaterialization(key, partition=day))
+    assert before.total_requested == 0 and evaluate(before.cursor).total_requested == 1
+
+
 @pytest.fixture
 def sample_resources(tmp_path):
     settings = Settings.from_env().with_overrides(data_dir=tmp_path / "data", warehouse_path=str(tmp_path / "data" / "w.duckdb"),
