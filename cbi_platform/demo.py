@@ -78,7 +78,7 @@ def run(settings, instance, profile: str | None = None, hourly_days: int = DEMO_
         print(f"ingest {', '.join(k.to_user_string() for k in sorted(asset.keys))}: {span[0]} .. {span[1]}", flush=True)
         ranged([asset], span)
         timings[asset.node_def.name] = time.perf_counter() - t0
-        print(progress.advance(count, asset.node_def.name), flush=True)
+        progress.advance(count, asset.node_def.name)  # printed by print_progress
 
     if ingest_only:
         return timings, results

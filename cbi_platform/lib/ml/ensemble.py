@@ -32,7 +32,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from cbi_platform.lib.ml.models import fit_resources
+from cbi_platform.lib.ml.models import fit_resources, tabular_predictor
 from cbi_platform.lib.ml.quantiles import (
     MIN_EFFECTIVE_OUTCOMES,
     QCOLS,
@@ -124,11 +124,9 @@ class Stacker:
         return wide[[f"{m}__{q}" for m in self.members for q in QCOLS]]
 
     def fit(self, wide: pd.DataFrame) -> "Stacker":
-        from autogluon.tabular import TabularPredictor
-
         data = self.features(wide).assign(realised=wide["realised"].to_numpy())
         cut = int(len(data) * 0.8)
-        self.predictor = TabularPredictor(label="realised", problem_type="quantile", quantile_levels=list(QUANTILES),
+        self.predictor = tabular_predictor()(label="realised", problem_type="quantile", quantile_levels=list(QUANTILES),
                                           eval_metric="pinball_loss", path=str(self.path), verbosity=0).fit(
             data.iloc[:cut], tuning_data=data.iloc[cut:], hyperparameters=self.HYPERPARAMETERS, num_bag_folds=0,
             num_stack_levels=0, fit_weighted_ensemble=False, ag_args_fit=fit_resources())
@@ -239,9 +237,7 @@ def load(path: Path) -> LoadedEnsemble:
     members = list(body["members"])
     stacker = None
     if body["method"] == "stacked":
-        from autogluon.tabular import TabularPredictor
-
         stacker_path = Path(path) / body["stacker_path"]  # an absolute path (older manifests) stays as it is
         stacker = Stacker(members, stacker_path)
-        stacker.predictor = TabularPredictor.load(str(stacker_path), require_version_match=True)
+        stacker.predictor = tabular_predictor().load(str(stacker_path), require_version_match=True)
     return LoadedEnsemble(members, body["method"], np.array([body["weights"][m] for m in members]), stacker)

@@ -27,7 +27,7 @@ import duckdb
 import pandas as pd
 
 from cbi_platform.lib import warehouse
-from cbi_platform.lib.ml.models import BASELINES, AutoGluonQuantile, QuantileModel, ShrunkLinear
+from cbi_platform.lib.ml.models import BASELINES, AutoGluonQuantile, QuantileModel, ShrunkLinear, tabular_predictor
 from cbi_platform.lib.storage import Location
 
 MANIFEST = "model.json"
@@ -165,10 +165,8 @@ def load(where: str | Path) -> QuantileModel:
             raise ModelVersionError(
                 f"{path}: trained with AutoGluon {trained}, this environment has {installed}; retrain the model"
             )
-        from autogluon.tabular import TabularPredictor
-
         model = AutoGluonQuantile(manifest["label"], manifest["features"], {}, Path(path))
-        model.predictor = TabularPredictor.load(str(path), require_version_match=True)
+        model.predictor = tabular_predictor().load(str(path), require_version_match=True)
         return model
     model = STATISTICAL_MODELS[manifest["statistical_model"]](manifest["label"], int(manifest["horizon_days"]))
     model.load_state(manifest["state"])
