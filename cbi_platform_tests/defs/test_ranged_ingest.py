@@ -38,7 +38,7 @@ def ranged_ingest_is_all_or_nothing(instance, tmp_path) -> None:
     assert ranged == sorted(written)  # one each: no event written twice
     # each partition's event carries a few scalars; the rows per key went once into the run's log
     metadata = next(r for r in records if r.partition_key == written[0]).asset_materialization.metadata
-    assert {"rows_by_key", "requests"}.isdisjoint(metadata) and metadata["gaps"].value == 0
+    assert {"rows_by_key", "requests"}.isdisjoint(metadata) and metadata["gap_count"].value == 0 and "gaps" not in metadata
     logged = [e.message for e in instance.all_logs(result.run_id) if "rows by key" in (e.message or "")]
     assert len(logged) == 1 and f"[{written[0]}_" in logged[0] and "D4" in logged[0]
     # replay with nothing landed for these days: the source fails, the run fails, nothing is marked

@@ -34,6 +34,8 @@ def test_partitioned_run_events_and_checks_live_in_postgres(postgres_instance, t
     key = dg.AssetKey(["raw", "epa_rin_prices"])
     event = postgres_instance.get_latest_materialization_event(key)
     assert event.dagster_event.partition == DAY and event.run_id == result.run_id
+    # one day: the rows per key and the requests are in the partition's own event
+    assert {"rows_by_key", "requests", "gaps", "gap_count"} <= set(event.asset_materialization.metadata)
     assert postgres_instance.get_materialized_partitions(key) == {DAY}
     check = dg.AssetCheckKey(key, "no_future_as_of")
     history = postgres_instance.event_log_storage.get_asset_check_execution_history(check, limit=5)

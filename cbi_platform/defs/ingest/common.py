@@ -111,7 +111,7 @@ def report_metadata(report, table: str, mode: str, ranged: bool) -> dict:
         "dagster/row_count": int(report.rows.get(table, 0)),
         "payloads": report.payloads,
         "payload_bytes": report.payload_bytes,
-        "gaps": len(report.gaps),
+        "gap_count": len(report.gaps),
     }
     if not ranged:
         metadata |= {
