@@ -204,7 +204,7 @@ TOUR = {
                  {"summary": ["buy_and_hold", "climatology", "ensemble", "independent_periods"]}),
     "report": ("/assets/reports/zl_forecast?view=events", ["report_url", "strategy_chart", "fan_chart"], {}),
     "mes": ("/assets/models/mes_timeseries?view=events", ["best_model", "leaderboard", "mase_by_item"], {}),
-    "automation": ("/automation", ["fred_at_release", "Monday through Friday", "refresh_derived_assets", "forecast_drift"], {}),
+    "automation": ("/automation", ["fred_at_release", "At 01:30 PM UTC", "refresh_derived_assets", "forecast_drift"], {}),
 }
 
 
