@@ -108,8 +108,8 @@ def backfill() -> dict:
     today = dt.date.today()
     first_hourly = today - dt.timedelta(days=demo.DEMO_HOURLY_DAYS)
     days, hourly_days = (today - start).days + 1, (today - first_hourly).days + 1
-    events = sum(len(tables) * (hourly_days if databento.HOURLY_BARS in [t.spec for t in tables] else days)
-                 for _, tables in DECLARED)
+    hourly = {source: databento.HOURLY_BARS in [t.spec for t in tables] for source, tables in DECLARED}
+    events = sum(len(tables) * (hourly_days if hourly[source] else days) for source, tables in DECLARED)
     seconds = {}
     with tempfile.TemporaryDirectory(prefix="cbi_bench_backfill_") as tmp:
         base = Path(tmp)
@@ -123,10 +123,9 @@ def backfill() -> dict:
         conn = warehouse.connect(base / "lib" / "w.duckdb")
         warehouse.apply_migrations(conn, Settings.from_env().sql_dir)
         t0 = time.perf_counter()
-        for source, tables in DECLARED:
-            hourly = databento.HOURLY_BARS in [t.spec for t in tables]
-            ingest(source(), Window(first_hourly if hourly else start, today + dt.timedelta(days=1), include_history=True),
-                   ctx, conn)
+        for source, _ in DECLARED:
+            ingest(source(), Window(first_hourly if hourly[source] else start, today + dt.timedelta(days=1),
+                                    include_history=True), ctx, conn)
         seconds["lib"] = time.perf_counter() - t0
         conn.close()
     overhead = {kind: 1000 * (seconds[kind] - seconds["lib"]) / events for kind in ("sqlite", "postgres")}
