@@ -99,23 +99,27 @@ def kept_record(context, model_store: ModelStore, model_name: str, model_asset: 
 
 @contextmanager
 def progress_to_run_log(context):
-    """Forward lib's progress lines (`cbi_platform.progress`: fit i of n, elapsed, ~left) to the
-    run's log while a step trains."""
+    """Forward lib's progress lines (`cbi_platform.progress`: fit i of n, elapsed, ~left) and its
+    training warnings (`cbi_platform.ml`: e.g. a model family AutoGluon skipped) to the run's log
+    while a step trains."""
     import logging
 
     class ToRunLog(logging.Handler):
         def emit(self, record: logging.LogRecord) -> None:
-            context.log.info(record.getMessage())
+            (context.log.warning if record.levelno >= logging.WARNING else context.log.info)(record.getMessage())
 
-    logger, handler = logging.getLogger("cbi_platform.progress"), ToRunLog(logging.INFO)
-    level = logger.level
-    logger.addHandler(handler)
-    logger.setLevel(logging.INFO)
+    handler = ToRunLog(logging.INFO)
+    loggers = {logging.getLogger("cbi_platform.progress"): logging.INFO, logging.getLogger("cbi_platform.ml"): logging.WARNING}
+    levels = {logger: logger.level for logger in loggers}
+    for logger, level in loggers.items():
+        logger.addHandler(handler)
+        logger.setLevel(level)
     try:
         yield
     finally:
-        logger.removeHandler(handler)
-        logger.setLevel(level)
+        for logger, level in levels.items():
+            logger.removeHandler(handler)
+            logger.setLevel(level)
 
 
 def train_or_reuse(context, config: TrainingRunConfig, matrix, *, model_name: str, model_asset: str,

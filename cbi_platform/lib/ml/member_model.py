@@ -105,7 +105,8 @@ def fit_model(
                 "train_end": result.train_end,
                 "path": path,
                 "data_mode": data_mode,
-                "metrics": {**metrics[horizon], "folds": result.folds},
+                "metrics": {**metrics[horizon], "folds": result.folds,
+                            **({"families_missing": result.model.families_missing} if result.model.kind == "autogluon" else {})},
             }
         )
     oof_all = pd.concat(oof_parts, ignore_index=True)

@@ -31,6 +31,24 @@ from cbi_platform.lib.ml.quantiles import QUANTILES, pinball, sort_quantiles
 
 log = logging.getLogger("cbi_platform.ml")
 CPUS_ENV = "CBI_TRAINING_CPUS"
+# AutoGluon's hyperparameter keys and the name each trained model of that family gets on the
+# leaderboard (LightGBM, LightGBM_2, ... for a list of GBM configurations)
+MODEL_FAMILIES = {"GBM": "LightGBM", "CAT": "CatBoost", "XGB": "XGBoost", "XT": "ExtraTrees", "RF": "RandomForest",
+                  "NN_TORCH": "NeuralNetTorch", "FASTAI": "NeuralNetFastAI", "KNN": "KNeighbors", "LR": "LinearModel"}
+
+
+def families_missing(model_names: list[str], hyperparameters: dict[str, Any]) -> dict[str, int]:
+    """How many configurations of each family listed in `hyperparameters` did not train (AutoGluon
+    skips a family that runs out of time, lacks its package or cannot do quantiles, and says so
+    only in its own log)."""
+    missing = {}
+    for key, configs in hyperparameters.items():
+        wanted = len(configs) if isinstance(configs, list) else 1
+        prefix = MODEL_FAMILIES.get(key, key)
+        trained = sum(1 for name in model_names if name == prefix or name.startswith(f"{prefix}_"))
+        if trained < wanted:
+            missing[key] = wanted - trained
+    return missing
 
 
 def tabular_predictor():
@@ -269,6 +287,7 @@ class AutoGluonQuantile:
     time_limit: float | None = None
     kind: str = "autogluon"
     predictor: Any = field(default=None, repr=False)
+    families_missing: dict[str, int] = field(default_factory=dict)
 
     def fit(self, train: pd.DataFrame, tune: pd.DataFrame) -> "AutoGluonQuantile":
         columns = self.features + [self.label]
@@ -289,6 +308,11 @@ class AutoGluonQuantile:
             time_limit=self.time_limit,
             ag_args_fit=fit_resources(),
         )
+        self.families_missing = families_missing(self.predictor.model_names(), self.hyperparameters)
+        if self.families_missing:
+            log.warning("%s (%s): AutoGluon trained fewer models than the profile lists, missing %s: out of "
+                        "time, a package not installed, or no quantile support", self.label, self.path.name,
+                        self.families_missing)
         return self
 
     def predict(self, frame: pd.DataFrame) -> np.ndarray:

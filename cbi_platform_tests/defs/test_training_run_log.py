@@ -1,0 +1,21 @@
+"""While a model step trains, lib's progress lines and training warnings reach the run's log (the
+Dagster UI), and nothing else of lib's chatter does, nor anything after the step."""
+
+import logging
+from types import SimpleNamespace
+
+from cbi_platform.defs.models import progress_to_run_log
+
+
+def test_progress_and_training_warnings_reach_the_run_log_while_training():
+    calls = []
+    context = SimpleNamespace(log=SimpleNamespace(info=lambda m: calls.append(("info", m)),
+                                                  warning=lambda m: calls.append(("warning", m))))
+    progress, ml = logging.getLogger("cbi_platform.progress"), logging.getLogger("cbi_platform.ml")
+    with progress_to_run_log(context):
+        progress.info("zl_main 1w: 1 of 4 fits")
+        ml.warning("target_1w (zl_main): missing {'CAT': 1}")
+        ml.info("not for the run log")
+    progress.info("after the step")
+    ml.warning("after the step")
+    assert calls == [("info", "zl_main 1w: 1 of 4 fits"), ("warning", "target_1w (zl_main): missing {'CAT': 1}")]
