@@ -19,11 +19,14 @@ from pathlib import Path
 from cbi_platform.lib.settings import PROJECT_ROOT, Settings
 
 BENCHES = {}
+ON_REQUEST = set()  # benches of hours, run only when named
 
 
-def bench(name):
+def bench(name, on_request: bool = False):
     def register(fn):
         BENCHES[name] = fn
+        if on_request:
+            ON_REQUEST.add(name)
         return fn
     return register
 
@@ -356,6 +359,11 @@ def forecast_skill() -> dict:
 
 
 def _sample_matrix(signal: float):
+    return _sample_inputs(signal)[0]
+
+
+def _sample_inputs(signal: float):
+    """The sample world's ZL matrix and each bucket specialist's matrix, as the platform trains them."""
     from cbi_platform.lib import features
 
     settings = Settings.from_env()
@@ -364,8 +372,20 @@ def _sample_matrix(signal: float):
         for name in features.FEATURE_ORDER:
             features.run_sql(conn, settings.sql_dir, name, settings.config_dir)
         matrix = conn.execute("SELECT * FROM features.zl_daily_matrix ORDER BY trade_date").df()
+        specialists = _specialist_matrices(conn, settings)
         conn.close()
-    return matrix
+    return matrix, specialists
+
+
+def _specialist_matrices(conn, settings: Settings) -> dict:
+    from cbi_platform.lib import features
+    from cbi_platform.lib.forecast import member_matrix_sql
+
+    specialists = {}
+    for bucket in features.load_buckets(settings.config_dir):
+        features.build_bucket_view(conn, settings.config_dir, bucket)
+        specialists[f"bucket_{bucket}"] = conn.execute(member_matrix_sql(f"bucket_{bucket}")).df()
+    return specialists
 
 
 def _print_strategy(by_world: dict[str, dict]) -> None:
@@ -375,6 +395,71 @@ def _print_strategy(by_world: dict[str, dict]) -> None:
                   f"{row['sharpe_90pct'][1]:+.2f}), max drawdown ${row['max_drawdown_usd']:,} over "
                   f"{row['max_drawdown_days']} days, hit rate {row['hit_rate']:.1%}; climatology Sharpe "
                   f"{row.get('climatology_sharpe', float('nan')):+.2f}, buy-and-hold {row.get('buy_and_hold_sharpe', float('nan')):+.2f}")
+
+
+ZL_MEMBERS_TRAINED = 9  # the main ZL model and the eight bucket specialists, each an AutoGluon quantile model
+
+
+@bench("profile_fits")
+def profile_fits() -> dict:
+    """One specialist per training profile: the main ZL model's final fit at 1m on the sample
+    world, with every model family its profile lists actually training (AutoGluon's leaderboard),
+    the fit's time, and the whole ZL training's fit count (9 models x 4 horizons x (folds + 1)).
+    The count times the fit is an upper estimate: walk-forward folds train on fewer rows.
+    CBI_BENCH_PROFILES limits the profiles (comma-separated); a warm-up fit first, untimed."""
+    from cbi_platform.lib.ml import splits
+    from cbi_platform.lib.ml.models import AutoGluonQuantile
+    from cbi_platform.lib.ml.train import TARGET_END_PREFIX, TARGET_PREFIX, feature_columns, load_training_config, usable_rows
+
+    settings = Settings.from_env()
+    wanted = os.environ.get("CBI_BENCH_PROFILES", "").strip()
+    names = wanted.split(",") if wanted else list(_profile_names(settings))
+    matrix = _sample_matrix(signal=1.0)
+    label, end = f"{TARGET_PREFIX}1m", f"{TARGET_END_PREFIX}1m"
+    rows = usable_rows(matrix)
+    known = rows[rows[label].notna() & rows[end].notna()].reset_index(drop=True)
+    validation = load_training_config(settings.config_dir, "fast")
+    final = splits.final_fit(known["trade_date"], known[end], validation.embargo_days, validation.tune_fraction)
+    train, tune = known.iloc[final.train], known.iloc[final.tune]
+    features = feature_columns(matrix)
+    with tempfile.TemporaryDirectory(prefix="cbi_bench_warm_") as tmp:  # AutoGluon's lazy imports: not part of any fit
+        fast = load_training_config(settings.config_dir, "fast")
+        AutoGluonQuantile(label, features, fast.hyperparameters, Path(tmp) / "model").fit(train.tail(600), tune)
+    out, total = {}, 0.0
+    for name in names:
+        config = load_training_config(settings.config_dir, name)
+        with tempfile.TemporaryDirectory(prefix=f"cbi_bench_{name}_") as tmp:
+            model = AutoGluonQuantile(label, features, config.hyperparameters, Path(tmp) / "model", config.time_limit)
+            t0 = time.perf_counter()
+            model.fit(train, tune)
+            seconds = time.perf_counter() - t0
+            board = model.leaderboard(tune)
+        total += seconds
+        configured = {key: len(value) if isinstance(value, list) else 1 for key, value in config.hyperparameters.items()}
+        missing = model.families_missing
+        trained = {key: count - missing.get(key, 0) for key, count in configured.items()}
+        fits = ZL_MEMBERS_TRAINED * len(config.horizons) * (config.folds + 1)
+        real_fits = ZL_MEMBERS_TRAINED * len(config.horizons) * (load_training_config(settings.config_dir, name, "files").folds + 1)
+        out[name] = {"fit_seconds": round(seconds, 1), "train_rows": int(len(train)), "families_configured": configured,
+                     "families_trained": trained, "families_missing": missing, "time_limit": config.time_limit,
+                     "whole_training_fits": fits, "whole_training_upper_estimate_minutes": round(fits * seconds / 60, 1),
+                     "real_data_fits": real_fits, "real_data_upper_estimate_minutes": round(real_fits * seconds / 60, 1),
+                     "tune_pinball_by_model": {m: round(float(v), 5) for m, v in zip(board["model"], board["tune_pinball"])},
+                     "fit_seconds_by_model": {m: round(float(v), 1) for m, v in zip(board["model"], board["fit_time"])}}
+        print(f"    {name}: one fit {seconds:.1f} s on {len(train)} rows; families trained {trained}"
+              f"{' MISSING ' + str(missing) if missing else ''}; whole training {fits} fits, <= "
+              f"{fits * seconds / 60:.0f} min (real data: {real_fits} fits, <= {real_fits * seconds / 60:.0f} min); "
+              f"seconds by model {out[name]['fit_seconds_by_model']}", flush=True)
+    if any(o["families_missing"] for o in out.values()):
+        raise RuntimeError(f"profile_fits: model families listed but not trained: "
+                           f"{ {n: o['families_missing'] for n, o in out.items() if o['families_missing']} }")
+    return {"seconds": total, "by_profile": out}
+
+
+def _profile_names(settings: Settings) -> list[str]:
+    from cbi_platform.lib.config import load_yaml
+
+    return list(load_yaml(settings.config_dir / "training.yaml")["profiles"])
 
 
 @bench("real_data")
@@ -394,12 +479,11 @@ def real_data() -> dict:
 REAL_DATA_STARTS = (dt.date(1959, 1, 1), dt.date(1990, 1, 1))
 
 
-def _real_data_run(start: dt.date) -> dict:
+def _real_data_run(start: dt.date, profile: str = "fast", horizons: list[str] | None = None) -> dict:
 
     import numpy as np
 
     from cbi_platform.lib import features, quality, warehouse
-    from cbi_platform.lib.forecast import member_matrix_sql
     from cbi_platform.lib.ingest import ingest
     from cbi_platform.lib.landing import LandingZone
     from cbi_platform.lib.ml.evaluation import evaluate, strategy_summary
@@ -428,19 +512,16 @@ def _real_data_run(start: dt.date) -> dict:
             rolls.setdefault(root, {})[int(year)] = [int(count), int(settled)]
         matrix = conn.execute("SELECT * FROM features.zl_daily_matrix ORDER BY trade_date").df()
         # the bucket specialists too: the ensemble measured is the one the platform publishes
-        specialists = {}
-        for bucket in features.load_buckets(settings.config_dir):
-            features.build_bucket_view(conn, settings.config_dir, bucket)
-            specialists[f"bucket_{bucket}"] = conn.execute(member_matrix_sql(f"bucket_{bucket}")).df()
+        specialists = _specialist_matrices(conn, settings)
         conn.close()
     print(f"    returns gates: {gates}")
     for root, years in rolls.items():
         known, settled = [v[0] for v in years.values()], [v[1] for v in years.values()]
         print(f"    rolls per year {root} (known that day / settled): {min(known)}-{max(known)} / {min(settled)}-{max(settled)} "
               f"{years}")
-    config = load_training_config(settings.config_dir, "fast", "files")  # ten test years: 2000-2009
+    config = load_training_config(settings.config_dir, profile, "files")  # ten test years: 2000-2009
     t0 = time.perf_counter()
-    results = evaluate(matrix, config, specialists=specialists)
+    results = evaluate(matrix, config, horizons=horizons, specialists=specialists)
     seconds = time.perf_counter() - t0
     rng = np.random.default_rng(0)
     table = {}
@@ -470,16 +551,52 @@ def _real_data_run(start: dt.date) -> dict:
 
     strategy = headline(strategy_summary(results, matrix, settings.config_dir))
     _print_strategy({"real": strategy})
-    return {"seconds": seconds, "history_start": str(start), "zl_rows": int(len(matrix)), "returns_gates": gates,
+    return {"seconds": seconds, "profile": profile, "history_start": str(start), "zl_rows": int(len(matrix)), "returns_gates": gates,
             "rolls_per_year": rolls, "by_horizon": table, "strategy": strategy}
+
+
+@bench("profile_end_to_end", on_request=True)
+def profile_end_to_end() -> dict:
+    """A profile end to end (CBI_BENCH_PROFILE, default `medium`; `fast` is what make demo and
+    real_data run): the whole ZL training (main model, eight specialists, linear and baselines,
+    4 horizons, walk-forward) and the ensemble, on the sample world (planted signal) and on the
+    real files from 1990 (ten test years, as real_data): time, skill and coverage per horizon.
+    Hours on 2 cores beyond `fast` (profile_fits estimates them), so only when named;
+    CBI_BENCH_HORIZONS (e.g. 1m) and CBI_BENCH_WORLDS (sample, real) narrow it."""
+    from cbi_platform.lib.ml.evaluation import evaluate
+    from cbi_platform.lib.ml.train import load_training_config
+
+    settings = Settings.from_env()
+    profile = os.environ.get("CBI_BENCH_PROFILE", "medium")
+    horizons = os.environ["CBI_BENCH_HORIZONS"].split(",") if os.environ.get("CBI_BENCH_HORIZONS") else None
+    worlds = os.environ.get("CBI_BENCH_WORLDS", "sample,real").split(",")
+    out: dict = {"seconds": 0.0, "profile": profile, "horizons": horizons or "all"}
+    if "sample" in worlds:
+        matrix, specialists = _sample_inputs(signal=1.0)
+        t0 = time.perf_counter()
+        results = evaluate(matrix, load_training_config(settings.config_dir, profile), horizons=horizons, specialists=specialists)
+        out["sample_seconds"] = time.perf_counter() - t0
+        out["sample_by_horizon"] = {h: {"ensemble_skill": round(r.ensemble.skill, 4), "noise_band": round(r.ensemble.band, 4),
+                                        "main_model_skill": round(r.main.skill, 4), "coverage_p10_p90": round(r.coverage, 3)}
+                                    for h, r in results.items()}
+        out["seconds"] += out["sample_seconds"]
+        print(f"    sample world, {profile}: {out['sample_seconds'] / 60:.1f} min", flush=True)
+        for horizon, row in out["sample_by_horizon"].items():
+            print(f"      {horizon}: {row}", flush=True)
+    if "real" in worlds:
+        out["real_from_1990"] = _real_data_run(dt.date(1990, 1, 1), profile=profile, horizons=horizons)
+        out["seconds"] += out["real_from_1990"]["seconds"]
+        print(f"    real files from 1990, {profile}: {out['real_from_1990']['seconds'] / 60:.1f} min", flush=True)
+    return out
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("names", nargs="*", help=f"benchmarks to run (default all): {', '.join(BENCHES)}")
+    parser.add_argument("names", nargs="*", help=f"benchmarks to run (default all but {', '.join(sorted(ON_REQUEST))}): "
+                                                  f"{', '.join(BENCHES)}")
     args = parser.parse_args(argv)
     results = {}
-    for name in args.names or list(BENCHES):
+    for name in args.names or [n for n in BENCHES if n not in ON_REQUEST]:
         outcome = BENCHES[name]()
         results[name] = outcome
         ratio = (f" ratio {outcome['ratio']:.2f} (goal {outcome['goal']})" if "ratio" in outcome
