@@ -98,28 +98,28 @@ def kept_record(context, model_store: ModelStore, model_name: str, model_asset: 
 
 
 @contextmanager
-def progress_to_run_log(context):
+def training_logs_to_run_log(context):
     """Forward lib's progress lines (`cbi_platform.progress`: fit i of n, elapsed, ~left) and its
     training warnings (`cbi_platform.ml`: e.g. a model family AutoGluon skipped) to the run's log
-    while a step trains."""
+    while a step trains. The ml logger's own level is left alone: the handler filters."""
     import logging
 
     class ToRunLog(logging.Handler):
         def emit(self, record: logging.LogRecord) -> None:
             (context.log.warning if record.levelno >= logging.WARNING else context.log.info)(record.getMessage())
 
-    handler = ToRunLog(logging.INFO)
-    loggers = {logging.getLogger("cbi_platform.progress"): logging.INFO, logging.getLogger("cbi_platform.ml"): logging.WARNING}
-    levels = {logger: logger.level for logger in loggers}
-    for logger, level in loggers.items():
-        logger.addHandler(handler)
-        logger.setLevel(level)
+    progress, ml = logging.getLogger("cbi_platform.progress"), logging.getLogger("cbi_platform.ml")
+    progress_handler, ml_handler = ToRunLog(logging.INFO), ToRunLog(logging.WARNING)
+    progress_level = progress.level
+    progress.setLevel(logging.INFO)  # progress lines are INFO; the root's default WARNING would drop them
+    progress.addHandler(progress_handler)
+    ml.addHandler(ml_handler)
     try:
         yield
     finally:
-        for logger, level in levels.items():
-            logger.removeHandler(handler)
-            logger.setLevel(level)
+        progress.removeHandler(progress_handler)
+        ml.removeHandler(ml_handler)
+        progress.setLevel(progress_level)
 
 
 def train_or_reuse(context, config: TrainingRunConfig, matrix, *, model_name: str, model_asset: str,
@@ -134,7 +134,7 @@ def train_or_reuse(context, config: TrainingRunConfig, matrix, *, model_name: st
     if found:
         context.log.info(f"{model_name} {version}: data, features and config unchanged; not retraining")
         return None, version, found[0]
-    with progress_to_run_log(context):
+    with training_logs_to_run_log(context):
         run = fit_model(matrix, model_name=model_name, model_asset=model_asset, features=features,
                         make_model=make_model, config=training, store_root=model_store.root, data_mode=platform.data_mode)
     return run, version, records.write(model_store.root, member_model.record(run))

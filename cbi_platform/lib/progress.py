@@ -1,7 +1,7 @@
 """Progress of long loops (ingest ranges, walk-forward fits): `label: i of n, elapsed, ~left`.
 
 Lines go to the `cbi_platform.progress` logger; the Dagster wrappers forward it to the run's log
-(`defs.models.progress_to_run_log`) and `make demo`/`make backfill` print it.
+(`defs.models.training_logs_to_run_log`) and `make demo`/`make backfill` print it.
 """
 
 from __future__ import annotations

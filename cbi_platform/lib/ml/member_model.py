@@ -105,8 +105,7 @@ def fit_model(
                 "train_end": result.train_end,
                 "path": path,
                 "data_mode": data_mode,
-                "metrics": {**metrics[horizon], "folds": result.folds,
-                            **({"families_missing": result.model.families_missing} if result.model.kind == "autogluon" else {})},
+                "metrics": {**metrics[horizon], "folds": result.folds, "families_missing": result.families_missing},
             }
         )
     oof_all = pd.concat(oof_parts, ignore_index=True)

@@ -17,7 +17,6 @@
 
 from __future__ import annotations
 
-import logging
 import math
 import os
 from dataclasses import dataclass, field
@@ -29,25 +28,35 @@ import pandas as pd
 
 from cbi_platform.lib.ml.quantiles import QUANTILES, pinball, sort_quantiles
 
-log = logging.getLogger("cbi_platform.ml")
 CPUS_ENV = "CBI_TRAINING_CPUS"
 # AutoGluon's hyperparameter keys and the name each trained model of that family gets on the
-# leaderboard (LightGBM, LightGBM_2, ... for a list of GBM configurations)
+# leaderboard (LightGBM, LightGBM_2, ... for a list of GBM configurations). A config's ag_args
+# name_suffix (LightGBMXT) makes a name no family is counted under: the profiles set none.
 MODEL_FAMILIES = {"GBM": "LightGBM", "CAT": "CatBoost", "XGB": "XGBoost", "XT": "ExtraTrees", "RF": "RandomForest",
                   "NN_TORCH": "NeuralNetTorch", "FASTAI": "NeuralNetFastAI", "KNN": "KNeighbors", "LR": "LinearModel"}
+
+
+def family_counts(model_names: list[str]) -> dict[str, int]:
+    """Trained models per family key, counted from the leaderboard names."""
+    counts: dict[str, int] = {}
+    for key, prefix in MODEL_FAMILIES.items():
+        trained = sum(1 for name in model_names
+                      if name == prefix or (name.startswith(f"{prefix}_") and name[len(prefix) + 1:].isdigit()))
+        if trained:
+            counts[key] = trained
+    return counts
 
 
 def families_missing(model_names: list[str], hyperparameters: dict[str, Any]) -> dict[str, int]:
     """How many configurations of each family listed in `hyperparameters` did not train (AutoGluon
     skips a family that runs out of time, lacks its package or cannot do quantiles, and says so
     only in its own log)."""
+    trained = family_counts(model_names)
     missing = {}
     for key, configs in hyperparameters.items():
         wanted = len(configs) if isinstance(configs, list) else 1
-        prefix = MODEL_FAMILIES.get(key, key)
-        trained = sum(1 for name in model_names if name == prefix or name.startswith(f"{prefix}_"))
-        if trained < wanted:
-            missing[key] = wanted - trained
+        if trained.get(key, 0) < wanted:
+            missing[key] = wanted - trained.get(key, 0)
     return missing
 
 
@@ -308,11 +317,8 @@ class AutoGluonQuantile:
             time_limit=self.time_limit,
             ag_args_fit=fit_resources(),
         )
+        # recorded, not logged: the walk-forward reports it once over all its fits
         self.families_missing = families_missing(self.predictor.model_names(), self.hyperparameters)
-        if self.families_missing:
-            log.warning("%s (%s): AutoGluon trained fewer models than the profile lists, missing %s: out of "
-                        "time, a package not installed, or no quantile support", self.label, self.path.name,
-                        self.families_missing)
         return self
 
     def predict(self, frame: pd.DataFrame) -> np.ndarray:

@@ -8,6 +8,7 @@ trains on every row whose target is known and predicts the rows whose outcome is
 from __future__ import annotations
 
 import hashlib
+import logging
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -21,6 +22,8 @@ from cbi_platform.lib.ml import splits
 from cbi_platform.lib.ml.models import VOL_COLUMN
 from cbi_platform.lib.ml.quantiles import QCOLS
 from cbi_platform.lib.progress import Progress
+
+log = logging.getLogger("cbi_platform.ml")
 
 TARGET_PREFIX = "target_"
 TARGET_END_PREFIX = "target_end_"
@@ -88,6 +91,8 @@ class HorizonResult:
     tune: pd.DataFrame = field(repr=False)
     train_rows: int = 0
     train_end: Any = None
+    # the most configurations of each listed family that did not train in any one fit
+    families_missing: dict[str, int] = field(default_factory=dict)
 
 
 def usable_rows(matrix: pd.DataFrame) -> pd.DataFrame:
@@ -113,12 +118,13 @@ def train_horizon(
     dates, target_end = pd.to_datetime(known["trade_date"]), pd.to_datetime(known[end])
     folds = splits.walk_forward(dates, target_end, config.folds, config.test_days, config.embargo_days,
                                 config.tune_fraction, config.min_train_rows)
-    oof_parts = []
+    oof_parts, short_fits = [], []
     progress = Progress(f"{name} {horizon}", len(folds) + 1, "fits")
     with tempfile.TemporaryDirectory(prefix=f"cbi_wf_{horizon}_") as scratch:
         for fold in folds:
             model = make_model(label, Path(scratch) / f"fold{fold.index}")
             model.fit(known.iloc[fold.train], known.iloc[fold.tune])
+            short_fits.append(getattr(model, "families_missing", {}))
             test = known.iloc[fold.test]
             predicted = model.predict(test)
             part = pd.DataFrame(predicted, columns=list(QCOLS))
@@ -130,7 +136,9 @@ def train_horizon(
     final = splits.final_fit(dates, target_end, config.embargo_days, config.tune_fraction)
     model = make_model(label, final_path)
     model.fit(known.iloc[final.train], known.iloc[final.tune])
+    short_fits.append(getattr(model, "families_missing", {}))
     progress.advance(detail="final fit")
+    missing = _families_missing_over(short_fits, f"{name} {horizon}")
     pending_pred = pd.DataFrame(model.predict(pending), columns=list(QCOLS)) if len(pending) else pd.DataFrame(columns=list(QCOLS))
     pending_pred.insert(0, "as_of_date", pending["trade_date"].to_numpy())
     oof = pd.concat(oof_parts, ignore_index=True) if oof_parts else pd.DataFrame(columns=["as_of_date", "fold", *QCOLS, "realised"])
@@ -143,4 +151,19 @@ def train_horizon(
         tune=known.iloc[final.tune],
         train_rows=int(len(final.train)),
         train_end=known["trade_date"].iloc[final.tune[-1]] if len(final.tune) else None,
+        families_missing=missing,
     )
+
+
+def _families_missing_over(fits: list[dict[str, int]], what: str) -> dict[str, int]:
+    """The families a profile lists that some fits did not train, warned once for the whole
+    walk-forward (AutoGluon says why only in its own, silenced, log)."""
+    short = [fit for fit in fits if fit]
+    missing: dict[str, int] = {}
+    for fit in short:
+        for family, count in fit.items():
+            missing[family] = max(missing.get(family, 0), count)
+    if short:
+        log.warning("%s: AutoGluon trained fewer models than the profile lists in %d of %d fits, missing up to %s "
+                    "(out of time, a package not installed, or no quantile mode)", what, len(short), len(fits), missing)
+    return missing
