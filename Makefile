@@ -5,9 +5,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml requirements.lock | sha256sum | cut -c1-12)
 export DAGSTER_HOME ?= $(CURDIR)/data/dagster_home
-# The demo's daily partitions start here; the first one carries the history back to
+# The demo's partitions start here; the first one carries the history back to
 # CBI_HISTORY_START (2010-06-06). Dagster records a few events per partition and table, so
-# sixteen years of daily partitions for every source make a slow first demo; `make backfill`
+# sixteen years of daily (and weekly) partitions make a slow first demo; `make backfill`
 # does the full 2010-06-06 range and records it in data/partitions_start for demo and ui.
 PARTITIONS_START := $(shell cat data/partitions_start 2>/dev/null || echo 2026-01-01)
 demo ui: export CBI_START_DATE ?= $(PARTITIONS_START)
@@ -30,7 +30,7 @@ demo: $(STAMP)
 	$(BIN)/python -m cbi_platform.demo
 
 # The whole graph in files mode on the real exports in ../shared/real (and pre1990/), in its own
-# data dir: daily partitions over the exports' last month, the first one carrying their history.
+# data dir: partitions over the exports' last month, the first one carrying their history.
 FILES_DIR ?= $(abspath ../shared/real)
 FILES_DATA := $(CURDIR)/data/files-demo
 demo-files: $(STAMP)
@@ -48,7 +48,7 @@ report: $(STAMP)
 ui: $(STAMP)
 	$(BIN)/python -m cbi_platform.ui
 
-# every raw asset, every daily partition from 2010-06-06 (long: Dagster bookkeeping per partition)
+# every raw asset, every partition (day, week or month) from 2010-06-06 (long: Dagster bookkeeping per partition)
 backfill: $(STAMP)
 	CBI_START_DATE=2010-06-06 $(BIN)/python -m cbi_platform.demo --ingest-only
 	@mkdir -p data && echo 2010-06-06 > data/partitions_start

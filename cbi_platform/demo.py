@@ -47,7 +47,6 @@ def run(settings, instance, profile: str | None = None, hourly_days: int = DEMO_
     from cbi_platform.lib.progress import Progress
 
     resources = cbi.resources(settings)
-    partitions = cbi.fred.partitions_def
     timings, results = {}, []
     quiet = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 
@@ -69,7 +68,7 @@ def run(settings, instance, profile: str | None = None, hourly_days: int = DEMO_
     for asset in cbi.RAW_ASSETS:
         if files_mode and asset in cbi.HOURLY_ASSETS:
             continue
-        first_key = sorted(asset.keys)[0]
+        first_key, partitions = sorted(asset.keys)[0], asset.partitions_def
         span = _missing_range(instance, first_key, partitions, first=first_hourly if asset in cbi.HOURLY_ASSETS else None)
         spans.append((asset, span, len(partitions.get_partition_keys_in_range(dg.PartitionKeyRange(*span)))))
     progress = Progress("ingest", sum(count for _, _, count in spans), "partitions")

@@ -1,7 +1,8 @@
 """Jobs, schedules and sensors: how the platform runs day to day.
 
 - every raw asset has a partitioned ingest job and a schedule at its source's release time
-  (config/schedules.yaml, UTC), materialising the partition of the tick's date;
+  (config/schedules.yaml, UTC), materialising the partition that holds the tick's date (a
+  weekly or monthly source's current week or month, re-ingested through today);
 - derived assets refresh by declarative automation when their upstream lands (conditions.py);
 - models retrain weekly; a drift sensor requests retraining early when realised coverage of
   the live forecasts leaves its band;
@@ -14,6 +15,7 @@ import json
 
 import dagster as dg
 
+from cbi_platform.defs.partitions import partition_key_on
 from cbi_platform.defs.resources import SourceResource, Warehouse
 from cbi_platform.defs.settings import SETTINGS
 from cbi_platform.lib.config import load_yaml
@@ -28,7 +30,7 @@ SCHEDULES = load_yaml(SETTINGS.config_dir / "schedules.yaml")
 
 def ingest_job(asset: dg.AssetsDefinition):
     return dg.define_asset_job(f"ingest_{asset.node_def.name}", selection=dg.AssetSelection.assets(asset),
-                               description=f"Ingest {', '.join(k.to_user_string() for k in sorted(asset.keys))} for one day")
+                               description=f"Ingest {', '.join(k.to_user_string() for k in sorted(asset.keys))} for one partition")
 
 
 def ingest_schedule(asset: dg.AssetsDefinition, job) -> dg.ScheduleDefinition:
@@ -36,12 +38,12 @@ def ingest_schedule(asset: dg.AssetsDefinition, job) -> dg.ScheduleDefinition:
     spec = SCHEDULES["ingest"][name]
 
     @dg.schedule(name=f"{name}_at_release", cron_schedule=spec["cron"], job=job, execution_timezone="UTC",
-                 description=f"{spec['release']}. Runs the partition of the tick's UTC date.",
+                 description=f"{spec['release']}. Runs the partition holding the tick's UTC date.",
                  default_status=SCHEDULE_STATUS)
     def _schedule(context: dg.ScheduleEvaluationContext):
         tick = context.scheduled_execution_time.astimezone(dt.timezone.utc)
-        day = tick.date().isoformat()
-        return dg.RunRequest(partition_key=day, run_key=f"{name}-{tick.isoformat()}")
+        return dg.RunRequest(partition_key=partition_key_on(asset.partitions_def, tick.date()),
+                             run_key=f"{name}-{tick.isoformat()}")
 
     return _schedule
 

@@ -25,22 +25,30 @@ def sensor(name):
     return REPOSITORY.get_sensor_def(name)
 
 
-def test_every_raw_asset_has_a_release_time_schedule_for_its_day():
+def test_every_raw_asset_has_a_release_time_schedule_for_the_partition_holding_its_day():
+    """A Friday tick runs that day's partition of a daily source, the week's (from Sunday) of a
+    weekly one, the month's of WASDE."""
     schedules = {s.name: s for s in REPOSITORY.schedule_defs}
+    expected = {"fred": "2026-11-20", "databento_ohlcv_1d": "2026-11-20", "news": "2026-11-20", "cftc": "2026-11-15",
+                "usda_esr": "2026-11-15", "eia": "2026-11-15", "epa_rin": "2026-11-15", "usda_wasde": "2026-11-01"}
+    keys = {}
     for asset in cbi.RAW_ASSETS:
         schedule = schedules[f"{asset.node_def.name}_at_release"]
         assert schedule.execution_timezone == "UTC"
         tick = dt.datetime(2026, 11, 20, 22, 30, tzinfo=dt.timezone.utc)
         with dg.build_schedule_context(scheduled_execution_time=tick, repository_def=REPOSITORY) as context:
             (request,) = schedule.evaluate_tick(context).run_requests
-        assert request.partition_key == "2026-11-20"
+        keys[asset.node_def.name] = request.partition_key
+    assert {name: keys[name] for name in expected} == expected
+    assert {key for name, key in keys.items() if name not in expected} == {"2026-11-20"}  # the other daily ones
     assert schedules["weekly_retraining"].cron_schedule == "0 6 * * 6"
 
 
 def test_every_source_runs_each_day_so_the_derived_assets_refresh_each_day():
-    """A derived asset refreshes only once every upstream's latest (today's) partition exists. So
-    each raw schedule ticks every day, weekends included, for that day's partition; then, on a
-    Tuesday (no COT release), the feature view that reads the weekly COT refreshes."""
+    """A derived asset refreshes only once every upstream's latest partition (today's, this week's,
+    this month's) exists. So each raw schedule ticks every day, weekends included, for the partition
+    holding that day; then, on a Tuesday (no COT release), the feature view that reads the weekly
+    COT refreshes."""
     from dagster._utils.schedules import cron_string_iterator
 
     schedules = {s.name: s for s in REPOSITORY.schedule_defs}

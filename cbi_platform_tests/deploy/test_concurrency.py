@@ -28,7 +28,7 @@ def test_two_warehouse_runs_launched_together_both_succeed(tmp_path):
         subprocess.Popen([dagster, "asset", "materialize", "-m", "cbi_platform.definitions", "--select", selection,
                           "--partition", partition], cwd=PROJECT_ROOT, env=env, stdout=subprocess.PIPE,
                          stderr=subprocess.STDOUT)
-        for selection, partition in (("raw/epa_rin_prices", "2026-11-02"), ("raw/cftc_cot", "2026-11-06"))
+        for selection, partition in (("raw/epa_rin_prices", "2026-11-01"), ("raw/cftc_cot", "2026-11-01"))
     ]
     outputs = [run.communicate(timeout=600)[0].decode(errors="replace") for run in runs]
     assert [run.returncode for run in runs] == [0, 0], "\n".join(o[-2000:] for o in outputs)
@@ -36,5 +36,5 @@ def test_two_warehouse_runs_launched_together_both_succeed(tmp_path):
     instance = dg.DagsterInstance.from_ref(InstanceRef.from_dir(str(home)))
     statuses = sorted(r.status.value for r in instance.get_runs())
     assert statuses == ["SUCCESS", "SUCCESS"]
-    assert instance.get_materialized_partitions(dg.AssetKey(["raw", "cftc_cot"])) == {"2026-11-06"}
+    assert instance.get_materialized_partitions(dg.AssetKey(["raw", "cftc_cot"])) == {"2026-11-01"}  # the week from Sunday, November 1
     instance.dispose()

@@ -8,7 +8,7 @@ import pytest
 from cbi_platform.lib.settings import Settings
 from cbi_platform_tests.processes import deploy_instance_home
 
-DAY = "2026-11-02"
+WEEK = "2026-11-01"  # a weekly partition of raw/epa_rin_prices (weeks start on Sunday)
 
 
 @pytest.fixture
@@ -29,20 +29,20 @@ def test_partitioned_run_events_and_checks_live_in_postgres(postgres_instance, t
     settings = Settings.from_env().with_overrides(data_dir=tmp_path / "data",
                                                   warehouse_path=str(tmp_path / "data" / "cbi.duckdb"), source_mode="sample")
     result = dg.materialize([cbi.epa_rin_prices], instance=postgres_instance, resources=cbi.resources(settings),
-                            partition_key=DAY)
+                            partition_key=WEEK)
     assert result.success
     key = dg.AssetKey(["raw", "epa_rin_prices"])
     event = postgres_instance.get_latest_materialization_event(key)
-    assert event.dagster_event.partition == DAY and event.run_id == result.run_id
-    # one day: the rows per key and the requests are in the partition's own event
+    assert event.dagster_event.partition == WEEK and event.run_id == result.run_id
+    # one partition: the rows per key and the requests are in the partition's own event
     assert {"rows_by_key", "requests", "gaps", "gap_count"} <= set(event.asset_materialization.metadata)
-    assert postgres_instance.get_materialized_partitions(key) == {DAY}
+    assert postgres_instance.get_materialized_partitions(key) == {WEEK}
     check = dg.AssetCheckKey(key, "no_future_as_of")
     history = postgres_instance.event_log_storage.get_asset_check_execution_history(check, limit=5)
     assert history and history[0].run_id == result.run_id and history[0].status.value == "SUCCEEDED"
     # the run itself, read back through the Postgres run storage
     run = postgres_instance.get_run_by_id(result.run_id)
-    assert run.is_success and run.tags["dagster/partition"] == DAY
+    assert run.is_success and run.tags["dagster/partition"] == WEEK
 
 
 def test_check_alerts_keep_working_tick_after_tick_on_postgres(postgres_instance, monkeypatch):

@@ -28,6 +28,7 @@ cftc_cot = ingest_assets(
     source=cftc_source.spec,
     group="ingest_positioning",
     kinds={"python", "cftc"},
+    grain="weekly",
     tables=[RawTable(
         cftc_source.TABLE_SPEC,
         "CFTC Commitments of Traders (disaggregated, futures only) for the physical-commodity roots in symbols.yaml, "

@@ -1,5 +1,6 @@
-"""The one way raw assets are built: a daily-partitioned multi-asset around `lib.ingest.ingest`,
-one asset per warehouse table the source fills.
+"""The one way raw assets are built: a time-partitioned multi-asset around `lib.ingest.ingest`
+(daily, weekly or monthly, the source's publication cadence: defs/partitions.py), one asset per
+warehouse table the source fills.
 
 Ranged backfills run as one fetch (`BackfillPolicy.single_run()`); retries back off
 exponentially with jitter; every warehouse writer shares the `warehouse` pool (DuckDB allows
@@ -15,7 +16,7 @@ import dagster as dg
 
 from cbi_platform.defs.checks import results, specs
 from cbi_platform.defs.executors import warehouse_pool
-from cbi_platform.defs.partitions import daily_partitions
+from cbi_platform.defs.partitions import PARTITIONS, partition_window
 from cbi_platform.defs.resources import SourceResource, Warehouse
 from cbi_platform.defs.settings import SETTINGS
 from cbi_platform.lib import quality
@@ -94,11 +95,14 @@ GAP_CHECK = Check("no_gaps", "Every expected symbol or series returned rows (WAR
                   lambda w: quality.gaps(w.gaps, "keys"), blocking=False)
 
 
-def partition_window(context: dg.AssetExecutionContext) -> Window:
+def run_window(context: dg.AssetExecutionContext, today: dt.date) -> Window:
+    """The window of the run's partitions (defs/partitions.partition_window)."""
     time_window = context.partition_time_window
-    start, end = time_window.start.date(), time_window.end.date()
-    first = dt.date.fromisoformat(daily_partitions.start.strftime("%Y-%m-%d"))
-    return Window(start, end, include_history=start <= first)
+    first = context.assets_def.partitions_def.start.date()
+    try:
+        return partition_window(time_window.start.date(), time_window.end.date(), first, today, SETTINGS.end_date)
+    except ValueError as exc:
+        raise dg.Failure(description=str(exc), allow_retries=False) from None
 
 
 def report_metadata(report, table: str, mode: str, ranged: bool) -> dict:
@@ -141,12 +145,14 @@ def ingest_assets(
     tables: Sequence[RawTable],
     group: str,
     kinds: set[str],
+    grain: str = "daily",  # the publication cadence: daily, weekly or monthly partitions
 ) -> dg.AssetsDefinition:
+    partitions_def = PARTITIONS[grain]
     DECLARED.append((source, tuple(tables)))
     check_specs = [spec for index, table in enumerate(tables) for spec in specs(table.key, table.all_checks(index == 0))]
     asset_specs = [
         dg.AssetSpec(t.key, description=t.description, group_name=group, kinds=kinds | {"duckdb"},
-                     owners=["team:data-platform"], partitions_def=daily_partitions,
+                     owners=["team:data-platform"], partitions_def=partitions_def,
                      freshness_policy=dg.FreshnessPolicy.time_window(fail_window=dt.timedelta(days=t.max_age_days)),
                      metadata={"table": t.table, "primary_key": ", ".join(t.primary_key),
                                "freshness_max_age_days": t.max_age_days, **t.metadata})
@@ -157,7 +163,7 @@ def ingest_assets(
         name=name,
         specs=asset_specs,
         check_specs=check_specs,
-        partitions_def=daily_partitions,
+        partitions_def=partitions_def,
         backfill_policy=dg.BackfillPolicy.single_run(),
         retry_policy=NETWORK_RETRY,
         pool=WAREHOUSE_POOL,
@@ -166,8 +172,8 @@ def ingest_assets(
         from cbi_platform.lib.ingest import ingest  # parsers and pandas load when a run needs them
 
         spec = source()
-        window = partition_window(context)
         fetch_context = sources.fetch_context()
+        window = run_window(context, fetch_context.today)
         with warehouse.get_connection() as conn:
             try:
                 report = ingest(spec, window, fetch_context, conn, allow_shrink=config.allow_shrink)

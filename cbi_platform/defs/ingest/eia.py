@@ -10,6 +10,7 @@ eia_series = ingest_assets(
     source=eia_source.spec,
     group="ingest_energy",
     kinds={"python", "eia"},
+    grain="weekly",
     tables=[RawTable(
         eia_source.TABLE_SPEC,
         "EIA series for the Energy and Biofuel buckets: weekly U.S. crude, distillate and gasoline stocks and refinery "

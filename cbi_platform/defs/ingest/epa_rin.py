@@ -22,6 +22,7 @@ epa_rin_prices = ingest_assets(
     source=epa_source.spec,
     group="ingest_biofuel",
     kinds={"python", "csv"},
+    grain="weekly",
     tables=[RawTable(
         epa_source.TABLE_SPEC,
         "EPA RIN prices from the EMTS 'RIN Price Data' export: every row (week, D code, RIN year, QAP type, transfer "

@@ -21,6 +21,7 @@ usda_export_sales = ingest_assets(
     source=esr_source.spec,
     group="ingest_ags",
     kinds={"python", "usda"},
+    grain="weekly",
     tables=[
         RawTable(
             esr_source.EXPORTS,

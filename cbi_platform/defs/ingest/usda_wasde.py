@@ -8,6 +8,7 @@ usda_wasde = ingest_assets(
     source=wasde_source.spec,
     group="ingest_ags",
     kinds={"python", "usda", "xml"},
+    grain="monthly",
     tables=[RawTable(
         wasde_source.TABLE_SPEC,
         "USDA WASDE balance sheets from each monthly report's XML (found through the ESMIS release catalogue): the "
