@@ -76,8 +76,8 @@ def _timed_demo(env: dict[str, str], *args: str) -> tuple[float, dict[str, float
 @bench("demo_pipeline")
 def demo_pipeline() -> dict:
     """`make demo` after install, as a user runs it (its own process, the persistent SQLite
-    instance, daily partitions from January 1, the first carrying the history; goal <= 300 s),
-    then the daily refresh: `make demo` again, which re-ingests today's partition of every source
+    instance, partitions from January 1, the first carrying the history; goal <= 300 s), then
+    the daily refresh: `make demo` again, which re-ingests the latest partition of every source
     and rebuilds features, forecasts, risk and the report, keeping the unchanged models (goal <= 60 s)."""
     with tempfile.TemporaryDirectory(prefix="cbi_bench_demo_") as tmp:
         env = _demo_env(Path(tmp), f"{dt.date.today().year}-01-01")
