@@ -48,7 +48,6 @@ def time_partitions(grain: str, start: dt.date, end: dt.date | None = None) -> d
 
 
 PARTITIONS = {grain: time_partitions(grain, SETTINGS.start_date, SETTINGS.end_date) for grain in ("daily", "weekly", "monthly")}
-daily_partitions = PARTITIONS["daily"]
 
 
 def partition_window(start: dt.date, end: dt.date, first: dt.date, today: dt.date, end_date: dt.date | None) -> Window:

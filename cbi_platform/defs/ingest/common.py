@@ -102,7 +102,7 @@ def run_window(context: dg.AssetExecutionContext, today: dt.date) -> Window:
     try:
         return partition_window(time_window.start.date(), time_window.end.date(), first, today, SETTINGS.end_date)
     except ValueError as exc:
-        raise dg.Failure(description=str(exc), allow_retries=False) from None
+        raise dg.Failure(description=f"{context.assets_def.node_def.name}: {exc}", allow_retries=False) from None
 
 
 def report_metadata(report, table: str, mode: str, ranged: bool) -> dict:

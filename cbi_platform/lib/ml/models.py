@@ -36,27 +36,22 @@ MODEL_FAMILIES = {"GBM": "LightGBM", "CAT": "CatBoost", "XGB": "XGBoost", "XT": 
                   "NN_TORCH": "NeuralNetTorch", "FASTAI": "NeuralNetFastAI", "KNN": "KNeighbors", "LR": "LinearModel"}
 
 
-def family_counts(model_names: list[str]) -> dict[str, int]:
-    """Trained models per family key, counted from the leaderboard names."""
-    counts: dict[str, int] = {}
-    for key, prefix in MODEL_FAMILIES.items():
-        trained = sum(1 for name in model_names
-                      if name == prefix or (name.startswith(f"{prefix}_") and name[len(prefix) + 1:].isdigit()))
-        if trained:
-            counts[key] = trained
-    return counts
+def _trained(model_names: list[str], prefix: str) -> int:
+    """Leaderboard names of one family: LightGBM, LightGBM_2, ... (not LightGBMXT)."""
+    return sum(1 for name in model_names
+               if name == prefix or (name.startswith(f"{prefix}_") and name[len(prefix) + 1:].isdigit()))
 
 
 def families_missing(model_names: list[str], hyperparameters: dict[str, Any]) -> dict[str, int]:
     """How many configurations of each family listed in `hyperparameters` did not train (AutoGluon
     skips a family that runs out of time, lacks its package or cannot do quantiles, and says so
     only in its own log)."""
-    trained = family_counts(model_names)
     missing = {}
     for key, configs in hyperparameters.items():
         wanted = len(configs) if isinstance(configs, list) else 1
-        if trained.get(key, 0) < wanted:
-            missing[key] = wanted - trained.get(key, 0)
+        trained = _trained(model_names, MODEL_FAMILIES.get(key, key))
+        if trained < wanted:
+            missing[key] = wanted - trained
     return missing
 
 
