@@ -1,17 +1,20 @@
 """Partitions of the raw assets, one grain per publication cadence, from the configured start
 (default 2010-06-06, where Databento GLBX.MDP3 history begins) through today (UTC):
 
-- daily: market data, FRED, news: something is published most days;
+- weekdays (Monday to Friday, a Friday's window running to Monday): daily futures bars, session
+  statistics, options and FRED, which publish on business days. A Saturday or Sunday partition of
+  those is empty and costs Dagster's events all the same; a publication stamped on a weekend (a
+  FRED revision, Friday's settlement published Saturday) falls in Friday's window;
+- daily: hourly bars (Sunday evening's Globex session) and news, published any day;
 - weekly (Sunday to Saturday): CFTC COT (Friday), USDA export sales (Thursday), EIA's weekly
   petroleum report (Wednesday), EPA RIN prices (a week's prices at once). A daily partition of
   a weekly source is six empty days in seven, and each costs Dagster's events all the same;
 - monthly: WASDE.
 
-A weekly or monthly partition's window never reaches past the last daily one (today, or the
-day before CBI_END_DATE): its current week or month is re-ingested each day it is run, and its
-quality checks judge only the days that have happened. Its first partition is the week or month
-holding the start date and carries everything published before it, as the first daily partition
-does.
+A partition's window never reaches past the last day (today, or the day before CBI_END_DATE):
+the week, month or weekend under way is re-ingested each day it is run, and its quality checks
+judge only the days that have happened. The first partition of each grain is the one holding the
+start date and carries everything published before it.
 """
 
 import datetime as dt
@@ -21,9 +24,17 @@ import dagster as dg
 from cbi_platform.defs.settings import SETTINGS
 from cbi_platform.lib.window import Window
 
+# the cron tick that starts each grain's partitions (UTC midnight)
+CRON = {"daily": "0 0 * * *", "weekdays": "0 0 * * 1-5", "weekly": "0 0 * * 0", "monthly": "0 0 1 * *"}
+
 
 def _boundary_on_or_before(day: dt.date, grain: str) -> dt.date:
-    """The Sunday (weekly) or first of the month (monthly) that starts `day`'s period."""
+    """The day that starts `day`'s partition: itself, the Friday before a weekend, the Sunday
+    before (weekly) or the first of the month."""
+    if grain == "daily":
+        return day
+    if grain == "weekdays":
+        return day - dt.timedelta(days=max(day.weekday() - 4, 0))
     return day - dt.timedelta(days=(day.weekday() + 1) % 7) if grain == "weekly" else day.replace(day=1)
 
 
@@ -31,23 +42,24 @@ def _boundary_on_or_after(day: dt.date, grain: str) -> dt.date:
     start = _boundary_on_or_before(day, grain)
     if start == day:
         return day
+    if grain == "weekdays":
+        return day + dt.timedelta(days=7 - day.weekday())
     return start + dt.timedelta(days=7) if grain == "weekly" else (start + dt.timedelta(days=31)).replace(day=1)
 
 
 def time_partitions(grain: str, start: dt.date, end: dt.date | None = None) -> dg.TimeWindowPartitionsDefinition:
-    """Partitions of one grain from the period holding `start` through today, or through the
-    period holding the day before `end` when it is given."""
-    kind = {"daily": dg.DailyPartitionsDefinition, "weekly": dg.WeeklyPartitionsDefinition,
-            "monthly": dg.MonthlyPartitionsDefinition}[grain]
-    first = start if grain == "daily" else _boundary_on_or_before(start, grain)
+    """Partitions of one grain from the one holding `start` through today, or through the one
+    holding the day before `end` when it is given."""
+    first = _boundary_on_or_before(start, grain).isoformat()
     if end is None:
-        return kind(start_date=first.isoformat(), end_offset=1)
-    # CBI_END_DATE closes the range (files mode on exports that end in the past); a week or month
-    # it cuts keeps its partition, whose window stops at the end date
-    return kind(start_date=first.isoformat(), end_date=(end if grain == "daily" else _boundary_on_or_after(end, grain)).isoformat())
+        return dg.TimeWindowPartitionsDefinition(cron_schedule=CRON[grain], fmt="%Y-%m-%d", start=first, end_offset=1)
+    # CBI_END_DATE closes the range (files mode on exports that end in the past); a partition it
+    # cuts (a week, a month, a Friday's weekend) keeps its key, and its window stops at the end date
+    return dg.TimeWindowPartitionsDefinition(cron_schedule=CRON[grain], fmt="%Y-%m-%d", start=first,
+                                             end=_boundary_on_or_after(end, grain).isoformat())
 
 
-PARTITIONS = {grain: time_partitions(grain, SETTINGS.start_date, SETTINGS.end_date) for grain in ("daily", "weekly", "monthly")}
+PARTITIONS = {grain: time_partitions(grain, SETTINGS.start_date, SETTINGS.end_date) for grain in CRON}
 
 
 def partition_window(start: dt.date, end: dt.date, first: dt.date, today: dt.date, end_date: dt.date | None) -> Window:

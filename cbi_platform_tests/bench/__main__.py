@@ -109,7 +109,7 @@ def backfill() -> dict:
     first_hourly = today - dt.timedelta(days=demo.DEMO_HOURLY_DAYS)
     hourly = {source: databento.HOURLY_BARS in [t.spec for t in tables] for source, tables in DECLARED}
 
-    def partitions_from(asset, first: dt.date) -> int:  # the asset's own grain: daily, weekly or monthly
+    def partitions_from(asset, first: dt.date) -> int:  # the asset's own grain: daily, weekdays, weekly or monthly
         partitions = asset.partitions_def
         return sum(1 for key in partitions.get_partition_keys()
                    if partitions.time_window_for_partition_key(key).end.date() > first)

@@ -1,5 +1,5 @@
 """The one way raw assets are built: a time-partitioned multi-asset around `lib.ingest.ingest`
-(daily, weekly or monthly, the source's publication cadence: defs/partitions.py), one asset per
+(daily, weekdays, weekly or monthly, the source's publication cadence: defs/partitions.py), one asset per
 warehouse table the source fills.
 
 Ranged backfills run as one fetch (`BackfillPolicy.single_run()`); retries back off
@@ -145,7 +145,7 @@ def ingest_assets(
     tables: Sequence[RawTable],
     group: str,
     kinds: set[str],
-    grain: str = "daily",  # the publication cadence: daily, weekly or monthly partitions
+    grain: str = "daily",  # the publication cadence: daily, weekdays, weekly or monthly partitions
 ) -> dg.AssetsDefinition:
     partitions_def = PARTITIONS[grain]
     DECLARED.append((source, tuple(tables)))

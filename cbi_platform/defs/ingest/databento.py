@@ -21,6 +21,7 @@ def bar_checks(table: str) -> list[Check]:
 
 futures_daily = ingest_assets(
     name="databento_ohlcv_1d",
+    grain="weekdays",
     source=partial(databento.spec, "ohlcv-1d"),
     group="ingest_market",
     kinds={"python", "databento"},
@@ -48,6 +49,7 @@ futures_hourly = ingest_assets(
 
 futures_statistics = ingest_assets(
     name="databento_statistics",
+    grain="weekdays",
     source=partial(databento.spec, "statistics"),
     group="ingest_market",
     kinds={"python", "databento"},
@@ -64,6 +66,7 @@ futures_statistics = ingest_assets(
 
 options = ingest_assets(
     name="databento_options",
+    grain="weekdays",
     source=partial(databento.spec, "options"),
     group="ingest_market",
     kinds={"python", "databento"},

@@ -7,6 +7,7 @@ from cbi_platform.lib.sources import fred as fred_source
 
 fred = ingest_assets(
     name="fred",
+    grain="weekdays",
     source=fred_source.spec,
     group="ingest_macro",
     kinds={"python", "fred"},
