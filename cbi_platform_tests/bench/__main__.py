@@ -114,16 +114,18 @@ def backfill() -> dict:
         return sum(1 for key in partitions.get_partition_keys()
                    if partitions.time_window_for_partition_key(key).end.date() > first)
 
-    events = sum(len(asset.keys) * partitions_from(asset, first_hourly if asset in definitions.HOURLY_ASSETS else start)
-                 for asset in definitions.RAW_ASSETS)
-    seconds = {}
+    events_by_asset = {asset.node_def.name: len(asset.keys) * partitions_from(
+        asset, first_hourly if asset in definitions.HOURLY_ASSETS else start) for asset in definitions.RAW_ASSETS}
+    events = sum(events_by_asset.values())
+    seconds, stages = {}, {}
     with tempfile.TemporaryDirectory(prefix="cbi_bench_backfill_") as tmp:
         base = Path(tmp)
-        seconds["sqlite"], _ = _timed_demo(_demo_env(base / "sqlite", start.isoformat(), start.isoformat()), "--ingest-only")
+        seconds["sqlite"], stages["sqlite"] = _timed_demo(_demo_env(base / "sqlite", start.isoformat(), start.isoformat()),
+                                                          "--ingest-only")
         with postgres_server() as postgres:
             env = {**_demo_env(base / "postgres", start.isoformat(), start.isoformat()),
                    **deploy_instance_home(base / "postgres" / "dagster_home", postgres)}
-            seconds["postgres"], _ = _timed_demo(env, "--ingest-only")
+            seconds["postgres"], stages["postgres"] = _timed_demo(env, "--ingest-only")
         ctx = _sample_context(base / "lib")
         ctx.history_start = start
         conn = warehouse.connect(base / "lib" / "w.duckdb")
@@ -135,12 +137,38 @@ def backfill() -> dict:
         seconds["lib"] = time.perf_counter() - t0
         conn.close()
     overhead = {kind: 1000 * (seconds[kind] - seconds["lib"]) / events for kind in ("sqlite", "postgres")}
+    # where the time goes: each asset's ranged run against its partition-events (tables x partitions)
+    for name, count in sorted(events_by_asset.items(), key=lambda item: -stages["sqlite"].get(item[0], 0)):
+        print(f"  {name:<26} {count:7,} partition-events  SQLite {stages['sqlite'].get(name, 0):7.1f} s "
+              f"({1000 * stages['sqlite'].get(name, 0) / count:5.1f} ms each)  Postgres {stages['postgres'].get(name, 0):6.1f} s")
     print(f"{'backfill_postgres':<28} {seconds['postgres']:9.2f} s (goal <= 200 s)")
     print(f"{'dagster_ms_per_partition':<28} {overhead['sqlite']:9.2f} ms SQLite, {overhead['postgres']:.2f} ms Postgres "
           f"(goal <= 2 ms; lib.ingest alone {seconds['lib']:.1f} s for {events:,} partitions of an asset)")
     return {"seconds": seconds["sqlite"], "goal": "<= 200 s", "postgres_seconds": seconds["postgres"],
             "lib_ingest_seconds": seconds["lib"], "start": start.isoformat(), "partitions_of_an_asset": events,
-            "dagster_ms_per_partition": overhead}
+            "dagster_ms_per_partition": overhead, "partition_events_by_asset": events_by_asset, "stages": stages}
+
+
+@bench("dagster_event_profile")
+def dagster_event_profile() -> dict:
+    """Where a partition's cost goes on the local SQLite instance: one ranged run of
+    raw/futures_ohlcv_1d over CBI_BENCH_PROFILE_YEARS (default 2) of weekday partitions, under
+    cProfile (which slows Python code, so compare the shares, not the seconds, with `backfill`)."""
+    years = int(os.environ.get("CBI_BENCH_PROFILE_YEARS", "2"))
+    start = (dt.date.today() - dt.timedelta(days=365 * years)).isoformat()
+    with tempfile.TemporaryDirectory(prefix="cbi_bench_profile_") as tmp:
+        done = subprocess.run([sys.executable, "-m", "cbi_platform_tests.bench.event_profile", "databento_ohlcv_1d"],
+                              env=_demo_env(Path(tmp), start, start), cwd=PROJECT_ROOT, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise RuntimeError(f"event_profile failed:\n{done.stderr[-3000:]}")
+    profile = json.loads(done.stdout.strip().splitlines()[-1])
+    events = profile["partitions"] * profile["tables"]
+    print(f"  {profile['asset']}: {events:,} partition-events in {profile['seconds']:.1f} s under cProfile "
+          f"({1000 * profile['seconds'] / events:.1f} ms each)")
+    for what, seconds in profile["parts"].items():
+        print(f"  {what:<56} {seconds:7.1f} s  {100 * seconds / profile['seconds']:5.1f}%")
+    return {"seconds": profile["seconds"], "partition_events": events, "parts": profile["parts"],
+            "share_in_event_log": profile["parts"]["dagster event log: store_event"] / profile["seconds"]}
 
 
 @bench("dask_retrain")

@@ -1,0 +1,56 @@
+"""One ranged run of a raw asset through Dagster under cProfile, in the environment it is given (a
+fresh data dir and instance: the `dagster_event_profile` bench starts it). Prints one JSON line:
+the run's wall time, and how much of it each part took, by cumulative time of the functions
+that do it, so a bench line can say where a partition's cost goes.
+
+    python -m cbi_platform_tests.bench.event_profile <asset op name>
+"""
+
+import cProfile
+import json
+import pstats
+import sys
+import time
+
+# (what, file path suffix, function): summed cumulative seconds of matching functions
+PARTS = [
+    ("ingest (fetch, parse, write)", "cbi_platform/lib/ingest.py", "ingest"),
+    ("dagster event log: store_event", "dagster/_core/instance/methods/event_methods.py", "handle_new_event"),
+    ("  new SQLAlchemy engine + connection + commit per write", "event_log/sqlite/sqlite_event_log.py", "_connect"),
+    ("  SQL statements compiled afresh", "sqlalchemy/sql/elements.py", "_compile_w_cache"),
+    ("  sqlite3 commits", "~", "<method 'commit' of 'sqlite3.Connection' objects>"),
+]
+
+
+def main(name: str) -> None:
+    import dagster as dg
+
+    from cbi_platform import definitions as cbi
+    from cbi_platform.defs.settings import Settings
+    from cbi_platform.instance import ensure_home
+
+    settings = Settings.from_env()
+    ensure_home(settings.data_dir)
+    instance = dg.DagsterInstance.get()
+    asset = next(a for a in cbi.RAW_ASSETS if a.node_def.name == name)
+    keys = asset.partitions_def.get_partition_keys()
+    tags = {"dagster/asset_partition_range_start": keys[0], "dagster/asset_partition_range_end": keys[-1]}
+    quiet = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+    profile = cProfile.Profile()
+    t0 = time.perf_counter()
+    profile.enable()
+    result = dg.materialize([asset], instance=instance, resources=cbi.resources(settings), tags=tags, run_config=quiet)
+    profile.disable()
+    seconds = time.perf_counter() - t0
+    if not result.success:
+        raise SystemExit(f"{name}: the ranged run failed")
+    stats = pstats.Stats(profile).stats
+    parts = {what: sum(entry[3] for (path, _, function), entry in stats.items()
+                       if path.endswith(suffix) and function == wanted)
+             for what, suffix, wanted in PARTS}
+    print(json.dumps({"asset": name, "partitions": len(keys), "tables": len(asset.keys), "seconds": seconds,
+                      "parts": parts}))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1])
