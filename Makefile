@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed-$(shell cat pyproject.toml requirements.lock | sha25
 export DAGSTER_HOME ?= $(CURDIR)/data/dagster_home
 # The demo's partitions start here; the first one carries the history back to
 # CBI_HISTORY_START (2010-06-06). Dagster records a few events per partition and table, so
-# sixteen years of daily (and weekly) partitions make a slow first demo; `make backfill`
+# sixteen years of partitions (weekdays, days, weeks, months) make a slow first demo; `make backfill`
 # does the full 2010-06-06 range and records it in data/partitions_start for demo and ui.
 PARTITIONS_START := $(shell cat data/partitions_start 2>/dev/null || echo 2026-01-01)
 demo ui: export CBI_START_DATE ?= $(PARTITIONS_START)
@@ -48,7 +48,7 @@ report: $(STAMP)
 ui: $(STAMP)
 	$(BIN)/python -m cbi_platform.ui
 
-# every raw asset, every partition (day, week or month) from 2010-06-06 (long: Dagster bookkeeping per partition)
+# every raw asset, every partition (weekday, day, week or month) from 2010-06-06 (long: Dagster bookkeeping per partition)
 backfill: $(STAMP)
 	CBI_START_DATE=2010-06-06 $(BIN)/python -m cbi_platform.demo --ingest-only
 	@mkdir -p data && echo 2010-06-06 > data/partitions_start

@@ -2,7 +2,8 @@
 
 - every raw asset has a partitioned ingest job and a schedule at its source's release time
   (config/schedules.yaml, UTC), materialising the partition that holds the tick's date (a
-  weekly or monthly source's current week or month, re-ingested through today);
+  weekly or monthly source's current week or month, re-ingested through today; on a weekend,
+  a business-day source's Friday);
 - derived assets refresh by declarative automation when their upstream lands (conditions.py);
 - models retrain weekly; a drift sensor requests retraining early when realised coverage of
   the live forecasts leaves its band;

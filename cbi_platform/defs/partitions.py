@@ -3,8 +3,10 @@
 
 - weekdays (Monday to Friday, a Friday's window running to Monday): daily futures bars, session
   statistics, options and FRED, which publish on business days. A Saturday or Sunday partition of
-  those is empty and costs Dagster's events all the same; a publication stamped on a weekend (a
-  FRED revision, Friday's settlement published Saturday) falls in Friday's window;
+  those is empty but for the odd publication stamped on a weekend (a FRED revision, Friday's
+  settlement published Saturday), which falls in Friday's window, and costs Dagster's events all
+  the same. A start on a weekend begins with Monday's partition (the history carries the
+  weekend), so the keys of an instance backfilled by day stay valid;
 - daily: hourly bars (Sunday evening's Globex session) and news, published any day;
 - weekly (Sunday to Saturday): CFTC COT (Friday), USDA export sales (Thursday), EIA's weekly
   petroleum report (Wednesday), EPA RIN prices (a week's prices at once). A daily partition of
@@ -49,8 +51,15 @@ def _boundary_on_or_after(day: dt.date, grain: str) -> dt.date:
 
 def time_partitions(grain: str, start: dt.date, end: dt.date | None = None) -> dg.TimeWindowPartitionsDefinition:
     """Partitions of one grain from the one holding `start` through today, or through the one
-    holding the day before `end` when it is given."""
-    first = _boundary_on_or_before(start, grain).isoformat()
+    holding the day before `end` when it is given. Weekdays starting on a weekend begin on the
+    Monday (the first partition's history holds the weekend), not on the Friday before: an instance
+    backfilled by day from that start keeps its keys; unless the range ends before that Monday."""
+    first = _boundary_on_or_before(start, grain)
+    if grain == "weekdays":
+        monday = _boundary_on_or_after(start, grain)
+        if monday <= (end - dt.timedelta(days=1) if end else dt.date.today()):
+            first = monday
+    first = first.isoformat()
     if end is None:
         return dg.TimeWindowPartitionsDefinition(cron_schedule=CRON[grain], fmt="%Y-%m-%d", start=first, end_offset=1)
     # CBI_END_DATE closes the range (files mode on exports that end in the past); a partition it
@@ -64,7 +73,7 @@ PARTITIONS = {grain: time_partitions(grain, SETTINGS.start_date, SETTINGS.end_da
 
 def partition_window(start: dt.date, end: dt.date, first: dt.date, today: dt.date, end_date: dt.date | None) -> Window:
     """The publication dates partitions [start, end) cover: the first partition's (starting at
-    `first`) with the history before it, and never past the last daily partition (today, or the
+    `first`) with the history before it, and never past the last day partitioned (today, or the
     day before `end_date`), so a week or month under way holds only the days that happened."""
     end = min(end, end_date or today + dt.timedelta(days=1))
     if end <= start:

@@ -51,7 +51,7 @@ class Settings:
     history_start: dt.date
     files_dir: Path
     profile: str
-    end_date: dt.date | None = None  # the day after the last daily partition (default: through today)
+    end_date: dt.date | None = None  # the day after the last day partitioned (default: through today)
     # schedules and sensors that fetch, recompute or retrain start running (a deployment) or
     # stopped (a person opening the UI to look: nothing recomputes behind their back)
     automation: bool = False

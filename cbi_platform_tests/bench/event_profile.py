@@ -12,14 +12,16 @@ import pstats
 import sys
 import time
 
-# (what, file path suffix, function): summed cumulative seconds of matching functions
-PARTS = [
-    ("ingest (fetch, parse, write)", "cbi_platform/lib/ingest.py", "ingest"),
-    ("dagster event log: store_event", "dagster/_core/instance/methods/event_methods.py", "handle_new_event"),
-    ("  new SQLAlchemy engine + connection + commit per write", "event_log/sqlite/sqlite_event_log.py", "_connect"),
-    ("  SQL statements compiled afresh", "sqlalchemy/sql/elements.py", "_compile_w_cache"),
-    ("  sqlite3 commits", "~", "<method 'commit' of 'sqlite3.Connection' objects>"),
-]
+# id: (what, file path suffix, function): summed cumulative seconds of the matching functions
+PARTS = {
+    "ingest": ("ingest (fetch, parse, write)", "cbi_platform/lib/ingest.py", "ingest"),
+    "events": ("Dagster handling its events (the instance's handle_new_event)",
+               "dagster/_core/instance/methods/event_methods.py", "handle_new_event"),
+    "connect": ("  a new SQLAlchemy engine, connection and commit per write", "event_log/sqlite/sqlite_event_log.py",
+                "_connect"),
+    "compile": ("  SQL statements compiled afresh", "sqlalchemy/sql/elements.py", "_compile_w_cache"),
+    "commit": ("  sqlite3 commits", "~", "<method 'commit' of 'sqlite3.Connection' objects>"),
+}
 
 
 def main(name: str) -> None:
@@ -45,9 +47,9 @@ def main(name: str) -> None:
     if not result.success:
         raise SystemExit(f"{name}: the ranged run failed")
     stats = pstats.Stats(profile).stats
-    parts = {what: sum(entry[3] for (path, _, function), entry in stats.items()
+    parts = {part: sum(entry[3] for (path, _, function), entry in stats.items()
                        if path.endswith(suffix) and function == wanted)
-             for what, suffix, wanted in PARTS}
+             for part, (_, suffix, wanted) in PARTS.items()}
     print(json.dumps({"asset": name, "partitions": len(keys), "tables": len(asset.keys), "seconds": seconds,
                       "parts": parts}))
 

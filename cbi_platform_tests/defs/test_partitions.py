@@ -57,11 +57,12 @@ def test_a_partition_after_the_last_day_is_refused():
 
 
 def test_weekday_partitions_skip_weekends_and_a_friday_holds_its_weekend():
-    # the default start, 2010-06-06, is a Sunday: its partition is the Friday before, which carries
-    # the history; an end on a Sunday cuts the last Friday's window there
+    # the default start, 2010-06-06, is a Sunday: the first partition is the Monday after, carrying
+    # the history (the weekend with it), so an instance backfilled by day from there keeps its keys;
+    # an end on a Sunday cuts the last Friday's window there
     partitions = time_partitions("weekdays", dt.date(2010, 6, 6), dt.date(2010, 6, 20))
     keys = partitions.get_partition_keys()
-    assert keys == ["2010-06-04", "2010-06-07", "2010-06-08", "2010-06-09", "2010-06-10", "2010-06-11",
+    assert keys == ["2010-06-07", "2010-06-08", "2010-06-09", "2010-06-10", "2010-06-11",
                     "2010-06-14", "2010-06-15", "2010-06-16", "2010-06-17", "2010-06-18"]
     friday = partitions.time_window_for_partition_key("2010-06-11")
     assert (friday.start.date(), friday.end.date()) == (dt.date(2010, 6, 11), dt.date(2010, 6, 14))
@@ -70,12 +71,15 @@ def test_weekday_partitions_skip_weekends_and_a_friday_holds_its_weekend():
     assert [partition_key_on(partitions, dt.date(2010, 6, d)) for d in (11, 12, 13, 14)] == \
         ["2010-06-11", "2010-06-11", "2010-06-11", "2010-06-14"]
     last = partitions.time_window_for_partition_key(keys[-1])
-    window = partition_window(last.start.date(), last.end.date(), dt.date(2010, 6, 4), dt.date(2026, 12, 3),
+    window = partition_window(last.start.date(), last.end.date(), dt.date(2010, 6, 7), dt.date(2026, 12, 3),
                               end_date=dt.date(2010, 6, 20))
     assert (window.start, window.end) == (dt.date(2010, 6, 18), dt.date(2010, 6, 20))
     first = partitions.time_window_for_partition_key(keys[0])
-    assert partition_window(first.start.date(), first.end.date(), dt.date(2010, 6, 4), dt.date(2026, 12, 3),
+    assert partition_window(first.start.date(), first.end.date(), dt.date(2010, 6, 7), dt.date(2026, 12, 3),
                             end_date=None).include_history
+    # a range inside one weekend (exports from Saturday to Sunday) is Friday's partition, cut to it
+    weekend = time_partitions("weekdays", dt.date(2010, 6, 12), dt.date(2010, 6, 14))
+    assert weekend.get_partition_keys() == ["2010-06-11"]
 
 
 def test_each_source_is_partitioned_by_its_publication_cadence():
@@ -83,7 +87,8 @@ def test_each_source_is_partitioned_by_its_publication_cadence():
     from cbi_platform.defs.ingest.fred import fred
     from cbi_platform.defs.ingest.news import news_items
 
-    saturday = "2026-11-28"
+    today = dt.date.today()
+    saturday = (today - dt.timedelta(days=(today.weekday() - 5) % 7)).isoformat()  # the latest, inside the range
     business_days = [futures_daily, futures_statistics, options, fred]
     assert all(saturday not in a.partitions_def.get_partition_keys() for a in business_days)
     assert all(saturday in a.partitions_def.get_partition_keys() for a in (futures_hourly, news_items))
