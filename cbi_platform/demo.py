@@ -17,13 +17,25 @@ import time
 DEMO_HOURLY_DAYS = 60
 
 
-def _instance(settings):
+QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}  # a run's console log: warnings only
+
+
+def local_instance(settings):
+    """The Dagster instance of `settings`' data dir (DAGSTER_HOME), its dagster.yaml written first."""
     import dagster as dg
 
     from cbi_platform.instance import ensure_home
 
     ensure_home(settings.data_dir)
     return dg.DagsterInstance.get()
+
+
+def materialize_range(assets, start: str, end: str, instance, resources):
+    """One ranged run of `assets` over the partitions start..end (their BackfillPolicy.single_run)."""
+    import dagster as dg
+
+    tags = {"dagster/asset_partition_range_start": start, "dagster/asset_partition_range_end": end}
+    return dg.materialize(assets, instance=instance, resources=resources, tags=tags, run_config=QUIET)
 
 
 def _missing_range(instance, asset_key, partitions_def, first: str | None = None) -> tuple[str, str] | None:
@@ -48,12 +60,10 @@ def run(settings, instance, profile: str | None = None, hourly_days: int = DEMO_
 
     resources = cbi.resources(settings)
     timings, results = {}, []
-    quiet = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 
     def ranged(assets, span):
         start, end = span
-        tags = {"dagster/asset_partition_range_start": start, "dagster/asset_partition_range_end": end}
-        result = dg.materialize(assets, instance=instance, resources=resources, tags=tags, run_config=quiet)
+        result = materialize_range(assets, start, end, instance, resources)
         results.append(result)
         if not result.success:
             raise SystemExit(f"ingest {start}..{end} failed")
@@ -102,7 +112,7 @@ def derived(settings, instance, profile: str | None = None):
     files_mode = settings.source_mode == "files"
     downstream = [a for a in cbi.ALL_ASSETS if a not in cbi.RAW_ASSETS
                   and not (files_mode and set(a.keys) & cbi.MES_ASSET_KEYS)]
-    run_config = {"ops": {}, "loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+    run_config = {"ops": {}, **QUIET}
     if profile:
         for asset in TRAINING_ASSETS:
             run_config["ops"][asset.op.name] = {"config": {"profile": profile}}
@@ -175,7 +185,7 @@ def main(argv: list[str] | None = None) -> int:
             applied = warehouse.apply_migrations(conn, settings.sql_dir)
         print(f"warehouse {settings.warehouse_path}: {len(applied)} migration(s) applied", flush=True)
         t0 = time.perf_counter()
-        timings, _ = run(settings, _instance(settings), args.profile, ingest_only=args.ingest_only)
+        timings, _ = run(settings, local_instance(settings), args.profile, ingest_only=args.ingest_only)
         timings["total"] = time.perf_counter() - t0
         print("timings (s): " + ", ".join(f"{k} {v:.1f}" for k, v in timings.items()))
     if args.ingest_only:

@@ -26,27 +26,23 @@ import dagster as dg
 from cbi_platform.defs.settings import SETTINGS
 from cbi_platform.lib.window import Window
 
-# the cron tick that starts each grain's partitions (UTC midnight)
+# the cron tick that starts each grain's partitions (UTC midnight): the one statement of each
+# grain's boundaries, which Dagster derives every window from
 CRON = {"daily": "0 0 * * *", "weekdays": "0 0 * * 1-5", "weekly": "0 0 * * 0", "monthly": "0 0 1 * *"}
+KEY_FORMAT = "%Y-%m-%d"
+_ALL_TIME = {grain: dg.TimeWindowPartitionsDefinition(cron_schedule=cron, fmt=KEY_FORMAT, start="1900-01-01")
+             for grain, cron in CRON.items()}
 
 
-def _boundary_on_or_before(day: dt.date, grain: str) -> dt.date:
-    """The day that starts `day`'s partition: itself, the Friday before a weekend, the Sunday
-    before (weekly) or the first of the month."""
-    if grain == "daily":
-        return day
-    if grain == "weekdays":
-        return day - dt.timedelta(days=max(day.weekday() - 4, 0))
-    return day - dt.timedelta(days=(day.weekday() + 1) % 7) if grain == "weekly" else day.replace(day=1)
+def _partition_holding(day: dt.date, grain: str) -> tuple[dt.date, dt.date]:
+    """The first day of the grain's partition holding `day`, and the first day of the next one."""
+    window = _ALL_TIME[grain].time_window_for_partition_key(partition_key_on(_ALL_TIME[grain], day))
+    return window.start.date(), window.end.date()
 
 
-def _boundary_on_or_after(day: dt.date, grain: str) -> dt.date:
-    start = _boundary_on_or_before(day, grain)
-    if start == day:
-        return day
-    if grain == "weekdays":
-        return day + dt.timedelta(days=7 - day.weekday())
-    return start + dt.timedelta(days=7) if grain == "weekly" else (start + dt.timedelta(days=31)).replace(day=1)
+def _first_partition_day_on_or_after(day: dt.date, grain: str) -> dt.date:
+    start, next_start = _partition_holding(day, grain)
+    return day if start == day else next_start
 
 
 def time_partitions(grain: str, start: dt.date, end: dt.date | None = None) -> dg.TimeWindowPartitionsDefinition:
@@ -54,21 +50,16 @@ def time_partitions(grain: str, start: dt.date, end: dt.date | None = None) -> d
     holding the day before `end` when it is given. Weekdays starting on a weekend begin on the
     Monday (the first partition's history holds the weekend), not on the Friday before: an instance
     backfilled by day from that start keeps its keys; unless the range ends before that Monday."""
-    first = _boundary_on_or_before(start, grain)
-    if grain == "weekdays":
-        monday = _boundary_on_or_after(start, grain)
-        if monday <= (end - dt.timedelta(days=1) if end else dt.date.today()):
-            first = monday
-    first = first.isoformat()
+    first, next_start = _partition_holding(start, grain)
+    if grain == "weekdays" and first < start and next_start <= (end - dt.timedelta(days=1) if end else dt.date.today()):
+        first = next_start
     if end is None:
-        return dg.TimeWindowPartitionsDefinition(cron_schedule=CRON[grain], fmt="%Y-%m-%d", start=first, end_offset=1)
+        return dg.TimeWindowPartitionsDefinition(cron_schedule=CRON[grain], fmt=KEY_FORMAT, start=first.isoformat(),
+                                                 end_offset=1)
     # CBI_END_DATE closes the range (files mode on exports that end in the past); a partition it
     # cuts (a week, a month, a Friday's weekend) keeps its key, and its window stops at the end date
-    return dg.TimeWindowPartitionsDefinition(cron_schedule=CRON[grain], fmt="%Y-%m-%d", start=first,
-                                             end=_boundary_on_or_after(end, grain).isoformat())
-
-
-PARTITIONS = {grain: time_partitions(grain, SETTINGS.start_date, SETTINGS.end_date) for grain in CRON}
+    return dg.TimeWindowPartitionsDefinition(cron_schedule=CRON[grain], fmt=KEY_FORMAT, start=first.isoformat(),
+                                             end=_first_partition_day_on_or_after(end, grain).isoformat())
 
 
 def partition_window(start: dt.date, end: dt.date, first: dt.date, today: dt.date, end_date: dt.date | None) -> Window:
@@ -85,3 +76,6 @@ def partition_key_on(partitions_def: dg.TimeWindowPartitionsDefinition, day: dt.
     """The key of the partition whose window holds `day` (a schedule's tick date)."""
     moment = dt.datetime.combine(day, dt.time(12), tzinfo=dt.timezone.utc)
     return partitions_def.get_partition_key_for_timestamp(moment.timestamp())
+
+
+PARTITIONS = {grain: time_partitions(grain, SETTINGS.start_date, SETTINGS.end_date) for grain in CRON}

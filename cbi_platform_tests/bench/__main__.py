@@ -139,8 +139,9 @@ def backfill() -> dict:
     overhead = {kind: 1000 * (seconds[kind] - seconds["lib"]) / events for kind in ("sqlite", "postgres")}
     # where the time goes: each asset's ranged run against its partition-events (tables x partitions)
     for name, count in sorted(events_by_asset.items(), key=lambda item: -stages["sqlite"].get(item[0], 0)):
-        print(f"  {name:<26} {count:7,} partition-events  SQLite {stages['sqlite'].get(name, 0):7.1f} s "
-              f"({1000 * stages['sqlite'].get(name, 0) / count:5.1f} ms each)  Postgres {stages['postgres'].get(name, 0):6.1f} s")
+        sqlite, postgres = stages["sqlite"].get(name, 0), stages["postgres"].get(name, 0)
+        print(f"  {name:<26} {count:7,} partition-events  SQLite {sqlite:7.1f} s ({1000 * sqlite / count:5.1f} ms each)  "
+              f"Postgres {postgres:6.1f} s")
     print(f"{'backfill_postgres':<28} {seconds['postgres']:9.2f} s (goal <= 200 s)")
     print(f"{'dagster_ms_per_partition':<28} {overhead['sqlite']:9.2f} ms SQLite, {overhead['postgres']:.2f} ms Postgres "
           f"(goal <= 2 ms; lib.ingest alone {seconds['lib']:.1f} s for {events:,} partitions of an asset)")

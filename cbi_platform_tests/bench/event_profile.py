@@ -25,23 +25,19 @@ PARTS = {
 
 
 def main(name: str) -> None:
-    import dagster as dg
-
     from cbi_platform import definitions as cbi
     from cbi_platform.defs.settings import Settings
-    from cbi_platform.instance import ensure_home
+    from cbi_platform.demo import local_instance, materialize_range
 
     settings = Settings.from_env()
-    ensure_home(settings.data_dir)
-    instance = dg.DagsterInstance.get()
+    instance = local_instance(settings)
     asset = next(a for a in cbi.RAW_ASSETS if a.node_def.name == name)
     keys = asset.partitions_def.get_partition_keys()
-    tags = {"dagster/asset_partition_range_start": keys[0], "dagster/asset_partition_range_end": keys[-1]}
-    quiet = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+    resources = cbi.resources(settings)
     profile = cProfile.Profile()
     t0 = time.perf_counter()
     profile.enable()
-    result = dg.materialize([asset], instance=instance, resources=cbi.resources(settings), tags=tags, run_config=quiet)
+    result = materialize_range([asset], keys[0], keys[-1], instance, resources)
     profile.disable()
     seconds = time.perf_counter() - t0
     if not result.success:
