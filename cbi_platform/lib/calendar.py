@@ -41,6 +41,29 @@ def sessions() -> np.ndarray:
     return calendar.sessions.values.astype("datetime64[D]")
 
 
+@lru_cache(maxsize=1)
+def _session_set() -> frozenset[dt.date]:
+    return frozenset(session_dates())
+
+
+def is_cme_session(day: dt.date) -> bool:
+    """A CME trading date (Good Friday, Christmas and New Year's Day are not). Outside the
+    calendar's years (real exports reach back to 1959) every weekday counts as one."""
+    if CALENDAR_START <= day <= CALENDAR_END:
+        return day in _session_set()
+    return day.weekday() < 5
+
+
+def cme_session_in(window) -> bool:
+    """Whether a window (lib.window.Window) holds a CME session: when market data is published."""
+    return any(is_cme_session(day) for day in window.days())
+
+
+def business_day_in(window) -> bool:
+    """Whether a window holds a US government business day: when FRED publishes observations."""
+    return any(is_business_day(day) for day in window.days())
+
+
 def trading_day_after(day: dt.date, n: int) -> dt.date:
     """The n-th CME session strictly after `day`."""
     s = sessions()

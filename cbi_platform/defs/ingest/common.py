@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 import dagster as dg
 
-from cbi_platform.defs.checks import results, specs
+from cbi_platform.defs.checks import specs, to_result
 from cbi_platform.defs.executors import warehouse_pool
 from cbi_platform.defs.partitions import PARTITIONS, partition_window
 from cbi_platform.defs.resources import SourceResource, Warehouse
@@ -35,10 +35,6 @@ class IngestRunConfig(dg.Config):
     allow_shrink: bool = False
 
 
-def weekdays_in(window: Window) -> bool:
-    return any(d.weekday() < 5 for d in window.days())
-
-
 @dataclass(frozen=True)
 class RawTable:
     """One warehouse table a source fills, and how to check it (`checks` beyond the common ones,
@@ -47,8 +43,10 @@ class RawTable:
     spec: TableSpec  # its name and primary key, declared by its source (lib/sources/<source>.py)
     description: str
     max_age_days: int  # freshness: the oldest acceptable latest publication, in days
+    # whether the source publishes in a window (rows_present blocks an empty window only then):
+    # its release calendar, so an exchange or federal holiday's partition is not a failure
+    publication_expected: Callable[[Window], bool]
     checks: Sequence[Check] = ()
-    publication_expected: Callable[[Window], bool] = weekdays_in
     metadata: dict = field(default_factory=dict)
 
     @property
@@ -133,6 +131,19 @@ def range_detail(report) -> str:
             + (", ".join(report.requests) or "none"))
 
 
+def checked_ingest(spec: SourceSpec, tables: Sequence[RawTable], window: Window, fetch_context, conn, *,
+                   user_files: bool, allow_shrink: bool = False):
+    """A raw asset's work without Dagster: lib.ingest over the window, then each table's checks on
+    what it wrote. Returns the ingest report and each table's check outcomes, in table order."""
+    from cbi_platform.lib.ingest import ingest  # parsers and pandas load when a run needs them
+
+    report = ingest(spec, window, fetch_context, conn, allow_shrink=allow_shrink)
+    outcomes = [quality.evaluate(table.all_checks(index == 0),
+                                 Written(conn, table, window, fetch_context.today, user_files, report.gaps))
+                for index, table in enumerate(tables)]
+    return report, outcomes
+
+
 # every (source, tables) pair ingest_assets was given: a test checks that the source's table specs,
 # the RawTables and the DDL agree on each table's name and primary key
 DECLARED: list[tuple[Callable[[], object], Sequence["RawTable"]]] = []
@@ -169,26 +180,21 @@ def ingest_assets(
         pool=WAREHOUSE_POOL,
     )
     def _ingest(context: dg.AssetExecutionContext, config: IngestRunConfig, warehouse: Warehouse, sources: SourceResource):
-        from cbi_platform.lib.ingest import ingest  # parsers and pandas load when a run needs them
-
         spec = source()
         fetch_context = sources.fetch_context()
         window = run_window(context, fetch_context.today)
         with warehouse.get_connection() as conn:
             try:
-                report = ingest(spec, window, fetch_context, conn, allow_shrink=config.allow_shrink)
+                report, outcomes = checked_ingest(spec, tables, window, fetch_context, conn,
+                                                  user_files=sources.mode == "files", allow_shrink=config.allow_shrink)
             except SourceError as exc:
                 # only transient failures are worth the retry policy's next attempt
                 raise dg.Failure(description=str(exc), allow_retries=exc.retryable) from None
-            ranged = len(context.partition_keys) > 1
-            materialized = []
-            for index, table in enumerate(tables):
-                written = Written(conn, table, window, fetch_context.today, sources.mode == "files", report.gaps)
-                materialized.append(dg.MaterializeResult(
-                    asset_key=table.key,
-                    metadata=report_metadata(report, table.table, sources.mode, ranged),
-                    check_results=results(table.all_checks(index == 0), written, table.key),
-                ))
+        ranged = len(context.partition_keys) > 1
+        materialized = [dg.MaterializeResult(asset_key=table.key,
+                                             metadata=report_metadata(report, table.table, sources.mode, ranged),
+                                             check_results=[to_result(o, table.key) for o in table_outcomes])
+                        for table, table_outcomes in zip(tables, outcomes)]
         if ranged:
             context.log.info(range_detail(report))
         if report.gaps:

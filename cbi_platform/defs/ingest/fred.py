@@ -1,7 +1,7 @@
 """raw/fred_observations and raw/fred_series: FRED/ALFRED series with every vintage."""
 
 from cbi_platform.defs.ingest.common import RawTable, ingest_assets
-from cbi_platform.lib import quality
+from cbi_platform.lib import calendar, quality
 from cbi_platform.lib.quality import Check
 from cbi_platform.lib.sources import fred as fred_source
 
@@ -17,7 +17,7 @@ fred = ingest_assets(
             "FRED/ALFRED observations for every series in config/sources/fred_series.yaml, one row per (series, "
             "observation date, vintage). A partition holds the values *published or revised* that day "
             "(as_of_date = realtime_start); the first partition carries the history before it.",
-            max_age_days=5,
+            max_age_days=5, publication_expected=calendar.business_day_in,
             checks=[Check("finite_values", "Values are finite numbers or NULL (FRED's '.')",
                           lambda w: quality.finite_values(w.conn, w.table.table, ["value"], w.window))],
         ),

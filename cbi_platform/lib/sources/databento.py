@@ -22,6 +22,7 @@ import warnings
 import numpy as np
 import pandas as pd
 
+from cbi_platform.lib import calendar
 from cbi_platform.lib.config import SymbolSpec, load_sources
 from cbi_platform.lib.ingest import SourceSpec, TableSpec
 from cbi_platform.lib.sources.base import ParseError, Payload, SourceError
@@ -73,12 +74,13 @@ def requested_symbols(ctx: FetchContext, schema: str) -> list[str]:
 
 
 def expected_keys(ctx: FetchContext, window: Window, schema: str) -> list[str]:
-    """Symbols that should have bars in the window: listed before its last weekday."""
-    weekdays = [d for d in window.days() if d.weekday() < 5]
-    if not weekdays:
+    """Symbols that should have bars in the window: listed before its last CME session (none on
+    Good Friday or Christmas, whose partitions hold no bars)."""
+    sessions = [d for d in window.days() if calendar.is_cme_session(d)]
+    if not sessions:
         return []
     listed = {spec.root: spec.listed for spec in _symbols(ctx)}
-    return [s for s in requested_symbols(ctx, schema) if listed[s.split(".")[0]] <= weekdays[-1]]
+    return [s for s in requested_symbols(ctx, schema) if listed[s.split(".")[0]] <= sessions[-1]]
 
 
 def fetch(window: Window, ctx: FetchContext, schema: str) -> list[Payload]:
