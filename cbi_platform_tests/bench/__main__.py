@@ -114,9 +114,12 @@ def backfill() -> dict:
         return sum(1 for key in partitions.get_partition_keys()
                    if partitions.time_window_for_partition_key(key).end.date() > first)
 
-    events_by_asset = {asset.node_def.name: len(asset.keys) * partitions_from(
-        asset, first_hourly if asset in definitions.HOURLY_ASSETS else start) for asset in definitions.RAW_ASSETS}
+    partitions = {asset: partitions_from(asset, first_hourly if asset in definitions.HOURLY_ASSETS else start)
+                  for asset in definitions.RAW_ASSETS}
+    events_by_asset = {asset.node_def.name: len(asset.keys) * count for asset, count in partitions.items()}
     events = sum(events_by_asset.values())
+    # Dagster 1.13 writes a planned row per check and partition of a ranged run, unpartitioned checks included
+    check_rows = sum(len(asset.check_keys) * count for asset, count in partitions.items())
     seconds, stages = {}, {}
     with tempfile.TemporaryDirectory(prefix="cbi_bench_backfill_") as tmp:
         base = Path(tmp)
@@ -144,34 +147,49 @@ def backfill() -> dict:
               f"Postgres {postgres:6.1f} s")
     print(f"{'backfill_postgres':<28} {seconds['postgres']:9.2f} s (goal <= 200 s)")
     print(f"{'dagster_ms_per_partition':<28} {overhead['sqlite']:9.2f} ms SQLite, {overhead['postgres']:.2f} ms Postgres "
-          f"(goal <= 2 ms; lib.ingest alone {seconds['lib']:.1f} s for {events:,} partitions of an asset)")
+          f"(goal <= 2 ms; lib.ingest alone {seconds['lib']:.1f} s for {events:,} partitions of an asset, "
+          f"with {check_rows:,} planned check rows)")
     return {"seconds": seconds["sqlite"], "goal": "<= 200 s", "postgres_seconds": seconds["postgres"],
             "lib_ingest_seconds": seconds["lib"], "start": start.isoformat(), "partitions_of_an_asset": events,
+            "planned_check_rows": check_rows,
             "dagster_ms_per_partition": overhead, "partition_events_by_asset": events_by_asset, "stages": stages}
 
 
 @bench("dagster_event_profile")
 def dagster_event_profile() -> dict:
-    """Where a partition's cost goes on the local SQLite instance: one ranged run of
-    raw/futures_ohlcv_1d over CBI_BENCH_PROFILE_YEARS (default 2) of weekday partitions, under
-    cProfile (which slows Python code, so compare the shares, not the seconds, with `backfill`)."""
+    """Where a partition's cost goes, on the local SQLite instance and on the deployed Postgres
+    config: one ranged run of raw/futures_ohlcv_1d over CBI_BENCH_PROFILE_YEARS (default 2) of
+    weekday partitions under cProfile, each in its own process (cProfile slows Python code, so
+    compare the shares, not the seconds, with `backfill`)."""
     from cbi_platform_tests.bench.event_profile import PARTS
+    from cbi_platform_tests.processes import deploy_instance_home, postgres_server
 
     years = int(os.environ.get("CBI_BENCH_PROFILE_YEARS", "2"))
     start = (dt.date.today() - dt.timedelta(days=365 * years)).isoformat()
-    with tempfile.TemporaryDirectory(prefix="cbi_bench_profile_") as tmp:
+
+    def profiled(env: dict[str, str]) -> dict:
         done = subprocess.run([sys.executable, "-m", "cbi_platform_tests.bench.event_profile", "databento_ohlcv_1d"],
-                              env=_demo_env(Path(tmp), start, start), cwd=PROJECT_ROOT, capture_output=True, text=True)
-    if done.returncode != 0:
-        raise RuntimeError(f"event_profile failed:\n{done.stderr[-3000:]}")
-    profile = json.loads(done.stdout.strip().splitlines()[-1])
-    events = profile["partitions"] * profile["tables"]
-    print(f"  {profile['asset']}: {events:,} partition-events in {profile['seconds']:.1f} s under cProfile "
-          f"({1000 * profile['seconds'] / events:.1f} ms each)")
-    for part, seconds in profile["parts"].items():
-        print(f"  {PARTS[part][0]:<64} {seconds:7.1f} s  {100 * seconds / profile['seconds']:5.1f}%")
-    return {"seconds": profile["seconds"], "partition_events": events, "parts": profile["parts"],
-            "share_in_events": profile["parts"]["events"] / profile["seconds"]}
+                              env=env, cwd=PROJECT_ROOT, capture_output=True, text=True)
+        if done.returncode != 0:
+            raise RuntimeError(f"event_profile failed:\n{done.stderr[-3000:]}")
+        return json.loads(done.stdout.strip().splitlines()[-1])
+
+    profiles = {}
+    with tempfile.TemporaryDirectory(prefix="cbi_bench_profile_") as tmp:
+        base = Path(tmp)
+        profiles["sqlite"] = profiled(_demo_env(base / "sqlite", start, start))
+        with postgres_server() as postgres:
+            profiles["postgres"] = profiled({**_demo_env(base / "postgres", start, start),
+                                             **deploy_instance_home(base / "postgres" / "dagster_home", postgres)})
+    for kind, profile in profiles.items():
+        events = profile["partitions"] * profile["tables"]
+        print(f"  {kind}: {profile['asset']}, {events:,} partition-events ({profile['checks']} checks each) in "
+              f"{profile['seconds']:.1f} s under cProfile ({1000 * profile['seconds'] / events:.1f} ms each)")
+        for part, seconds in profile["parts"].items():
+            if seconds:
+                print(f"    {PARTS[part][0]:<84} {seconds:7.1f} s  {100 * seconds / profile['seconds']:5.1f}%")
+    return {"seconds": sum(p["seconds"] for p in profiles.values()), "profiles": profiles,
+            "share_in_dagster_events": {kind: p["parts"]["events"] / p["seconds"] for kind, p in profiles.items()}}
 
 
 @bench("dask_retrain")
