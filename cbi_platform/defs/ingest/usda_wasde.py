@@ -15,7 +15,6 @@ usda_wasde = ingest_assets(
         "soybean complex, corn and wheat, US and world, per market year and projection month, one row per printed "
         "value; as_of_date is the release date.",
         max_age_days=40,
-        # a report every month: any window of five weeks holds one
-        publication_expected=lambda window: (window.end - window.start).days >= 35,
+        publication_expected=wasde_source.release_due_in,  # a month's window from its 15th on
     )],
 )

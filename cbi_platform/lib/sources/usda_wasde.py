@@ -107,7 +107,6 @@ class WasdeConfig:
     catalogue_url: str
     earliest_release: dt.date
     max_catalogue_pages: int
-    expected_within_days: int
     tables: tuple[WasdeTable, ...]
 
     def selection_meta(self) -> list[dict]:
@@ -147,7 +146,6 @@ def load_config(config_dir) -> WasdeConfig:
         catalogue_url=str(data["catalogue_url"]),
         earliest_release=dt.date.fromisoformat(str(data["earliest_release"])),
         max_catalogue_pages=int(data.get("max_catalogue_pages", 100)),
-        expected_within_days=int(data.get("expected_within_days", 40)),
         tables=_table_specs(data.get("tables"), "config/sources/usda_wasde.yaml"),
     )
 
@@ -453,14 +451,25 @@ def parse_xml(payload: Payload) -> pd.DataFrame:
     return frame
 
 
+# USDA releases the WASDE between the 8th and the 12th of each month (its published calendar);
+# two days of slack before a month's window must hold the report
+RELEASE_DAYS = (8, 14)
+
+
+def release_due_in(window: Window) -> bool:
+    """Whether a window holds every day some month's report could be released on (the 8th to
+    the 14th), so it must hold that report: a month's partition from its 15th on, not before. A
+    month without a report (the shutdowns of October 2013 and January 2019) fails the gate:
+    worth a look, even when the reason is known."""
+    first, last = RELEASE_DAYS
+    return window.include_history or any(
+        day.day == first and window.contains(day.replace(day=last)) for day in window.days())
+
+
 def expected_keys(ctx: FetchContext, window: Window) -> list[str]:
-    """Configured tables: every one appears in each monthly release, so a window at least
-    `expected_within_days` long (the longest gap between two releases, plus slack) must have
-    them all."""
-    config = load_config(ctx.config_dir)
-    if window.include_history or (window.end - window.start).days >= config.expected_within_days:
-        return [t.title for t in config.tables]
-    return []
+    """Configured tables: every one appears in each monthly release, so a window a report is due
+    in must have them all."""
+    return [t.title for t in load_config(ctx.config_dir).tables] if release_due_in(window) else []
 
 
 def spec() -> SourceSpec:

@@ -1,7 +1,9 @@
-"""A holiday's partition is not a failure: the daily schedule runs every weekday partition, and on
-Good Friday or Christmas CME publishes no bars, on Thanksgiving or Memorial Day FRED no
-observations. The gates follow each source's release calendar: the empty partition passes,
-without a gap warning for every symbol, while the trading day before it still must hold rows."""
+"""A partition's gates follow its source's release calendar. A holiday's partition is not a
+failure: the daily schedule runs every weekday partition, and on Good Friday or Christmas CME
+publishes no bars, on Thanksgiving or Memorial Day FRED no observations; the empty partition
+passes, without a gap warning for every symbol, while the trading day before it still must hold
+rows. And a month's WASDE partition must hold the month's report once its release days are past
+(before, no monthly window ever expected one, so a missing report could not fail the gate)."""
 
 import datetime as dt
 
@@ -50,7 +52,7 @@ def _run(first_table: str, grain: str, days: list[dt.date], today: dt.date, tmp_
         for day in days:
             span = partitions.time_window_for_partition_key(partition_key_on(partitions, day))
             window = partition_window(span.start.date(), span.end.date(), partitions.start.date(), today, None)
-            assert not window.include_history and window.start == day
+            assert not window.include_history and window.contains(day)
             runs.append(checked_ingest(source(), tables, window, ctx, conn, user_files=False)[1][0])
     finally:
         conn.close()
@@ -74,3 +76,24 @@ def test_a_holiday_partition_passes_its_gates_and_the_day_before_holds_rows(firs
     by_name = {o.name: o for o in on_holiday}
     assert by_name["rows_present"].metadata == {"rows": 0, "publication_expected": False}
     assert by_name["no_gaps"].metadata["count"] == 0  # no symbol or series listed as missing
+
+
+def test_a_wasde_month_must_hold_its_report_once_its_release_days_are_past(tmp_path):
+    from cbi_platform.lib.sources import usda_wasde
+
+    march = dt.date(2026, 3, 1)
+    assert not usda_wasde.release_due_in(Window(march, dt.date(2026, 3, 14)))  # the report may come on the 14th
+    assert usda_wasde.release_due_in(Window(march, dt.date(2026, 3, 15)))
+    assert usda_wasde.release_due_in(Window(dt.date(2026, 2, 20), dt.date(2026, 3, 20)))  # any month's 8th-14th
+    assert not usda_wasde.release_due_in(Window(dt.date(2026, 2, 10), dt.date(2026, 3, 10)))
+
+    # the sample world's October 2025 report, on a day from the 8th to the 12th, read on the 20th
+    day, today = dt.date(2025, 10, 1), dt.date(2025, 10, 20)
+    (outcomes,) = _run("raw.usda_wasde", "monthly", [day], today, tmp_path / "released")
+    present = next(o for o in outcomes if o.name == "rows_present")
+    assert present.passed and present.metadata["rows"] > 0 and present.metadata["publication_expected"] is True
+    assert next(o for o in outcomes if o.name == "no_gaps").passed
+    # read on the 6th, the month's partition holds no report yet, and none is expected
+    (outcomes,) = _run("raw.usda_wasde", "monthly", [day], dt.date(2025, 10, 6), tmp_path / "too_early")
+    assert all(o.passed for o in outcomes if o.name != "fresh")
+    assert next(o for o in outcomes if o.name == "rows_present").metadata == {"rows": 0, "publication_expected": False}
