@@ -3,7 +3,7 @@
 - every raw asset has a partitioned ingest job and a schedule at its source's release time
   (config/schedules.yaml, UTC), materialising the partition that holds the tick's date (a
   weekly or monthly source's current week or month, re-ingested through today; on a weekend,
-  a business-day source's Friday);
+  a business-day source's Friday; for hourly bars, the date of the bar that just closed);
 - derived assets refresh by declarative automation when their upstream lands (conditions.py);
 - models retrain weekly; a drift sensor requests retraining early when realised coverage of
   the live forecasts leaves its band;
@@ -38,12 +38,15 @@ def ingest_schedule(asset: dg.AssetsDefinition, job) -> dg.ScheduleDefinition:
     name = asset.node_def.name
     spec = SCHEDULES["ingest"][name]
 
+    lag = dt.timedelta(minutes=int(spec.get("lag_minutes", 0)))
+    held = "the tick's UTC date" if not lag else f"the UTC date {int(lag.total_seconds() // 60)} minutes before the tick"
+
     @dg.schedule(name=f"{name}_at_release", cron_schedule=spec["cron"], job=job, execution_timezone="UTC",
-                 description=f"{spec['release']}. Runs the partition holding the tick's UTC date.",
+                 description=f"{spec['release']}. Runs the partition holding {held}.",
                  default_status=SCHEDULE_STATUS)
     def _schedule(context: dg.ScheduleEvaluationContext):
         tick = context.scheduled_execution_time.astimezone(dt.timezone.utc)
-        return dg.RunRequest(partition_key=partition_key_on(asset.partitions_def, tick.date()),
+        return dg.RunRequest(partition_key=partition_key_on(asset.partitions_def, (tick - lag).date()),
                              run_key=f"{name}-{tick.isoformat()}")
 
     return _schedule

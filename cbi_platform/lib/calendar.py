@@ -46,12 +46,26 @@ def _session_set() -> frozenset[dt.date]:
     return frozenset(session_dates())
 
 
+@lru_cache(maxsize=1)
+def _full_closures() -> frozenset[dt.date]:
+    """The days every CME market closes, by rule (for years the calendar does not cover): New
+    Year's Day (Monday when a Sunday), Good Friday, Christmas (the nearest weekday)."""
+    from pandas.tseries.holiday import AbstractHolidayCalendar, GoodFriday, Holiday, nearest_workday, sunday_to_monday
+
+    class Closures(AbstractHolidayCalendar):
+        rules = [Holiday("New Year's Day", month=1, day=1, observance=sunday_to_monday), GoodFriday,
+                 Holiday("Christmas", month=12, day=25, observance=nearest_workday)]
+
+    return frozenset(Closures().holidays("1950-01-01", "2100-12-31").date)
+
+
 def is_cme_session(day: dt.date) -> bool:
     """A CME trading date (Good Friday, Christmas and New Year's Day are not). Outside the
-    calendar's years (real exports reach back to 1959) every weekday counts as one."""
+    calendar's years (real exports reach back to 1959, partitions run past 2030) a weekday other
+    than those three."""
     if CALENDAR_START <= day <= CALENDAR_END:
         return day in _session_set()
-    return day.weekday() < 5
+    return day.weekday() < 5 and day not in _full_closures()
 
 
 def cme_session_in(window) -> bool:

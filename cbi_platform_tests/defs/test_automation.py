@@ -44,6 +44,21 @@ def test_every_raw_asset_has_a_release_time_schedule_for_the_partition_holding_i
     assert schedules["weekly_retraining"].cron_schedule == "0 6 * * 6"
 
 
+def test_the_hourly_schedule_runs_the_partition_of_the_bar_that_just_closed():
+    """At 00:05 UTC the new day has no closed bar, while the previous day's 23:00 bar has just
+    closed: that run completes the previous day (a run of the new day would find it empty and,
+    on a session day, fail rows_present; the 23:00 bar would never be fetched)."""
+    schedule = REPOSITORY.get_schedule_def("databento_ohlcv_1h_at_release")
+    day = dt.date.today() - dt.timedelta(days=3)  # inside the tests' partitions (the last six weeks)
+    keys = {}
+    for hour in (0, 1, 23):
+        tick = dt.datetime.combine(day, dt.time(hour, 5), dt.timezone.utc)
+        with dg.build_schedule_context(scheduled_execution_time=tick, repository_def=REPOSITORY) as context:
+            (request,) = schedule.evaluate_tick(context).run_requests
+        keys[hour] = request.partition_key
+    assert keys == {0: (day - dt.timedelta(days=1)).isoformat(), 1: day.isoformat(), 23: day.isoformat()}
+
+
 def test_every_source_runs_each_day_so_the_derived_assets_refresh_each_day():
     """A derived asset refreshes only once every upstream's latest partition (today's, this week's,
     this month's) exists. So each raw schedule ticks every day, weekends included, for the partition

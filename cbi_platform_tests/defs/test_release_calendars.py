@@ -18,9 +18,11 @@ def test_release_calendars_know_the_holidays():
     good_friday, thanksgiving, memorial_day = dt.date(2026, 4, 3), dt.date(2026, 11, 26), dt.date(2026, 5, 25)
     assert not calendar.is_cme_session(good_friday) and calendar.is_cme_session(dt.date(2026, 4, 2))
     assert not calendar.is_cme_session(dt.date(2026, 12, 25)) and not calendar.is_cme_session(dt.date(2027, 1, 1))
-    assert calendar.is_cme_session(memorial_day)  # Globex trades on Memorial Day: a session, for Tuesday's date
-    # before the calendar's years, weekdays
-    assert not calendar.is_cme_session(dt.date(1999, 1, 2)) and calendar.is_cme_session(dt.date(1999, 1, 4))
+    assert calendar.is_cme_session(memorial_day)  # CMES: an early-close session (CBOT grains close; see the note)
+    # outside the calendar's years (real files from 1959, partitions past 2030): weekdays but the full closures
+    assert calendar.is_cme_session(dt.date(1999, 1, 4)) and not calendar.is_cme_session(dt.date(1999, 4, 2))
+    assert not calendar.is_cme_session(dt.date(2031, 12, 25)) and not calendar.is_cme_session(dt.date(2031, 4, 11))
+    assert calendar.is_cme_session(dt.date(2031, 4, 10)) and not calendar.is_cme_session(dt.date(2032, 12, 24))
     friday_to_monday = Window(good_friday, good_friday + dt.timedelta(days=3))  # a weekday partition's window
     assert not calendar.cme_session_in(friday_to_monday)
     assert calendar.cme_session_in(Window(good_friday, good_friday + dt.timedelta(days=4)))  # Easter Monday trades
@@ -29,21 +31,26 @@ def test_release_calendars_know_the_holidays():
     assert calendar.business_day_in(Window(thanksgiving, thanksgiving + dt.timedelta(days=2)))
 
 
-def _tables(first_table: str):
-    from cbi_platform import definitions  # noqa: F401  (declares every raw asset)
+def _asset(first_table: str):
+    """The raw asset whose first table is `first_table`, its source and its tables."""
+    from cbi_platform import definitions
     from cbi_platform.defs.ingest.common import DECLARED
 
-    return next((source, tables) for source, tables in DECLARED if tables[0].table == first_table)
+    source, tables = next((source, tables) for source, tables in DECLARED if tables[0].table == first_table)
+    asset = next(a for a in definitions.RAW_ASSETS if tables[0].key in a.keys)
+    return asset, source, tables
 
 
-def _run(first_table: str, grain: str, days: list[dt.date], today: dt.date, tmp_path) -> list[list]:
-    """What the raw asset does for the partitions holding `days`, in turn, as the daily schedule
-    runs them into one warehouse (the sample world as of `today`): the first table's check outcomes."""
+def _run(first_table: str, days: list[dt.date], today: dt.date, tmp_path) -> list[list]:
+    """What the raw asset does for the partitions holding `days`, in turn, as its schedule runs
+    them into one warehouse (the sample world as of `today`), on partitions of the asset's own
+    grain: each run's check outcomes, every table's."""
     from cbi_platform.defs.ingest.common import checked_ingest
-    from cbi_platform.defs.partitions import partition_key_on, partition_window, time_partitions
+    from cbi_platform.defs.partitions import CRON, partition_key_on, partition_window, time_partitions
 
+    asset, source, tables = _asset(first_table)
+    grain = next(grain for grain, cron in CRON.items() if cron == asset.partitions_def.cron_schedule)
     partitions = time_partitions(grain, dt.date(2025, 1, 6), today)
-    source, tables = _tables(first_table)
     ctx = sample_context(tmp_path, today=today)
     conn = warehouse.connect(tmp_path / "w.duckdb")
     warehouse.apply_migrations(conn, SQL_DIR)
@@ -53,47 +60,83 @@ def _run(first_table: str, grain: str, days: list[dt.date], today: dt.date, tmp_
             span = partitions.time_window_for_partition_key(partition_key_on(partitions, day))
             window = partition_window(span.start.date(), span.end.date(), partitions.start.date(), today, None)
             assert not window.include_history and window.contains(day)
-            runs.append(checked_ingest(source(), tables, window, ctx, conn, user_files=False)[1][0])
+            _, outcomes = checked_ingest(source(), tables, window, ctx, conn, user_files=False)
+            runs.append([outcome for table in outcomes for outcome in table])
     finally:
         conn.close()
     return runs
 
 
-@pytest.mark.parametrize("first_table, grain, day_before, holiday", [
-    ("raw.futures_ohlcv_1d", "weekdays", dt.date(2026, 4, 2), dt.date(2026, 4, 3)),  # Good Friday, and its weekend
-    ("raw.futures_statistics_1d", "weekdays", dt.date(2026, 4, 2), dt.date(2026, 4, 3)),
-    ("raw.options_ohlcv_1d", "weekdays", dt.date(2026, 4, 2), dt.date(2026, 4, 3)),
-    ("raw.futures_ohlcv_1h", "daily", dt.date(2026, 4, 2), dt.date(2026, 4, 3)),  # a UTC day: Globex reopens Sunday evening
-    ("raw.fred_observations", "weekdays", dt.date(2025, 11, 26), dt.date(2025, 11, 27)),  # Thanksgiving
-    ("raw.fred_observations", "weekdays", dt.date(2026, 5, 22), dt.date(2026, 5, 25)),  # Memorial Day
+def _rows_present(outcomes):
+    return next(o for o in outcomes if o.name == "rows_present")  # the first table's: bars, observations
+
+
+@pytest.mark.parametrize("first_table, day_before, holiday", [
+    ("raw.futures_ohlcv_1d", dt.date(2026, 4, 2), dt.date(2026, 4, 3)),  # Good Friday, and its weekend
+    ("raw.futures_statistics_1d", dt.date(2026, 4, 2), dt.date(2026, 4, 3)),
+    ("raw.options_ohlcv_1d", dt.date(2026, 4, 2), dt.date(2026, 4, 3)),  # and the options' definitions
+    ("raw.futures_ohlcv_1h", dt.date(2026, 4, 2), dt.date(2026, 4, 3)),  # a UTC day: Globex reopens Sunday evening
+    ("raw.fred_observations", dt.date(2025, 11, 26), dt.date(2025, 11, 27)),  # Thanksgiving, and the series table
+    ("raw.fred_observations", dt.date(2026, 5, 22), dt.date(2026, 5, 25)),  # Memorial Day
 ])
-def test_a_holiday_partition_passes_its_gates_and_the_day_before_holds_rows(first_table, grain, day_before, holiday,
-                                                                              tmp_path):
-    before, on_holiday = _run(first_table, grain, [day_before, holiday], holiday + dt.timedelta(days=1), tmp_path)
-    present = next(o for o in before if o.name == "rows_present")
+def test_a_holiday_partition_passes_its_gates_and_the_day_before_holds_rows(first_table, day_before, holiday, tmp_path):
+    before, on_holiday = _run(first_table, [day_before, holiday], holiday + dt.timedelta(days=1), tmp_path)
+    present = _rows_present(before)
     assert present.passed and present.metadata["rows"] > 0 and present.metadata["publication_expected"] is True
     assert all(o.passed for o in on_holiday), [(o.name, o.metadata) for o in on_holiday if not o.passed]
-    by_name = {o.name: o for o in on_holiday}
-    assert by_name["rows_present"].metadata == {"rows": 0, "publication_expected": False}
-    assert by_name["no_gaps"].metadata["count"] == 0  # no symbol or series listed as missing
+    assert _rows_present(on_holiday).metadata == {"rows": 0, "publication_expected": False}
+    assert next(o for o in on_holiday if o.name == "no_gaps").metadata["count"] == 0  # no symbol or series missing
+
+
+@pytest.mark.parametrize("first_table", ["raw.futures_ohlcv_1d", "raw.fred_observations", "raw.usda_wasde"])
+def test_a_first_partition_carrying_history_must_hold_rows_whatever_its_own_days(first_table, tmp_path):
+    """A start on a holiday (January 1, say): the first partition's own days publish nothing,
+    but it carries the history, so an empty one fails."""
+    from cbi_platform.defs.ingest.common import Written
+
+    _, _, tables = _asset(first_table)
+    conn = warehouse.connect(tmp_path / "w.duckdb")
+    warehouse.apply_migrations(conn, SQL_DIR)
+    try:
+        window = Window(dt.date(2027, 1, 1), dt.date(2027, 1, 2), include_history=True)
+        written = Written(conn, tables[0], window, dt.date(2027, 1, 1), False, [])
+        present = next(check for check in tables[0].all_checks(True) if check.name == "rows_present").evaluate(written)
+    finally:
+        conn.close()
+    assert not present.passed and present.metadata == {"rows": 0, "publication_expected": True}
 
 
 def test_a_wasde_month_must_hold_its_report_once_its_release_days_are_past(tmp_path):
     from cbi_platform.lib.sources import usda_wasde
+    from cbi_platform_tests.conftest import CONFIG_DIR
 
     march = dt.date(2026, 3, 1)
-    assert not usda_wasde.release_due_in(Window(march, dt.date(2026, 3, 14)))  # the report may come on the 14th
-    assert usda_wasde.release_due_in(Window(march, dt.date(2026, 3, 15)))
-    assert usda_wasde.release_due_in(Window(dt.date(2026, 2, 20), dt.date(2026, 3, 20)))  # any month's 8th-14th
-    assert not usda_wasde.release_due_in(Window(dt.date(2026, 2, 10), dt.date(2026, 3, 10)))
+    assert not usda_wasde.release_due_in(Window(march, dt.date(2026, 3, 14)), CONFIG_DIR)  # it may come on the 14th
+    assert usda_wasde.release_due_in(Window(march, dt.date(2026, 3, 15)), CONFIG_DIR)  # the 14th's run
+    assert usda_wasde.release_due_in(Window(dt.date(2026, 2, 20), dt.date(2026, 3, 20)), CONFIG_DIR)
+    assert not usda_wasde.release_due_in(Window(dt.date(2026, 2, 10), dt.date(2026, 3, 10)), CONFIG_DIR)
+    # USDA cancelled October 2025's report (the shutdown): that month expects none
+    assert not usda_wasde.release_due_in(Window(dt.date(2025, 10, 1), dt.date(2025, 11, 1)), CONFIG_DIR)
 
-    # the sample world's October 2025 report, on a day from the 8th to the 12th, read on the 20th
-    day, today = dt.date(2025, 10, 1), dt.date(2025, 10, 20)
-    (outcomes,) = _run("raw.usda_wasde", "monthly", [day], today, tmp_path / "released")
-    present = next(o for o in outcomes if o.name == "rows_present")
+    # the sample world's September 2025 report, released the 8th to the 12th, read on the 20th
+    september, today = dt.date(2025, 9, 1), dt.date(2025, 9, 20)
+    (outcomes,) = _run("raw.usda_wasde", [september], today, tmp_path / "released")
+    present = _rows_present(outcomes)
     assert present.passed and present.metadata["rows"] > 0 and present.metadata["publication_expected"] is True
     assert next(o for o in outcomes if o.name == "no_gaps").passed
-    # read on the 6th, the month's partition holds no report yet, and none is expected
-    (outcomes,) = _run("raw.usda_wasde", "monthly", [day], dt.date(2025, 10, 6), tmp_path / "too_early")
+    # read on the 6th, the month holds no report yet, and none is expected
+    (outcomes,) = _run("raw.usda_wasde", [september], dt.date(2025, 9, 6), tmp_path / "too_early")
     assert all(o.passed for o in outcomes if o.name != "fresh")
-    assert next(o for o in outcomes if o.name == "rows_present").metadata == {"rows": 0, "publication_expected": False}
+    assert _rows_present(outcomes).metadata == {"rows": 0, "publication_expected": False}
+    # a month past its release days without the report fails the gate
+    from cbi_platform.defs.ingest.common import Written
+
+    _, _, tables = _asset("raw.usda_wasde")
+    conn = warehouse.connect(tmp_path / "empty.duckdb")
+    warehouse.apply_migrations(conn, SQL_DIR)
+    try:
+        written = Written(conn, tables[0], Window(march, dt.date(2026, 3, 20)), dt.date(2026, 3, 19), False, [])
+        missing = next(c for c in tables[0].all_checks(True) if c.name == "rows_present").evaluate(written)
+    finally:
+        conn.close()
+    assert not missing.passed and missing.metadata == {"rows": 0, "publication_expected": True}

@@ -1,6 +1,7 @@
 """raw/usda_wasde: USDA World Agricultural Supply and Demand Estimates, monthly."""
 
 from cbi_platform.defs.ingest.common import RawTable, ingest_assets
+from cbi_platform.defs.settings import SETTINGS
 from cbi_platform.lib.sources import usda_wasde as wasde_source
 
 usda_wasde = ingest_assets(
@@ -15,6 +16,7 @@ usda_wasde = ingest_assets(
         "soybean complex, corn and wheat, US and world, per market year and projection month, one row per printed "
         "value; as_of_date is the release date.",
         max_age_days=40,
-        publication_expected=wasde_source.release_due_in,  # a month's window from its 15th on
+        # a month's window from its 14th on, unless USDA cancelled the month's report
+        publication_expected=lambda window: wasde_source.release_due_in(window, SETTINGS.config_dir),
     )],
 )

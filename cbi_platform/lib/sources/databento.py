@@ -75,12 +75,14 @@ def requested_symbols(ctx: FetchContext, schema: str) -> list[str]:
 
 def expected_keys(ctx: FetchContext, window: Window, schema: str) -> list[str]:
     """Symbols that should have bars in the window: listed before its last CME session (none on
-    Good Friday or Christmas, whose partitions hold no bars)."""
+    Good Friday or Christmas, whose partitions hold no bars; a window carrying history holds
+    every symbol listed by its last day)."""
     sessions = [d for d in window.days() if calendar.is_cme_session(d)]
-    if not sessions:
+    if not sessions and not window.include_history:
         return []
+    last = window.last_day if window.include_history else sessions[-1]
     listed = {spec.root: spec.listed for spec in _symbols(ctx)}
-    return [s for s in requested_symbols(ctx, schema) if listed[s.split(".")[0]] <= sessions[-1]]
+    return [s for s in requested_symbols(ctx, schema) if listed[s.split(".")[0]] <= last]
 
 
 def fetch(window: Window, ctx: FetchContext, schema: str) -> list[Payload]:

@@ -108,6 +108,7 @@ class WasdeConfig:
     earliest_release: dt.date
     max_catalogue_pages: int
     tables: tuple[WasdeTable, ...]
+    cancelled: frozenset[tuple[int, int]] = frozenset()  # (year, month) of reports USDA never published
 
     def selection_meta(self) -> list[dict]:
         """The table selection as plain data: it travels in each XML payload's meta, so parsing
@@ -147,7 +148,17 @@ def load_config(config_dir) -> WasdeConfig:
         earliest_release=dt.date.fromisoformat(str(data["earliest_release"])),
         max_catalogue_pages=int(data.get("max_catalogue_pages", 100)),
         tables=_table_specs(data.get("tables"), "config/sources/usda_wasde.yaml"),
+        cancelled=frozenset(_cancelled_month(str(m)) for m in data.get("cancelled_releases") or []),
     )
+
+
+def _cancelled_month(text: str) -> tuple[int, int]:
+    try:
+        year, month = (int(part) for part in text.split("-"))
+        dt.date(year, month, 1)
+    except ValueError:
+        raise ConfigError(f"config/sources/usda_wasde.yaml cancelled_releases: {text!r} is not a YYYY-MM month") from None
+    return year, month
 
 
 def xml_meta(config: WasdeConfig, release_date: dt.date, release_id: str = "") -> dict:
@@ -452,24 +463,25 @@ def parse_xml(payload: Payload) -> pd.DataFrame:
 
 
 # USDA releases the WASDE between the 8th and the 12th of each month (its published calendar);
-# two days of slack before a month's window must hold the report
-RELEASE_DAYS = (8, 14)
+# with two days of slack a month's report is due in any window from its 8th through its 14th
+FIRST_RELEASE_DAY, DUE_BY_DAY = 8, 14
 
 
-def release_due_in(window: Window) -> bool:
-    """Whether a window holds every day some month's report could be released on (the 8th to
-    the 14th), so it must hold that report: a month's partition from its 15th on, not before. A
-    month without a report (the shutdowns of October 2013 and January 2019) fails the gate:
-    worth a look, even when the reason is known."""
-    first, last = RELEASE_DAYS
-    return window.include_history or any(
-        day.day == first and window.contains(day.replace(day=last)) for day in window.days())
+def release_due_in(window: Window, config_dir) -> bool:
+    """Whether a window must hold some month's report: it holds that month's 8th through 14th (a
+    month's partition from the 14th's run on, not before), and the month is not one whose report
+    USDA cancelled (config `cancelled_releases`: the shutdowns). A window carrying history is
+    the caller's to judge."""
+    cancelled = load_config(config_dir).cancelled
+    return any(day.day == FIRST_RELEASE_DAY and (day.year, day.month) not in cancelled
+               and window.contains(day.replace(day=DUE_BY_DAY)) for day in window.days())
 
 
 def expected_keys(ctx: FetchContext, window: Window) -> list[str]:
-    """Configured tables: every one appears in each monthly release, so a window a report is due
-    in must have them all."""
-    return [t.title for t in load_config(ctx.config_dir).tables] if release_due_in(window) else []
+    """Configured tables: every one appears in each monthly release, so a window carrying history
+    or one a report is due in must have them all."""
+    due = window.include_history or release_due_in(window, ctx.config_dir)
+    return [t.title for t in load_config(ctx.config_dir).tables] if due else []
 
 
 def spec() -> SourceSpec:
