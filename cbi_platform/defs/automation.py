@@ -38,8 +38,9 @@ def ingest_schedule(asset: dg.AssetsDefinition, job) -> dg.ScheduleDefinition:
     name = asset.node_def.name
     spec = SCHEDULES["ingest"][name]
 
-    lag = dt.timedelta(minutes=int(spec.get("lag_minutes", 0)))
-    held = "the tick's UTC date" if not lag else f"the UTC date {int(lag.total_seconds() // 60)} minutes before the tick"
+    lag_minutes = int(spec.get("lag_minutes", 0))
+    lag = dt.timedelta(minutes=lag_minutes)
+    held = f"the UTC date {lag_minutes} minutes before the tick" if lag_minutes else "the tick's UTC date"
 
     @dg.schedule(name=f"{name}_at_release", cron_schedule=spec["cron"], job=job, execution_timezone="UTC",
                  description=f"{spec['release']}. Runs the partition holding {held}.",

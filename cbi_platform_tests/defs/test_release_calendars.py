@@ -110,13 +110,15 @@ def test_a_wasde_month_must_hold_its_report_once_its_release_days_are_past(tmp_p
     from cbi_platform.lib.sources import usda_wasde
     from cbi_platform_tests.conftest import CONFIG_DIR
 
+    config = usda_wasde.load_config(CONFIG_DIR)
+
     march = dt.date(2026, 3, 1)
-    assert not usda_wasde.release_due_in(Window(march, dt.date(2026, 3, 14)), CONFIG_DIR)  # it may come on the 14th
-    assert usda_wasde.release_due_in(Window(march, dt.date(2026, 3, 15)), CONFIG_DIR)  # the 14th's run
-    assert usda_wasde.release_due_in(Window(dt.date(2026, 2, 20), dt.date(2026, 3, 20)), CONFIG_DIR)
-    assert not usda_wasde.release_due_in(Window(dt.date(2026, 2, 10), dt.date(2026, 3, 10)), CONFIG_DIR)
+    assert not usda_wasde.release_due_in(Window(march, dt.date(2026, 3, 14)), config)  # it may come on the 14th
+    assert usda_wasde.release_due_in(Window(march, dt.date(2026, 3, 15)), config)  # the 14th's run
+    assert usda_wasde.release_due_in(Window(dt.date(2026, 2, 20), dt.date(2026, 3, 20)), config)
+    assert not usda_wasde.release_due_in(Window(dt.date(2026, 2, 10), dt.date(2026, 3, 10)), config)
     # USDA cancelled October 2025's report (the shutdown): that month expects none
-    assert not usda_wasde.release_due_in(Window(dt.date(2025, 10, 1), dt.date(2025, 11, 1)), CONFIG_DIR)
+    assert not usda_wasde.release_due_in(Window(dt.date(2025, 10, 1), dt.date(2025, 11, 1)), config)
 
     # the sample world's September 2025 report, released the 8th to the 12th, read on the 20th
     september, today = dt.date(2025, 9, 1), dt.date(2025, 9, 20)

@@ -17,6 +17,6 @@ usda_wasde = ingest_assets(
         "value; as_of_date is the release date.",
         max_age_days=40,
         # a month's window from its 14th on, unless USDA cancelled the month's report
-        publication_expected=lambda window: wasde_source.release_due_in(window, SETTINGS.config_dir),
+        publication_expected=lambda window: wasde_source.release_due_in(window, wasde_source.load_config(SETTINGS.config_dir)),
     )],
 )

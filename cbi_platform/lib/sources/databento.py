@@ -77,10 +77,13 @@ def expected_keys(ctx: FetchContext, window: Window, schema: str) -> list[str]:
     """Symbols that should have bars in the window: listed before its last CME session (none on
     Good Friday or Christmas, whose partitions hold no bars; a window carrying history holds
     every symbol listed by its last day)."""
-    sessions = [d for d in window.days() if calendar.is_cme_session(d)]
-    if not sessions and not window.include_history:
-        return []
-    last = window.last_day if window.include_history else sessions[-1]
+    if window.include_history:
+        last = window.last_day
+    else:
+        sessions = [d for d in window.days() if calendar.is_cme_session(d)]
+        if not sessions:
+            return []
+        last = sessions[-1]
     listed = {spec.root: spec.listed for spec in _symbols(ctx)}
     return [s for s in requested_symbols(ctx, schema) if listed[s.split(".")[0]] <= last]
 

@@ -467,21 +467,20 @@ def parse_xml(payload: Payload) -> pd.DataFrame:
 FIRST_RELEASE_DAY, DUE_BY_DAY = 8, 14
 
 
-def release_due_in(window: Window, config_dir) -> bool:
+def release_due_in(window: Window, config: WasdeConfig) -> bool:
     """Whether a window must hold some month's report: it holds that month's 8th through 14th (a
     month's partition from the 14th's run on, not before), and the month is not one whose report
     USDA cancelled (config `cancelled_releases`: the shutdowns). A window carrying history is
     the caller's to judge."""
-    cancelled = load_config(config_dir).cancelled
-    return any(day.day == FIRST_RELEASE_DAY and (day.year, day.month) not in cancelled
+    return any(day.day == FIRST_RELEASE_DAY and (day.year, day.month) not in config.cancelled
                and window.contains(day.replace(day=DUE_BY_DAY)) for day in window.days())
 
 
 def expected_keys(ctx: FetchContext, window: Window) -> list[str]:
     """Configured tables: every one appears in each monthly release, so a window carrying history
     or one a report is due in must have them all."""
-    due = window.include_history or release_due_in(window, ctx.config_dir)
-    return [t.title for t in load_config(ctx.config_dir).tables] if due else []
+    config = load_config(ctx.config_dir)
+    return [t.title for t in config.tables] if window.include_history or release_due_in(window, config) else []
 
 
 def spec() -> SourceSpec:
