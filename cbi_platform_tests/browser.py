@@ -30,12 +30,15 @@ def browser_page(width: int = 1400, height: int = 900):
 
 @contextlib.contextmanager
 def dagster_ui_page(url: str):
-    """A page on the Dagster UI at `url`, on the asset graph, with the first-visit "Join the
-    community" dialog dismissed."""
+    """A page on the Dagster UI at `url`, on the asset graph, without the first-visit "Join the
+    community" dialog. The dialog's Skip button sends the `setNuxSeen` mutation; sending it before
+    the page opens keeps the dialog away however late it would render (clicking Skip after a fixed
+    wait missed it on a slow machine, and its backdrop then swallowed the test's clicks)."""
+    import httpx
+
+    seen = httpx.post(f"{url}/graphql", json={"query": "mutation { setNuxSeen }"}, timeout=30).json()
+    if seen.get("data", {}).get("setNuxSeen") is not True:
+        raise RuntimeError(f"the Dagster UI at {url} did not record the community dialog as seen: {seen}")
     with browser_page() as page:
         page.goto(f"{url}/asset-groups", wait_until="networkidle")
-        page.wait_for_timeout(1500)
-        skip = page.get_by_role("button", name="Skip")
-        if skip.count():
-            skip.click()
         yield page
