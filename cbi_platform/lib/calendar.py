@@ -68,6 +68,34 @@ def is_cme_session(day: dt.date) -> bool:
     return day.weekday() < 5 and day not in _full_closures()
 
 
+# The session templates (SESSION_HOURS) of CME's agricultural markets: CBOT grains and oilseeds,
+# livestock, dairy and lumber
+AG_TEMPLATES = frozenset({"grains", "day"})
+
+
+@lru_cache(maxsize=1)
+def _ag_closures() -> frozenset[dt.date]:
+    """The holidays on which CME's agricultural markets close while Globex equity, rates and
+    energy keep an abbreviated session (so CMES counts them as sessions): Martin Luther King Day
+    (from 1998), Presidents' Day, Memorial Day, Juneteenth (from 2022), Independence Day, Labor
+    Day and Thanksgiving (exchange_calendars' US rules, observed dates). CMES itself closes every
+    market on national days of mourning."""
+    from exchange_calendars import us_holidays as us
+    from pandas.tseries.holiday import AbstractHolidayCalendar, USLaborDay
+
+    class AgHolidays(AbstractHolidayCalendar):
+        rules = [us.USMartinLutherKingJrAfter1998, us.USPresidentsDay, us.USMemorialDay, us.USJuneteenth,
+                 us.USIndependenceDay, USLaborDay, us.USThanksgivingDay]
+
+    return frozenset(AgHolidays().holidays("1950-01-01", "2100-12-31").date)
+
+
+def is_session(day: dt.date, template: str) -> bool:
+    """A trading date of a market on a session template: a CME session, and for the agricultural
+    templates not one of their own holidays."""
+    return is_cme_session(day) and (template not in AG_TEMPLATES or day not in _ag_closures())
+
+
 def cme_session_in(window) -> bool:
     """Whether a window (lib.window.Window) holds a CME session: when market data is published."""
     return any(is_cme_session(day) for day in window.days())

@@ -2,8 +2,10 @@
 failure: the daily schedule runs every weekday partition, and on Good Friday or Christmas CME
 publishes no bars, on Thanksgiving or Memorial Day FRED no observations; the empty partition
 passes, without a gap warning for every symbol, while the trading day before it still must hold
-rows. And a month's WASDE partition must hold the month's report once its release days are past
-(before, no monthly window ever expected one, so a missing report could not fail the gate)."""
+rows; on the holidays when Globex equity and energy trade but the grain and livestock markets close
+(Memorial Day), those markets' symbols are not listed as gaps. And a month's WASDE partition must
+hold the month's report once its release days are past (before, no monthly window ever expected
+one, so a missing report could not fail the gate)."""
 
 import datetime as dt
 
@@ -18,7 +20,16 @@ def test_release_calendars_know_the_holidays():
     good_friday, thanksgiving, memorial_day = dt.date(2026, 4, 3), dt.date(2026, 11, 26), dt.date(2026, 5, 25)
     assert not calendar.is_cme_session(good_friday) and calendar.is_cme_session(dt.date(2026, 4, 2))
     assert not calendar.is_cme_session(dt.date(2026, 12, 25)) and not calendar.is_cme_session(dt.date(2027, 1, 1))
-    assert calendar.is_cme_session(memorial_day)  # CMES: an early-close session (CBOT grains close; see the note)
+    assert calendar.is_cme_session(memorial_day)  # CMES: an early-close session for Globex equity and energy
+    assert calendar.is_session(memorial_day, "globex") and not calendar.is_session(memorial_day, "grains")
+    assert not calendar.is_session(memorial_day, "day") and calendar.is_session(dt.date(2026, 5, 26), "grains")
+    assert not calendar.is_session(good_friday, "globex") and not calendar.is_session(good_friday, "grains")
+    ag_closed = [day for day in (dt.date(2025, 1, 20), dt.date(2025, 2, 17), dt.date(2025, 6, 19), dt.date(2025, 7, 4),
+                                 dt.date(2025, 9, 1), dt.date(2025, 11, 27))
+                 if calendar.is_cme_session(day) and not calendar.is_session(day, "grains")]
+    assert len(ag_closed) == 6
+    assert calendar.is_session(dt.date(2025, 10, 13), "grains")  # Columbus Day: a federal holiday, grains trade
+    assert calendar.is_session(dt.date(2021, 6, 18), "grains")  # Juneteenth closes the exchanges from 2022
     # outside the calendar's years (real files from 1959, partitions past 2030): weekdays but the full closures
     assert calendar.is_cme_session(dt.date(1999, 1, 4)) and not calendar.is_cme_session(dt.date(1999, 4, 2))
     assert not calendar.is_cme_session(dt.date(2031, 12, 25)) and not calendar.is_cme_session(dt.date(2031, 4, 11))
@@ -29,6 +40,27 @@ def test_release_calendars_know_the_holidays():
     assert calendar.business_day_in(friday_to_monday)  # not a federal holiday: FRED publishes
     assert not calendar.business_day_in(Window(thanksgiving, thanksgiving + dt.timedelta(days=1)))
     assert calendar.business_day_in(Window(thanksgiving, thanksgiving + dt.timedelta(days=2)))
+
+
+def test_grain_and_livestock_bars_are_not_expected_on_their_holidays_when_globex_trades(tmp_path):
+    """Memorial Day: CME's equity and energy markets hold a session, the grain, livestock, dairy
+    and lumber markets are closed, so a live partition without their bars lists no gap for them."""
+    from cbi_platform.lib.sources import databento
+
+    ctx = sample_context(tmp_path, today=dt.date(2026, 6, 1))
+    memorial_day = dt.date(2026, 5, 25)
+
+    def expected_roots(start, days):
+        return {s.split(".")[0] for s in databento.expected_keys(ctx, Window(start, start + dt.timedelta(days=days)), "ohlcv-1d")}
+
+    on_holiday, day_after = expected_roots(memorial_day, 1), expected_roots(memorial_day + dt.timedelta(days=1), 1)
+    ags = {"ZL", "ZS", "ZM", "ZC", "LE", "HE", "DC", "LBR"}
+    assert {"ES", "CL", "6L", "HG"} <= on_holiday and not ags & on_holiday
+    assert ags <= day_after and on_holiday < day_after
+    assert ags <= expected_roots(dt.date(2026, 5, 22), 4)  # the Friday partition's window runs over the holiday
+    assert expected_roots(dt.date(2026, 4, 3), 3) == set()  # Good Friday: no market trades
+    assert "ZL" in {s.split(".")[0] for s in databento.expected_keys(ctx, Window(memorial_day, memorial_day + dt.timedelta(days=1),
+                                                                                         include_history=True), "ohlcv-1d")}
 
 
 def _asset(first_table: str):

@@ -74,18 +74,21 @@ def requested_symbols(ctx: FetchContext, schema: str) -> list[str]:
 
 
 def expected_keys(ctx: FetchContext, window: Window, schema: str) -> list[str]:
-    """Symbols that should have bars in the window: listed before its last CME session (none on
-    Good Friday or Christmas, whose partitions hold no bars; a window carrying history holds
-    every symbol listed by its last day)."""
-    if window.include_history:
-        last = window.last_day
-    else:
-        sessions = [d for d in window.days() if calendar.is_cme_session(d)]
-        if not sessions:
-            return []
-        last = sessions[-1]
-    listed = {spec.root: spec.listed for spec in _symbols(ctx)}
-    return [s for s in requested_symbols(ctx, schema) if listed[s.split(".")[0]] <= last]
+    """Symbols that should have bars in the window: those whose market holds a session in it on or
+    after the root's listing (none on Good Friday or Christmas; the grain, livestock, dairy and
+    lumber markets none on the holidays when Globex equity and energy trade, such as Martin Luther
+    King Day); a window carrying history holds every symbol listed by its last day."""
+    specs = {spec.root: spec for spec in _symbols(ctx)}
+    last_session: dict[str, dt.date | None] = {}
+    for template in {spec.session for spec in specs.values()}:
+        days = [window.last_day] if window.include_history else [d for d in window.days() if calendar.is_session(d, template)]
+        last_session[template] = days[-1] if days else None
+
+    def expected(root: str) -> bool:
+        last = last_session[specs[root].session]
+        return last is not None and specs[root].listed <= last
+
+    return [s for s in requested_symbols(ctx, schema) if expected(s.split(".")[0])]
 
 
 def fetch(window: Window, ctx: FetchContext, schema: str) -> list[Payload]:
