@@ -74,7 +74,8 @@ def zl_predictions(context: dg.AssetExecutionContext, warehouse: Warehouse, plat
     from cbi_platform.lib.forecast import publish_and_store
 
     with warehouse.get_connection() as conn:
-        publication = publish_and_store(conn, _horizons(platform), platform.data_mode)
+        publication = publish_and_store(conn, _horizons(platform), platform.data_mode,
+                                        load_sources(Path(platform.config_dir)).symbol("ZL").session)
     frame, latest = publication.frame, publication.latest
     diagnostics = _calibration_metadata(warehouse, frame, _horizons(platform))
     units = _price_units(platform)

@@ -96,9 +96,10 @@ def is_session(day: dt.date, template: str) -> bool:
     return is_cme_session(day) and (template not in AG_TEMPLATES or day not in _ag_closures())
 
 
-def cme_session_in(window) -> bool:
-    """Whether a window (lib.window.Window) holds a CME session: when market data is published."""
-    return any(is_cme_session(day) for day in window.days())
+@lru_cache(maxsize=8)
+def session_mask(template: str) -> np.ndarray:
+    """Which of `sessions()` the markets on a session template trade."""
+    return np.array([is_session(day, template) for day in session_dates()], dtype=bool)
 
 
 def business_day_in(window) -> bool:
@@ -106,9 +107,11 @@ def business_day_in(window) -> bool:
     return any(is_business_day(day) for day in window.days())
 
 
-def trading_day_after(day: dt.date, n: int) -> dt.date:
-    """The n-th CME session strictly after `day`."""
-    s = sessions()
+def trading_day_after(day: dt.date, n: int, template: str) -> dt.date:
+    """The n-th trading date strictly after `day` of the markets on a session template (ZL's
+    horizons count its own sessions: a week after the Friday before Memorial Day ends a day later
+    than ES's)."""
+    s = sessions()[session_mask(template)]
     position = int(np.searchsorted(s, np.datetime64(day, "D"), side="right")) + n - 1
     if position >= len(s):
         raise ValueError(f"{day} + {n} sessions is beyond the calendar ({CALENDAR_END})")

@@ -56,7 +56,9 @@ def live_member_forecasts(conn: duckdb.DuckDBPyConnection, members: list[str], h
     return wide
 
 
-def publish(conn: duckdb.DuckDBPyConnection, horizons: dict[str, int], data_mode: str) -> pd.DataFrame:
+def publish(conn: duckdb.DuckDBPyConnection, horizons: dict[str, int], data_mode: str, session: str) -> pd.DataFrame:
+    """Every forecast row: the ensemble's walk-forward record (backtest) and its forecasts on the
+    days whose outcome is pending (live), whose target dates count ZL's `session` template's days."""
     matrix = conn.execute(member_matrix_sql("zl_main")).df()
     rows = usable_rows(matrix)
     prices = rows.set_index("trade_date")["zl_close"]
@@ -75,7 +77,8 @@ def publish(conn: duckdb.DuckDBPyConnection, horizons: dict[str, int], data_mode
         scale = calibration_scale(oof["realised"].to_numpy(), oof[list(QCOLS)].to_numpy(), days)
         live = pd.DataFrame(apply_scale(combiner.predict(wide), scale), columns=list(QCOLS))
         live.insert(0, "as_of_date", wide["as_of_date"].to_numpy())
-        live = live.assign(kind="live", target_date=[trading_day_after(pd.Timestamp(d).date(), days) for d in live["as_of_date"]])
+        targets = [trading_day_after(pd.Timestamp(d).date(), days, session) for d in live["as_of_date"]]
+        live = live.assign(kind="live", target_date=targets)
         for frame in (backtest, live):
             frame["horizon"], frame["horizon_days"], frame["model"] = horizon, days, ENSEMBLE
             frame["model_version"], frame["data_mode"], frame["created_at"] = entry.version, data_mode, created
@@ -109,11 +112,11 @@ class Publication:
         ]
 
 
-def publish_and_store(conn: duckdb.DuckDBPyConnection, horizons: dict[str, int], data_mode: str) -> Publication:
+def publish_and_store(conn: duckdb.DuckDBPyConnection, horizons: dict[str, int], data_mode: str, session: str) -> Publication:
     """Replace forecasts.zl_predictions with what `publish` computes, and archive the latest
     day's live forecast. Only that one is ex ante: earlier pending days re-forecast now use a
     model trained on later outcomes, so they are not archived as what was said on those days."""
-    frame = publish(conn, horizons, data_mode)
+    frame = publish(conn, horizons, data_mode, session)
     warehouse.replace_rows(conn, "forecasts.zl_predictions", frame)
     latest_day = conn.execute("SELECT max(trade_date) FROM features.zl_daily_matrix").fetchone()[0]
     publication = Publication(frame, latest_day, dict(horizons))

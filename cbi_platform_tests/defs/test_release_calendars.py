@@ -30,13 +30,17 @@ def test_release_calendars_know_the_holidays():
     assert len(ag_closed) == 6
     assert calendar.is_session(dt.date(2025, 10, 13), "grains")  # Columbus Day: a federal holiday, grains trade
     assert calendar.is_session(dt.date(2021, 6, 18), "grains")  # Juneteenth closes the exchanges from 2022
+    # a horizon counts its market's own sessions: from the Friday before Memorial Day
+    assert calendar.trading_day_after(dt.date(2026, 5, 22), 1, "globex") == memorial_day
+    assert calendar.trading_day_after(dt.date(2026, 5, 22), 1, "grains") == dt.date(2026, 5, 26)
+    assert calendar.trading_day_after(dt.date(2026, 5, 22), 5, "grains") == dt.date(2026, 6, 1)
     # outside the calendar's years (real files from 1959, partitions past 2030): weekdays but the full closures
     assert calendar.is_cme_session(dt.date(1999, 1, 4)) and not calendar.is_cme_session(dt.date(1999, 4, 2))
     assert not calendar.is_cme_session(dt.date(2031, 12, 25)) and not calendar.is_cme_session(dt.date(2031, 4, 11))
     assert calendar.is_cme_session(dt.date(2031, 4, 10)) and not calendar.is_cme_session(dt.date(2032, 12, 24))
     friday_to_monday = Window(good_friday, good_friday + dt.timedelta(days=3))  # a weekday partition's window
-    assert not calendar.cme_session_in(friday_to_monday)
-    assert calendar.cme_session_in(Window(good_friday, good_friday + dt.timedelta(days=4)))  # Easter Monday trades
+    assert not any(calendar.is_cme_session(day) for day in friday_to_monday.days())
+    assert calendar.is_cme_session(good_friday + dt.timedelta(days=3))  # Easter Monday trades
     assert calendar.business_day_in(friday_to_monday)  # not a federal holiday: FRED publishes
     assert not calendar.business_day_in(Window(thanksgiving, thanksgiving + dt.timedelta(days=1)))
     assert calendar.business_day_in(Window(thanksgiving, thanksgiving + dt.timedelta(days=2)))
@@ -118,6 +122,22 @@ def test_a_holiday_partition_passes_its_gates_and_the_day_before_holds_rows(firs
     assert all(o.passed for o in on_holiday), [(o.name, o.metadata) for o in on_holiday if not o.passed]
     assert _rows_present(on_holiday).metadata == {"rows": 0, "publication_expected": False}
     assert next(o for o in on_holiday if o.name == "no_gaps").metadata["count"] == 0  # no symbol or series missing
+
+
+def test_zl_options_are_not_expected_on_an_agricultural_holiday_when_globex_bars_are():
+    """ZL is the only root with options: on Memorial Day the options partition is empty in live
+    data, and its blocking rows_present must pass, while the futures bars must hold rows."""
+    from cbi_platform.defs.ingest.databento import published_in
+
+    memorial_day, day_after, good_friday = dt.date(2026, 5, 25), dt.date(2026, 5, 26), dt.date(2026, 4, 3)
+
+    def one_day(day):
+        return Window(day, day + dt.timedelta(days=1))
+
+    assert not published_in("options")(one_day(memorial_day)) and published_in("options")(one_day(day_after))
+    for schema in ("ohlcv-1d", "ohlcv-1h", "statistics"):
+        assert published_in(schema)(one_day(memorial_day)) and not published_in(schema)(one_day(good_friday))
+    assert published_in("options")(Window(memorial_day, memorial_day + dt.timedelta(days=1), include_history=True))
 
 
 @pytest.mark.parametrize("first_table", ["raw.futures_ohlcv_1d", "raw.fred_observations", "raw.usda_wasde"])

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from cbi_platform.lib import forecast, warehouse
-from cbi_platform.lib.calendar import sessions, trading_day_after
+from cbi_platform.lib.calendar import session_mask, sessions, trading_day_after
 from cbi_platform.lib.ml import ensemble, registry
 from cbi_platform.lib.ml.models import Climatology
 from cbi_platform.lib.ml.quantiles import QCOLS
@@ -25,11 +25,12 @@ COMBINED = 0.25 * NARROW + 0.75 * WIDE
 
 
 def daily_matrix() -> pd.DataFrame:
-    """Sessions of the CME calendar with a ZL close whose weekly moves are larger than the
-    members state (so the conformal scale must widen them), a warm-up without volatility and
-    pending outcomes at the end."""
-    start = int(np.searchsorted(sessions(), np.datetime64("2023-01-03", "D")))
-    dates = [d.astype(object) for d in sessions()[start:start + DAYS + H]]
+    """ZL's trading days (CBOT grains' sessions) with a ZL close whose weekly moves are larger than
+    the members state (so the conformal scale must widen them), a warm-up without volatility and
+    pending outcomes at the end, the last on the Thursday before Labor Day 2023."""
+    grain_sessions = sessions()[session_mask("grains")]
+    end = int(np.searchsorted(grain_sessions, np.datetime64("2023-08-31", "D"))) + 1
+    dates = [d.astype(object) for d in grain_sessions[end - DAYS:end + H]]
     close = 50 * np.exp(np.cumsum(np.random.default_rng(11).standard_normal(DAYS + H) * 0.03))
     frame = pd.DataFrame({"trade_date": dates[:DAYS], "zl_close": close[:DAYS], "zl_vol_63d": 0.3})
     frame.loc[:WARM_UP - 1, "zl_vol_63d"] = np.nan
@@ -80,7 +81,7 @@ def warehouse_with_an_ensemble(tmp_path):
 @pytest.fixture
 def published(tmp_path):
     conn, matrix, oof = warehouse_with_an_ensemble(tmp_path)
-    out = forecast.publish(conn, {"1w": H}, "sample")
+    out = forecast.publish(conn, {"1w": H}, "sample", "grains")
     conn.close()
     return out, matrix, oof
 
@@ -106,7 +107,9 @@ def test_live_rows_are_the_latest_ensemble_on_pending_days_calibrated_to_cover_8
     live = out[out["kind"] == "live"].reset_index(drop=True)
     pending = matrix["trade_date"].iloc[DAYS - H:].tolist()
     assert list(live["as_of_date"]) == pending and (live["model_version"] == "ens-new").all()
-    assert list(live["target_date"]) == [trading_day_after(d, H) for d in pending]
+    assert list(live["target_date"]) == [trading_day_after(d, H, "grains") for d in pending]
+    # a week after the Thursday before Labor Day is ZL's Friday, not Globex's Thursday
+    assert live["target_date"].iloc[-1] == dt.date(2023, 9, 8) and pending[-1] == dt.date(2023, 8, 31)
     quantiles = live[list(QCOLS)].to_numpy()
     np.testing.assert_allclose(quantiles[:, 2], COMBINED[2])  # the median of the 1:3 mix, not the old version's
     tails = [0, 1, 3, 4]
@@ -127,7 +130,7 @@ def test_prices_follow_the_close_of_the_forecast_day(published):
 
 def test_stored_forecasts_archive_only_the_latest_days_live_rows(tmp_path):
     conn, matrix, _ = warehouse_with_an_ensemble(tmp_path)
-    publication = forecast.publish_and_store(conn, {"1w": H}, "sample")
+    publication = forecast.publish_and_store(conn, {"1w": H}, "sample", "grains")
     stored = conn.execute("SELECT count(*) FROM forecasts.zl_predictions").fetchone()[0]
     archive = conn.execute("SELECT as_of_date, horizon, model_version FROM forecasts.zl_forecast_archive").fetchall()
     latest = matrix["trade_date"].iloc[-1]
@@ -137,14 +140,14 @@ def test_stored_forecasts_archive_only_the_latest_days_live_rows(tmp_path):
     assert archive == [(latest, "1w", "ens-new")]
     assert {o.name: o.passed for o in publication.outcomes()} == {"quantiles_ordered": True, "latest_forecast_present": True}
     # published again (another refresh the same day): the archive keeps one row per version
-    forecast.publish_and_store(conn, {"1w": H}, "sample")
+    forecast.publish_and_store(conn, {"1w": H}, "sample", "grains")
     assert conn.execute("SELECT count(*) FROM forecasts.zl_forecast_archive").fetchone()[0] == 1
     conn.close()
 
 
 def test_a_horizon_without_a_live_forecast_for_the_latest_day_fails_its_check(tmp_path):
     conn, _, _ = warehouse_with_an_ensemble(tmp_path)
-    publication = forecast.publish_and_store(conn, {"1w": H}, "sample")
+    publication = forecast.publish_and_store(conn, {"1w": H}, "sample", "grains")
     conn.close()
     publication.horizons = {"1w": H, "1m": 21}  # the ensemble was registered for 1w only
     present = {o.name: o for o in publication.outcomes()}["latest_forecast_present"]

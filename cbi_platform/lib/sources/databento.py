@@ -67,28 +67,38 @@ def _symbols(ctx: FetchContext) -> tuple[SymbolSpec, ...]:
 
 
 def requested_symbols(ctx: FetchContext, schema: str) -> list[str]:
+    return symbols_for(_symbols(ctx), schema)
+
+
+def symbols_for(specs: tuple[SymbolSpec, ...], schema: str) -> list[str]:
+    """The Databento symbols one schema requests for the configured roots."""
     if schema == "options":
-        return [f"{spec.root}.OPT" for spec in _symbols(ctx) if spec.options]
+        return [f"{spec.root}.OPT" for spec in specs if spec.options]
     ranks = (0, 1) if schema in ("ohlcv-1d", "statistics") else (0,)
-    return [spec.continuous[r] for spec in _symbols(ctx) for r in ranks]
+    return [spec.continuous[r] for spec in specs for r in ranks]
 
 
-def expected_keys(ctx: FetchContext, window: Window, schema: str) -> list[str]:
-    """Symbols that should have bars in the window: those whose market holds a session in it on or
-    after the root's listing (none on Good Friday or Christmas; the grain, livestock, dairy and
+def expected_symbols(specs: tuple[SymbolSpec, ...], window: Window, schema: str) -> list[str]:
+    """Symbols that should have records in the window: those whose market holds a session in it on
+    or after the root's listing (none on Good Friday or Christmas; the grain, livestock, dairy and
     lumber markets none on the holidays when Globex equity and energy trade, such as Martin Luther
-    King Day); a window carrying history holds every symbol listed by its last day."""
-    specs = {spec.root: spec for spec in _symbols(ctx)}
+    King Day); a window carrying history holds every symbol listed by its last day. What the gap
+    check lists, and whether the window must hold rows at all (ZL's options on Memorial Day: not)."""
+    by_root = {spec.root: spec for spec in specs}
     last_session: dict[str, dt.date | None] = {}
-    for template in {spec.session for spec in specs.values()}:
+    for template in {spec.session for spec in specs}:
         days = [window.last_day] if window.include_history else [d for d in window.days() if calendar.is_session(d, template)]
         last_session[template] = days[-1] if days else None
 
     def expected(root: str) -> bool:
-        last = last_session[specs[root].session]
-        return last is not None and specs[root].listed <= last
+        last = last_session[by_root[root].session]
+        return last is not None and by_root[root].listed <= last
 
-    return [s for s in requested_symbols(ctx, schema) if expected(s.split(".")[0])]
+    return [s for s in symbols_for(specs, schema) if expected(s.split(".")[0])]
+
+
+def expected_keys(ctx: FetchContext, window: Window, schema: str) -> list[str]:
+    return expected_symbols(_symbols(ctx), window, schema)
 
 
 def fetch(window: Window, ctx: FetchContext, schema: str) -> list[Payload]:
