@@ -36,8 +36,10 @@ def dagster_ui_page(url: str):
     wait missed it on a slow machine, and its backdrop then swallowed the test's clicks)."""
     import httpx
 
-    seen = httpx.post(f"{url}/graphql", json={"query": "mutation { setNuxSeen }"}, timeout=30).json()
-    if seen.get("data", {}).get("setNuxSeen") is not True:
+    response = httpx.post(f"{url}/graphql", json={"query": "mutation { setNuxSeen }"}, timeout=30)
+    response.raise_for_status()
+    seen = response.json()
+    if (seen.get("data") or {}).get("setNuxSeen") is not True:
         raise RuntimeError(f"the Dagster UI at {url} did not record the community dialog as seen: {seen}")
     with browser_page() as page:
         page.goto(f"{url}/asset-groups", wait_until="networkidle")

@@ -93,13 +93,18 @@ def _ag_closures() -> frozenset[dt.date]:
 def is_session(day: dt.date, template: str) -> bool:
     """A trading date of a market on a session template: a CME session, and for the agricultural
     templates not one of their own holidays."""
+    if template not in SESSION_HOURS:
+        raise ValueError(f"unknown session template {template!r}; choose one of {', '.join(SESSION_HOURS)}")
     return is_cme_session(day) and (template not in AG_TEMPLATES or day not in _ag_closures())
 
 
 @lru_cache(maxsize=8)
-def session_mask(template: str) -> np.ndarray:
-    """Which of `sessions()` the markets on a session template trade."""
-    return np.array([is_session(day, template) for day in session_dates()], dtype=bool)
+def template_sessions(template: str) -> np.ndarray:
+    """The trading dates, 2005 to 2030, of the markets on a session template, as datetime64[D]
+    (read-only: shared by every caller)."""
+    days = sessions()[np.array([is_session(day, template) for day in session_dates()], dtype=bool)]
+    days.setflags(write=False)
+    return days
 
 
 def business_day_in(window) -> bool:
@@ -111,7 +116,7 @@ def trading_day_after(day: dt.date, n: int, template: str) -> dt.date:
     """The n-th trading date strictly after `day` of the markets on a session template (ZL's
     horizons count its own sessions: a week after the Friday before Memorial Day ends a day later
     than ES's)."""
-    s = sessions()[session_mask(template)]
+    s = template_sessions(template)
     position = int(np.searchsorted(s, np.datetime64(day, "D"), side="right")) + n - 1
     if position >= len(s):
         raise ValueError(f"{day} + {n} sessions is beyond the calendar ({CALENDAR_END})")

@@ -16,6 +16,8 @@ from typing import Any
 
 import yaml
 
+from cbi_platform.lib.calendar import SESSION_HOURS
+
 _IDENT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.]{0,31}$")
 
 
@@ -114,6 +116,9 @@ def _parse_symbols(data: dict[str, Any]) -> tuple[SymbolSpec, ...]:
         months = str(merged["months"])
         if not set(months) <= set("FGHJKMNQUVXZ"):
             raise ConfigError(f"symbol {root}: invalid contract months {months!r}")
+        session = str(merged.get("session", "globex"))
+        if session not in SESSION_HOURS:  # a misspelt template would silently trade on Globex's days
+            raise ConfigError(f"symbol {root}: unknown session {session!r}; choose one of {', '.join(SESSION_HOURS)}")
         specs.append(
             SymbolSpec(
                 root=root,
@@ -128,7 +133,7 @@ def _parse_symbols(data: dict[str, Any]) -> tuple[SymbolSpec, ...]:
                 expiry_month_offset=int(expiry.get("month_offset", 0)),
                 listed=dt.date.fromisoformat(str(merged["listed"])),
                 cftc_code=str(merged["cftc_code"]) if merged.get("cftc_code") else None,
-                session=str(merged.get("session", "globex")),
+                session=session,
                 options=bool(merged.get("options", False)),
                 sample=dict(merged.get("sample", {})),
             )

@@ -30,6 +30,15 @@ def test_release_calendars_know_the_holidays():
     assert len(ag_closed) == 6
     assert calendar.is_session(dt.date(2025, 10, 13), "grains")  # Columbus Day: a federal holiday, grains trade
     assert calendar.is_session(dt.date(2021, 6, 18), "grains")  # Juneteenth closes the exchanges from 2022
+    assert not calendar.is_session(dt.date(2026, 7, 3), "grains")  # July 4 on a Saturday: observed on Friday
+    with pytest.raises(ValueError, match="unknown session template 'grain'"):
+        calendar.is_session(memorial_day, "grain")
+    from cbi_platform.lib.config import ConfigError, _parse_symbols
+
+    with pytest.raises(ConfigError, match="symbol ZL: unknown session 'grain'"):  # caught when the config loads
+        _parse_symbols({"symbols": {"ZL": {"name": "Soybean Oil", "session": "grain", "bucket": "ags", "exchange": "CBOT",
+                                           "tick_size": 0.01, "contract_size": 60000, "units": "cents/lb", "months": "FH",
+                                           "expiry": {"day": 14}, "listed": "2005-01-03"}}})
     # a horizon counts its market's own sessions: from the Friday before Memorial Day
     assert calendar.trading_day_after(dt.date(2026, 5, 22), 1, "globex") == memorial_day
     assert calendar.trading_day_after(dt.date(2026, 5, 22), 1, "grains") == dt.date(2026, 5, 26)
@@ -127,17 +136,16 @@ def test_a_holiday_partition_passes_its_gates_and_the_day_before_holds_rows(firs
 def test_zl_options_are_not_expected_on_an_agricultural_holiday_when_globex_bars_are():
     """ZL is the only root with options: on Memorial Day the options partition is empty in live
     data, and its blocking rows_present must pass, while the futures bars must hold rows."""
-    from cbi_platform.defs.ingest.databento import published_in
-
     memorial_day, day_after, good_friday = dt.date(2026, 5, 25), dt.date(2026, 5, 26), dt.date(2026, 4, 3)
 
-    def one_day(day):
-        return Window(day, day + dt.timedelta(days=1))
+    def expected(first_table: str, day: dt.date) -> list[bool]:
+        """Each of the raw asset's tables: must its one-day window hold rows?"""
+        return [table.publication_expected(Window(day, day + dt.timedelta(days=1))) for table in _asset(first_table)[2]]
 
-    assert not published_in("options")(one_day(memorial_day)) and published_in("options")(one_day(day_after))
-    for schema in ("ohlcv-1d", "ohlcv-1h", "statistics"):
-        assert published_in(schema)(one_day(memorial_day)) and not published_in(schema)(one_day(good_friday))
-    assert published_in("options")(Window(memorial_day, memorial_day + dt.timedelta(days=1), include_history=True))
+    assert expected("raw.options_ohlcv_1d", memorial_day) == [False, False]  # bars and definitions
+    assert expected("raw.options_ohlcv_1d", day_after) == [True, True]
+    for first_table in ("raw.futures_ohlcv_1d", "raw.futures_ohlcv_1h", "raw.futures_statistics_1d"):
+        assert expected(first_table, memorial_day) == [True] and expected(first_table, good_friday) == [False]
 
 
 @pytest.mark.parametrize("first_table", ["raw.futures_ohlcv_1d", "raw.fred_observations", "raw.usda_wasde"])

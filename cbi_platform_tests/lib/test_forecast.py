@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from cbi_platform.lib import forecast, warehouse
-from cbi_platform.lib.calendar import session_mask, sessions, trading_day_after
+from cbi_platform.lib.calendar import template_sessions, trading_day_after
 from cbi_platform.lib.ml import ensemble, registry
 from cbi_platform.lib.ml.models import Climatology
 from cbi_platform.lib.ml.quantiles import QCOLS
@@ -28,7 +28,7 @@ def daily_matrix() -> pd.DataFrame:
     """ZL's trading days (CBOT grains' sessions) with a ZL close whose weekly moves are larger than
     the members state (so the conformal scale must widen them), a warm-up without volatility and
     pending outcomes at the end, the last on the Thursday before Labor Day 2023."""
-    grain_sessions = sessions()[session_mask("grains")]
+    grain_sessions = template_sessions("grains")
     end = int(np.searchsorted(grain_sessions, np.datetime64("2023-08-31", "D"))) + 1
     dates = [d.astype(object) for d in grain_sessions[end - DAYS:end + H]]
     close = 50 * np.exp(np.cumsum(np.random.default_rng(11).standard_normal(DAYS + H) * 0.03))

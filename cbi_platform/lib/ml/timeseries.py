@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from cbi_platform.lib.calendar import bar_hours, sessions
+from cbi_platform.lib.calendar import bar_hours, template_sessions
 from cbi_platform.lib.config import load_sources, load_yaml
 from cbi_platform.lib.parallel import joblib_workers_released
 
@@ -116,8 +116,9 @@ def regular_frame(panel: pd.DataFrame, history_bars: int) -> pd.DataFrame:
 
 
 def future_bar_times(last_bar: pd.Timestamp, session_template: str, count: int) -> list[pd.Timestamp]:
-    """The next `count` real trading-hour bars after `last_bar` for a session template."""
-    days = sessions()
+    """The next `count` real trading-hour bars after `last_bar` for a session template (on its own
+    trading dates: no grain bars on the grain markets' holidays)."""
+    days = template_sessions(session_template)
     start = np.searchsorted(days, np.datetime64(pd.Timestamp(last_bar).date(), "D"), side="left")
     out: list[pd.Timestamp] = []
     for day in days[start:]:
