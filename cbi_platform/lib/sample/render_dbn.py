@@ -377,6 +377,7 @@ class OptionsRenderer(DbnRenderer):
             level = 0.97 * level + 0.03 * shock
             noise[i] = level
         self.iv_noise = noise
+        self._last_quotes: tuple[tuple[str, bytes], list[dict]] | None = None
 
     def series(self, root: str, day: int) -> list[OptionSeries]:
         """The nearest option expiries alive on `day`: an option on futures month M expires on
@@ -392,6 +393,14 @@ class OptionsRenderer(DbnRenderer):
         return out
 
     def quotes(self, root: str, days: np.ndarray) -> list[dict]:
+        """Each quote of `root` on `days`, read-only. A partition asks for the same days twice
+        (bars, then definitions): the last answer is kept, so they are priced once."""
+        key = (root, np.asarray(days, dtype=np.int64).tobytes())
+        if self._last_quotes is None or self._last_quotes[0] != key:
+            self._last_quotes = (key, self._price_quotes(root, days))
+        return self._last_quotes[1]
+
+    def _price_quotes(self, root: str, days: np.ndarray) -> list[dict]:
         world = self.world
         j = world.root_index[root]
         spec = world.symbols[j]

@@ -185,8 +185,8 @@ def _statistics(frame: pd.DataFrame, payload: Payload) -> pd.DataFrame:
         return pd.DataFrame(columns=STATISTICS_COLUMNS)
     if frame["symbol"].isna().any():
         raise ParseError(SOURCE, payload.window, f"{payload.name}: statistics whose instrument id has no symbol mapping")
-    frame = frame.assign(trade_date=pd.to_datetime(frame["ts_ref"], utc=True).dt.date,
-                         published=pd.to_datetime(frame["ts_event"], utc=True).dt.date)
+    # grouped on datetime64 days (vectorised); Python dates would group and take max() per object
+    frame = frame.assign(trade_date=_utc_days(frame["ts_ref"]), published=_utc_days(frame["ts_event"]))
     keys = ["symbol", "instrument_id", "trade_date"]
     settle = frame[frame["stat_type"] == STAT_SETTLEMENT].groupby(keys)["price"].last().rename("settlement_price")
     volume = frame[frame["stat_type"] == STAT_CLEARED_VOLUME].groupby(keys)["quantity"].last().rename("cleared_volume")
@@ -197,6 +197,7 @@ def _statistics(frame: pd.DataFrame, payload: Payload) -> pd.DataFrame:
     root, rank = _roots_and_ranks(out["symbol"].astype(str))
     out["root"], out["rank"] = root, rank
     out["instrument_id"] = out["instrument_id"].astype("int64")
+    out["trade_date"], out["as_of_date"] = out["trade_date"].dt.date, out["as_of_date"].dt.date
     for column in ("cleared_volume", "open_interest"):
         out[column] = out[column].astype("Int64")
     return out[STATISTICS_COLUMNS]
@@ -239,6 +240,11 @@ def _definitions(frame: pd.DataFrame, metadata, payload: Payload) -> pd.DataFram
         "expiration": pd.to_datetime(frame["expiration"], utc=True).dt.date,
         "as_of_date": pd.to_datetime(received, utc=True).dt.date,
     })[DEFINITION_COLUMNS]
+
+
+def _utc_days(stamps: pd.Series) -> pd.Series:
+    """UTC calendar days of epoch stamps as naive datetime64 midnights."""
+    return pd.to_datetime(stamps, utc=True).dt.tz_localize(None).dt.normalize()
 
 
 def _dates(stamps: pd.Series) -> np.ndarray:

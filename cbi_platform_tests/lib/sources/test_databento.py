@@ -196,6 +196,25 @@ def test_statistics_roundtrip_publishes_the_next_morning(renderer):
         assert front.set_index("trade_date").loc[day, "settlement_price"] == pytest.approx(closes.loc[day])
 
 
+def test_statistics_are_public_when_their_last_figure_is(renderer):
+    """A session's settlement, volume and open interest can be published on different mornings:
+    its row is known only once the last of them is out."""
+    from cbi_platform.lib.sample.render_dbn import STAT_DTYPE, STAT_OPEN_INTEREST, StatisticsRenderer
+
+    body = StatisticsRenderer(renderer.world).render_statistics(["ZL.c.0"], dt.date(2024, 3, 4), dt.date(2024, 3, 9), TODAY)
+    raw = _raw(body)
+    header = 8 + int.from_bytes(raw[4:8], "little")  # b"DBN", version, metadata length, metadata
+    records = np.frombuffer(raw[header:], dtype=STAT_DTYPE).copy()
+    late = (records["stat_type"] == STAT_OPEN_INTEREST) & (
+        records["ts_ref"] == np.datetime64("2024-03-05", "ns").astype(np.int64))
+    assert late.sum() == 1
+    records["ts_event"][late] += np.uint64(86_400 * 10**9)  # published a day late
+    edited = zstandard.ZstdCompressor().compress(raw[:header] + records.tobytes())
+    frame = databento.parse(dbn_payload(edited))[databento.TABLES["statistics"]].sort_values("trade_date")
+    assert list(frame["trade_date"]) == [dt.date(2024, 3, 1)] + [dt.date(2024, 3, d) for d in (4, 5, 6, 7)]
+    assert list(frame["as_of_date"]) == [dt.date(2024, 3, d) for d in (4, 5, 7, 7, 8)]
+
+
 def test_options_bars_and_definitions_roundtrip(renderer):
     from cbi_platform.lib.sample.render_dbn import OptionsRenderer
 
