@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from cbi_platform.lib.garbage import existing_objects_frozen
 from cbi_platform.lib.ml import records, registry
 from cbi_platform.lib.ml.models import QuantileModel
 from cbi_platform.lib.ml.quantiles import QCOLS, coverage, pinball, sequential_calibration
@@ -61,6 +62,7 @@ def model_version(matrix: pd.DataFrame, model_name: str, features: list[str], co
     return version, fingerprint
 
 
+@existing_objects_frozen
 def fit_model(
     matrix: pd.DataFrame,
     *,

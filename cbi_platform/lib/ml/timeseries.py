@@ -22,6 +22,7 @@ import pandas as pd
 
 from cbi_platform.lib.calendar import bar_hours, template_sessions
 from cbi_platform.lib.config import load_sources, load_yaml
+from cbi_platform.lib.garbage import existing_objects_frozen
 from cbi_platform.lib.parallel import joblib_workers_released
 
 log = logging.getLogger("cbi_platform.ml.timeseries")
@@ -170,6 +171,7 @@ def seasonal_scale(train: pd.DataFrame, season: int = 24) -> pd.Series:
 
 
 @joblib_workers_released
+@existing_objects_frozen
 def train(panel: pd.DataFrame, config: TimeSeriesConfig, path: Path) -> TimeSeriesResult:
     from autogluon.timeseries import TimeSeriesDataFrame, TimeSeriesPredictor
 

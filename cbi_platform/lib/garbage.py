@@ -1,0 +1,32 @@
+"""Garbage collections that walk only what a piece of work creates."""
+
+from __future__ import annotations
+
+import functools
+import gc
+
+_depth = 0  # nested uses unfreeze once, when the outermost ends
+
+
+def existing_objects_frozen(function):
+    """Decorator: the objects alive when `function` starts sit in the collector's permanent
+    generation until it ends (gc.freeze), so a full collection during it walks only what it
+    creates. AutoGluon runs `gc.collect()` after every model it fits; in a Dagster process, with
+    the definitions and the run's events alive (~500,000 objects), each one took 0.25 s. What
+    `function` creates is collected as before; the frozen objects return to the oldest
+    generation afterwards, whether it returns or raises."""
+
+    @functools.wraps(function)
+    def wrapper(*args, **kwargs):
+        global _depth
+        if _depth == 0:
+            gc.freeze()
+        _depth += 1
+        try:
+            return function(*args, **kwargs)
+        finally:
+            _depth -= 1
+            if _depth == 0:
+                gc.unfreeze()
+
+    return wrapper
