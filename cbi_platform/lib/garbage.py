@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import functools
 import gc
+import threading
 
-_depth = 0  # nested uses unfreeze once, when the outermost ends
+# uses in progress in this process (nested, or threads of a Dask worker): the last one to end unfreezes
+_depth = 0
+_depth_lock = threading.Lock()
 
 
 def existing_objects_frozen(function):
@@ -19,14 +22,16 @@ def existing_objects_frozen(function):
     @functools.wraps(function)
     def wrapper(*args, **kwargs):
         global _depth
-        if _depth == 0:
-            gc.freeze()
-        _depth += 1
+        with _depth_lock:
+            if _depth == 0:
+                gc.freeze()
+            _depth += 1
         try:
             return function(*args, **kwargs)
         finally:
-            _depth -= 1
-            if _depth == 0:
-                gc.unfreeze()
+            with _depth_lock:
+                _depth -= 1
+                if _depth == 0:
+                    gc.unfreeze()
 
     return wrapper

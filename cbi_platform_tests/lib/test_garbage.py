@@ -3,6 +3,7 @@ already holds (definitions, the run's events) are frozen while a model trains.""
 
 import dataclasses
 import gc
+import threading
 import weakref
 
 import numpy as np
@@ -54,6 +55,29 @@ def test_a_nested_use_keeps_the_outer_freeze_and_a_failure_unfreezes():
     with pytest.raises(RuntimeError, match="fit failed"):
         outer()
     assert seen[0] > 0 and gc.get_freeze_count() == 0
+
+
+def test_a_training_in_another_thread_keeps_the_objects_frozen_until_it_ends():
+    """A Dask worker runs steps in threads: the first to end must not unfreeze under the other."""
+    entered, release = threading.Event(), threading.Event()
+
+    @existing_objects_frozen
+    def long_training():
+        entered.set()
+        release.wait(10)
+
+    @existing_objects_frozen
+    def short_training():
+        return gc.get_freeze_count()
+
+    other = threading.Thread(target=long_training)
+    other.start()
+    entered.wait(10)
+    short_training()
+    still_frozen = gc.get_freeze_count()
+    release.set()
+    other.join(10)
+    assert still_frozen > 1000 and gc.get_freeze_count() == 0
 
 
 def test_a_members_fits_run_with_the_process_objects_frozen(tmp_path, monkeypatch):
