@@ -6,18 +6,18 @@ import functools
 import gc
 import threading
 
-# uses in progress in this process (nested, or threads of a Dask worker): the last one to end unfreezes
+# uses in progress in this process (nested, or threads if a Dask worker runs more than one): the last to end unfreezes
 _depth = 0
 _depth_lock = threading.Lock()
 
 
 def existing_objects_frozen(function):
     """Decorator: the objects alive when `function` starts sit in the collector's permanent
-    generation until it ends (gc.freeze), so a full collection during it walks only what it
-    creates. AutoGluon runs `gc.collect()` after every model it fits; in a Dagster process, with
-    the definitions and the run's events alive (~500,000 objects), each one took 0.25 s. What
-    `function` creates is collected as before; the frozen objects return to the oldest
-    generation afterwards, whether it returns or raises."""
+    generation until it ends (gc.freeze), so a full collection during it skips them: AutoGluon
+    runs `gc.collect()` after every model it fits, and a Dagster process holds far more objects
+    than a fit creates. New objects are collected as before. A reference cycle among the frozen
+    objects that becomes garbage meanwhile waits for the unfreeze, which comes when the last use
+    in progress ends (overlapping uses share the first one's freeze), whether it returns or raises."""
 
     @functools.wraps(function)
     def wrapper(*args, **kwargs):
